@@ -1,0 +1,7 @@
+"""The collection platform's domain: parsing, validation, warehouse access and rules.
+
+Nothing in this package imports Airflow, so an engineer can use it from a notebook or the
+``collector`` CLI exactly as the DAGs do.
+"""
+
+__version__ = "0.1.0"

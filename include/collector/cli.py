@@ -1,0 +1,103 @@
+"""``collector`` command line: the same functions the DAGs call, for people and the Makefile."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from collector import settings
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from collector import db, embedded  # noqa: PLC0415 - keep `collector --help` instant
+
+    data_dir = settings.state_dir() / "warehouse"
+    if args.action == "start":
+        url = embedded.start(data_dir)
+        settings.warehouse_url_file().write_text(url + "\n")
+        print(url)
+    elif args.action == "stop":
+        print("stopped" if embedded.stop(data_dir) else "was not running")
+    elif args.action == "url":
+        print(settings.database_url())
+    elif args.action == "migrate":
+        with db.connect() as conn:
+            applied = db.migrate(conn)
+        print("applied: " + ", ".join(applied) if applied else "warehouse schema is up to date")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from collector import db, demo  # noqa: PLC0415
+    from collector.collections import record_collection_version  # noqa: PLC0415
+
+    if args.action == "generate":
+        manifest = demo.generate_landing_area(Path(args.landing), seed=args.seed)
+        Path(args.manifest).write_text(manifest.to_json())
+        print(f"{len(manifest.files)} annotation files and {len(manifest.mp4s)} MP4s in "
+              f"{args.landing} (manifest: {args.manifest})")
+    elif args.action == "seed-collections":
+        conn = db.connect()
+        try:
+            for definition in demo.demo_collections():
+                record_collection_version(conn, definition, demo.DEMO_EPOCH.replace(day=1))
+            conn.commit()
+        finally:
+            conn.close()
+        print(f"{len(demo.demo_collections())} demo collections recorded")
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from collector import db  # noqa: PLC0415
+    from collector.ingest import ingest_landing_area  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        report = ingest_landing_area(
+            conn, Path(args.landing), Path(args.quarantine), mp4_wait=settings.mp4_wait(),
+            now=datetime.now(UTC),
+        )
+    finally:
+        conn.close()
+    print(json.dumps(report.summary()))
+    for quarantined in report.quarantined:
+        print(f"quarantined {quarantined}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collector", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("db", help="embedded warehouse and migrations")
+    p.add_argument("action", choices=["start", "stop", "url", "migrate"])
+    p.set_defaults(func=_cmd_db)
+    p = sub.add_parser("demo", help="demo data")
+    p.add_argument("action", choices=["generate", "seed-collections"])
+    p.add_argument("--landing", default=settings.landing_url())
+    p.add_argument("--manifest", default=str(settings.state_dir() / "demo-manifest.json"))
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("ingest", help="ingest the landing area once, outside Airflow")
+    p.add_argument("--landing", default=settings.landing_url())
+    p.add_argument("--quarantine", default=settings.quarantine_url())
+    p.set_defaults(func=_cmd_ingest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except settings.ConfigurationError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

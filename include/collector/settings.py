@@ -1,0 +1,68 @@
+"""Where things live, read from the environment so every process (CLI, tasks, tests) agrees.
+
+Defaults are for a developer's machine: everything under ``.local/`` of the working directory.
+Production sets the ``COLLECTOR_*`` variables (or Airflow connections) instead.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def state_dir() -> Path:
+    """Local state (embedded warehouse, demo landing area, Airflow home) for development."""
+    return Path(os.environ.get("COLLECTOR_STATE_DIR", Path.cwd() / ".local")).resolve()
+
+
+def warehouse_url_file() -> Path:
+    return state_dir() / "warehouse.url"
+
+
+def database_url() -> str:
+    """The warehouse's libpq URL: ``COLLECTOR_DB_URL``, else the embedded server's."""
+    url = os.environ.get("COLLECTOR_DB_URL", "").strip()
+    if url:
+        return url
+    recorded = warehouse_url_file()
+    if recorded.exists():
+        return recorded.read_text().strip()
+    raise ConfigurationError(
+        "No warehouse configured: set COLLECTOR_DB_URL=postgresql://user:pass@host:port/db "
+        f"or start the embedded one with `collector db start` (it records its URL in {recorded})."
+    )
+
+
+def landing_url() -> str:
+    """Landing area of uploads (a folder, or s3:// / gs:// when run under Airflow)."""
+    return os.environ.get("COLLECTOR_LANDING_URL") or str(state_dir() / "landing")
+
+
+def quarantine_url() -> str:
+    """Where rejected files are copied, each with a note saying why."""
+    return os.environ.get("COLLECTOR_QUARANTINE_URL") or str(state_dir() / "quarantine")
+
+
+def mp4_wait() -> timedelta:
+    """How long an annotation JSON may wait for its MP4 before it is quarantined."""
+    raw = os.environ.get("COLLECTOR_MP4_WAIT_MINUTES", "1440")
+    try:
+        minutes = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"COLLECTOR_MP4_WAIT_MINUTES must be a number of minutes, got {raw!r}"
+        ) from exc
+    return timedelta(minutes=minutes)
+
+
+def sql_dir() -> Path:
+    """The numbered migrations and set-based queries (``sql/`` at the project root)."""
+    configured = os.environ.get("COLLECTOR_SQL_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "sql"

@@ -1,0 +1,8 @@
+"""Assets the pipelines exchange (design.md §1): a producer's outlet is a consumer's schedule.
+
+Plain names, not ``postgres://`` URIs: those are validated at parse time (airflow-notes.md).
+"""
+
+from airflow.sdk import Asset
+
+SUBMISSIONS = Asset("collector.submissions")

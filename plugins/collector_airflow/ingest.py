@@ -1,0 +1,31 @@
+"""Task-side glue for ingest: resolve storage paths and connections, then call ``collector``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+
+
+def storage_path(url: str) -> ObjectStoragePath:
+    """``ObjectStoragePath`` for a URL or a plain local folder."""
+    return ObjectStoragePath(url if "://" in url else f"file://{url}")
+
+
+def run_ingest(params: dict[str, Any], warehouse_conn_id: str = "collector_warehouse") -> dict:
+    """Ingest the landing area once and return the run's summary (counts only, no secrets)."""
+    from collector import settings  # noqa: PLC0415
+    from collector.ingest import ingest_landing_area  # noqa: PLC0415
+    from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
+
+    landing = storage_path(params.get("landing_url") or settings.landing_url())
+    quarantine = storage_path(params.get("quarantine_url") or settings.quarantine_url())
+    wait_minutes = params.get("mp4_wait_minutes")
+    mp4_wait = settings.mp4_wait() if wait_minutes is None else timedelta(minutes=wait_minutes)
+    conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
+    try:
+        report = ingest_landing_area(conn, landing, quarantine, mp4_wait=mp4_wait)
+    finally:
+        conn.close()
+    return report.summary()
