@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
 from collector_airflow.assets import SUBMISSIONS
 
 DOC = """
@@ -34,15 +35,22 @@ Publishes the ``collector.submissions`` Asset when any video changed.
     default_args={"owner": "data-ops", "retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
         "landing_url": Param(
-            "", type="string", title="Landing area",
+            "",
+            type="string",
+            title="Landing area",
             description="Folder or s3:// / gs:// URL; empty means COLLECTOR_LANDING_URL.",
         ),
         "quarantine_url": Param(
-            "", type="string", title="Quarantine",
+            "",
+            type="string",
+            title="Quarantine",
             description="Where rejected files are copied; empty means COLLECTOR_QUARANTINE_URL.",
         ),
         "mp4_wait_minutes": Param(
-            None, type=["null", "number"], minimum=0, title="MP4 wait (minutes)",
+            None,
+            type=["null", "number"],
+            minimum=0,
+            title="MP4 wait (minutes)",
             description="How long an annotation waits for its MP4; empty means the setting.",
         ),
     },
@@ -50,13 +58,13 @@ Publishes the ``collector.submissions`` Asset when any video changed.
 def submission_ingest():
     @task
     def migrate_warehouse() -> list[str]:
-        from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+        from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415 - not at parse time
 
         return CollectorWarehouseHook().migrate()
 
     @task(outlets=[SUBMISSIONS])
     def ingest_new_submissions(params: dict, outlet_events=None) -> dict:
-        from collector_airflow.ingest import run_ingest
+        from collector_airflow.ingest import run_ingest  # noqa: PLC0415 - not at parse time
 
         summary = run_ingest(params)
         if summary["videos_changed"] and outlet_events is not None:

@@ -114,7 +114,9 @@ CREATE TABLE ingested_files (
     file_name     text NOT NULL,
     sha256        text NOT NULL,
     video_id      text,
-    status        text NOT NULL CHECK (status IN ('ingested', 'quarantined', 'waiting_for_mp4')),
+    -- mp4_overdue: quarantined because the MP4 never came; retried by itself when it does.
+    status        text NOT NULL
+                  CHECK (status IN ('ingested', 'quarantined', 'waiting_for_mp4', 'mp4_overdue')),
     first_seen_at timestamptz NOT NULL DEFAULT now(),
     processed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (file_name, sha256)

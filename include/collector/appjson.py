@@ -168,7 +168,11 @@ class _Reader:
             if required:
                 self.fail(f"{path}.{key}", "is missing; expected a number")
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             self.fail(f"{path}.{key}", f"expected a number, got {value!r}")
             return None
         if positive and value <= 0:
@@ -198,7 +202,9 @@ def parse_submission(raw: bytes | str) -> Submission:
         ) from None
     reader = _Reader()
     if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
-        raise InvalidSubmission([Problem("$.metadata", "expected an object with the video's metadata")])
+        raise InvalidSubmission(
+            [Problem("$.metadata", "expected an object with the video's metadata")]
+        )
     meta = document["metadata"]
     path = "$.metadata"
 
@@ -245,7 +251,9 @@ def parse_submission(raw: bytes | str) -> Submission:
     gps_accuracy = reader.number(meta, "gps_accuracy_m", path, required=False)
 
     frame_count = (
-        round(duration_s * frame_rate) if duration_s is not None and frame_rate is not None else None
+        round(duration_s * frame_rate)
+        if duration_s is not None and frame_rate is not None
+        else None
     )
     objects = _read_objects(reader, document, frame_count, width, height)
     activities = _read_activities(reader, document, frame_count, categories_by_shortname, objects)
@@ -365,13 +373,14 @@ def _read_box(
         return None
     # A box may stick out of the frame (the FAQ prefers a box slightly too big), but it must
     # overlap the picture: a box entirely outside cannot be about the actor.
-    if width is not None and height is not None and (
-        x >= width or y >= height or x + w <= 0 or y + h <= 0
+    if (
+        width is not None
+        and height is not None
+        and (x >= width or y >= height or x + w <= 0 or y + h <= 0)
     ):
         reader.fail(
             f"{path}.frame",
-            f"box x={x:g} y={y:g} w={w:g} h={h:g} lies entirely outside the "
-            f"{width}x{height} frame",
+            f"box x={x:g} y={y:g} w={w:g} h={h:g} lies entirely outside the {width}x{height} frame",
         )
         return None
     return Box(frame_index, x, y, w, h)
@@ -386,7 +395,9 @@ def _read_activities(
 ) -> tuple[Activity, ...]:
     raw_activities = document.get("activity") or []
     if not isinstance(raw_activities, list):
-        reader.fail("$.activity", f"expected a list of activities, got {type(raw_activities).__name__}")
+        reader.fail(
+            "$.activity", f"expected a list of activities, got {type(raw_activities).__name__}"
+        )
         return ()
     # Older apps wrote one activity with an empty label to mean "no activities".
     if (
@@ -431,15 +442,21 @@ def _read_activities(
             indices_raw = [indices_raw]
         indices = []
         for k, value in enumerate(indices_raw if isinstance(indices_raw, list) else [None]):
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < len(objects):
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not 0 <= value < len(objects)
+            ):
                 reader.fail(
                     f"{path}.object_index[{k}]",
                     f"expected the index of one of the {len(objects)} objects, got {value!r}",
                 )
                 continue
             indices.append(value)
-        category, variant = split_category(categories_by_shortname.get(label, "")) if (
-            label in categories_by_shortname
-        ) else (None, None)
+        category, variant = (
+            split_category(categories_by_shortname.get(label, ""))
+            if (label in categories_by_shortname)
+            else (None, None)
+        )
         activities.append(Activity(i, label, category, variant, start, end, tuple(indices)))
     return tuple(activities)

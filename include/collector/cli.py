@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +36,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from collector import db, demo  # noqa: PLC0415
     from collector.collections import record_collection_version  # noqa: PLC0415
 
-    if args.action == "generate":
+    if args.action == "reset":
+        if os.environ.get("COLLECTOR_DB_URL"):
+            print(
+                "collector: demo reset only empties the embedded warehouse; COLLECTOR_DB_URL is set",
+                file=sys.stderr,
+            )
+            return 2
+        with db.connect() as conn, conn.cursor() as cur:
+            cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        with db.connect() as conn:
+            db.migrate(conn)
+        print("embedded warehouse emptied and migrated")
+    elif args.action == "generate":
         manifest = demo.generate_landing_area(Path(args.landing), seed=args.seed)
         Path(args.manifest).write_text(manifest.to_json())
-        print(f"{len(manifest.files)} annotation files and {len(manifest.mp4s)} MP4s in "
-              f"{args.landing} (manifest: {args.manifest})")
+        print(
+            f"{len(manifest.files)} annotation files and {len(manifest.mp4s)} MP4s in "
+            f"{args.landing} (manifest: {args.manifest})"
+        )
     elif args.action == "seed-collections":
         conn = db.connect()
         try:
@@ -59,7 +74,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     conn = db.connect()
     try:
         report = ingest_landing_area(
-            conn, Path(args.landing), Path(args.quarantine), mp4_wait=settings.mp4_wait(),
+            conn,
+            Path(args.landing),
+            Path(args.quarantine),
+            mp4_wait=settings.mp4_wait(),
             now=datetime.now(UTC),
         )
     finally:
@@ -70,6 +88,36 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_quarantine(args: argparse.Namespace) -> int:
+    from collector import db, reports  # noqa: PLC0415
+    from collector.ingest import release_quarantined  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        if args.action == "list":
+            print(reports.warehouse_status(conn))
+            return 0
+        for name in args.files:
+            released = release_quarantined(conn, name)
+            print(
+                f"{name}: {'released, retried at the next ingest' if released else 'not in quarantine'}"
+            )
+    finally:
+        conn.close()
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from collector import db, reports  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        print(reports.warehouse_status(conn))
+    finally:
+        conn.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="collector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "url", "migrate"])
     p.set_defaults(func=_cmd_db)
     p = sub.add_parser("demo", help="demo data")
-    p.add_argument("action", choices=["generate", "seed-collections"])
+    p.add_argument("action", choices=["reset", "generate", "seed-collections"])
     p.add_argument("--landing", default=settings.landing_url())
     p.add_argument("--manifest", default=str(settings.state_dir() / "demo-manifest.json"))
     p.add_argument("--seed", type=int, default=7)
@@ -86,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--landing", default=settings.landing_url())
     p.add_argument("--quarantine", default=settings.quarantine_url())
     p.set_defaults(func=_cmd_ingest)
+    p = sub.add_parser("quarantine", help="list quarantined files, or release fixed ones")
+    p.add_argument("action", choices=["list", "release"])
+    p.add_argument("files", nargs="*", help="file names to release")
+    p.set_defaults(func=_cmd_quarantine)
+    p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
+    p.set_defaults(func=_cmd_status)
     return parser
 
 

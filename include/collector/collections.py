@@ -103,7 +103,9 @@ def load_catalog(conn: psycopg2.extensions.connection) -> CollectionCatalog:
         values["activity_shortnames"] = tuple(values["activity_shortnames"])
         values["activity_categories"] = tuple(values["activity_categories"])
         version, valid_from, valid_to = row[-3:]
-        versions.append(CollectionVersion(CollectionDefinition(**values), version, valid_from, valid_to))
+        versions.append(
+            CollectionVersion(CollectionDefinition(**values), version, valid_from, valid_to)
+        )
     return CollectionCatalog(versions)
 
 
@@ -143,7 +145,11 @@ def record_collection_version(
         cur.execute(
             f"""INSERT INTO collection_versions
                 (collection_id, version, valid_from, {columns}) VALUES ({placeholders})""",
-            (definition.collection_id, version, valid_from,
-             *[list(v) if isinstance(v, tuple) else v for v in wanted]),
+            (
+                definition.collection_id,
+                version,
+                valid_from,
+                *[list(v) if isinstance(v, tuple) else v for v in wanted],
+            ),
         )
         return version

@@ -29,33 +29,66 @@ def demo_collections() -> list[CollectionDefinition]:
     """The collections the demo's master sheet would hold."""
     return [
         CollectionDefinition(
-            "P004C009", "P004", "Open and close a door", ("Open", "Close"),
-            ("person_opens_door", "person_closes_door"), project_name="Doors",
+            "P004C009",
+            "P004",
+            "Open and close a door",
+            ("Open", "Close"),
+            ("person_opens_door", "person_closes_door"),
+            project_name="Doors",
             description="Stand outside, open the door, walk through, close it.",
-            required_activity_count=2, min_duration_s=Decimal(10), rate_limit_hours=Decimal(12),
-            score_threshold=Decimal("0.75"), pay_per_video_cents=300, perfect_bonus_cents=50,
+            required_activity_count=2,
+            min_duration_s=Decimal(10),
+            rate_limit_hours=Decimal(12),
+            score_threshold=Decimal("0.75"),
+            pay_per_video_cents=300,
+            perfect_bonus_cents=50,
             min_app_version="2.0.0",
         ),
         CollectionDefinition(
-            "P004C010", "P004", "Ride a bicycle", ("Mount", "Ride"),
-            ("person_mounts_bicycle",
-             "person_rides_bicycle#Variant1=Fast&Joint=person_talks_on_phone:Ride and talk"),
-            project_name="Doors", description="Outdoors: mount a bicycle and ride past the camera.",
-            required_activity_count=2, min_duration_s=Decimal(15), rate_limit_hours=Decimal(12),
-            score_threshold=Decimal("0.80"), pay_per_video_cents=400, perfect_bonus_cents=100,
+            "P004C010",
+            "P004",
+            "Ride a bicycle",
+            ("Mount", "Ride"),
+            (
+                "person_mounts_bicycle",
+                "person_rides_bicycle#Variant1=Fast&Joint=person_talks_on_phone:Ride and talk",
+            ),
+            project_name="Doors",
+            description="Outdoors: mount a bicycle and ride past the camera.",
+            required_activity_count=2,
+            min_duration_s=Decimal(15),
+            rate_limit_hours=Decimal(12),
+            score_threshold=Decimal("0.80"),
+            pay_per_video_cents=400,
+            perfect_bonus_cents=100,
             min_app_version="2.0.0",
         ),
         CollectionDefinition(
-            "P005C001", "P005", "Buy from a vending machine", ("Pay", "Take"),
+            "P005C001",
+            "P005",
+            "Buy from a vending machine",
+            ("Pay", "Take"),
             ("person_pays_vending_machine", "person_takes_from_vending_machine"),
-            project_name="Retail", description="At a real vending machine, not at home.",
-            required_activity_count=2, min_duration_s=Decimal(10), rate_limit_hours=Decimal(24),
-            score_threshold=Decimal("0.75"), pay_per_video_cents=500, perfect_bonus_cents=100,
+            project_name="Retail",
+            description="At a real vending machine, not at home.",
+            required_activity_count=2,
+            min_duration_s=Decimal(10),
+            rate_limit_hours=Decimal(24),
+            score_threshold=Decimal("0.75"),
+            pay_per_video_cents=500,
+            perfect_bonus_cents=100,
         ),
         CollectionDefinition(
-            "P000C001", "P000", "Practice: wave hello", ("Wave",), ("person_waves",),
-            project_name="Practice", description="Practice the buttons: wave at the camera.",
-            required_activity_count=1, min_duration_s=Decimal(5), rate_limit_hours=Decimal(0),
+            "P000C001",
+            "P000",
+            "Practice: wave hello",
+            ("Wave",),
+            ("person_waves",),
+            project_name="Practice",
+            description="Practice the buttons: wave at the camera.",
+            required_activity_count=1,
+            min_duration_s=Decimal(5),
+            rate_limit_hours=Decimal(0),
             score_threshold=Decimal("0.5"),
         ),
     ]
@@ -113,8 +146,12 @@ class _Clip:
     def box_at(self, frame: int) -> dict[str, float]:
         x, y, w, h = self.actor
         share = frame / self.frame_count
-        return {"x": round(x + self.travel[0] * share, 2), "y": round(y + self.travel[1] * share, 2),
-                "width": w, "height": h}
+        return {
+            "x": round(x + self.travel[0] * share, 2),
+            "y": round(y + self.travel[1] * share, 2),
+            "width": w,
+            "height": h,
+        }
 
 
 def render_clip(clip: _Clip, path: Path) -> None:
@@ -126,14 +163,23 @@ def render_clip(clip: _Clip, path: Path) -> None:
     ).drawbox(
         x=f"{x}+{clip.travel[0]}*t/{clip.duration_s}",
         y=f"{y}+{clip.travel[1]}*t/{clip.duration_s}",
-        width=w, height=h, color="orange@0.9", thickness="fill",
+        width=w,
+        height=h,
+        color="orange@0.9",
+        thickness="fill",
     )
     target = path.with_suffix(".upright.mp4") if clip.rotated else path
     if clip.rotated:
         stream = stream.filter("transpose", 1)  # stored sideways, as phone sensors do
     ffmpeg.output(
-        stream, str(target), vcodec="libx264", preset="ultrafast", pix_fmt="yuv420p",
-        movflags="+faststart", g=int(clip.fps), crf=30,
+        stream,
+        str(target),
+        vcodec="libx264",
+        preset="ultrafast",
+        pix_fmt="yuv420p",
+        movflags="+faststart",
+        g=int(clip.fps),
+        crf=30,
     ).overwrite_output().run(cmd=ffmpeg_binary(), quiet=True)
     if clip.rotated:
         # Tag the sideways stream with a 90° display rotation so players show it upright.
@@ -157,8 +203,9 @@ class _Builder:
         self._serial += 1
         return f"{when:%Y%m%d}_{1500081666724286 + self._serial * 7919 + self.rng.randrange(1000)}"
 
-    def clip(self, width: int, height: int, duration_s: int, *, fps: float = 15,
-             rotated: bool = False) -> _Clip:
+    def clip(
+        self, width: int, height: int, duration_s: int, *, fps: float = 15, rotated: bool = False
+    ) -> _Clip:
         w = max(40, width // 5)
         h = max(80, height // 2)
         x = self.rng.randrange(0, width // 3)
@@ -166,42 +213,72 @@ class _Builder:
         dx = self.rng.randrange(width // 4, width - x - w)
         return _Clip(width, height, fps, duration_s, (x, y, w, h), (dx, 0), rotated)
 
-    def document(self, video_id: str, collector: str, collection_id: str, when: datetime,
-                 clip: _Clip, *, app: str = "2.3.1", device: str = "ios",
-                 date_format: str = "%Y-%m-%dT%H:%M:%S%z", gps: bool = True,
-                 shift_s: float = 0.0) -> dict:
+    def document(
+        self,
+        video_id: str,
+        collector: str,
+        collection_id: str,
+        when: datetime,
+        clip: _Clip,
+        *,
+        app: str = "2.3.1",
+        device: str = "ios",
+        date_format: str = "%Y-%m-%dT%H:%M:%S%z",
+        gps: bool = True,
+        shift_s: float = 0.0,
+    ) -> dict:
         spec = self.collections[collection_id]
         n = clip.frame_count
         segment = n // len(spec.activity_shortnames)
         margin = int(clip.fps * 0.5)
         offset = int(shift_s * clip.fps)
         activities = [
-            {"label": name, "start_frame": i * segment + margin + offset,
-             "end_frame": (i + 1) * segment - margin + offset, "object_index": [0]}
+            {
+                "label": name,
+                "start_frame": i * segment + margin + offset,
+                "end_frame": (i + 1) * segment - margin + offset,
+                "object_index": [0],
+            }
             for i, name in enumerate(spec.activity_shortnames)
         ]
         keyframes = sorted({*range(0, n, int(clip.fps)), n - 1})
         metadata = {
-            "video_id": video_id, "collector_id": collector, "subject_ids": [collector.strip()],
-            "collection_id": collection_id, "collection_name": spec.name,
-            "project_id": spec.project_id, "project_name": spec.project_name,
-            "program_name": "Collector", "collected_date": when.strftime(date_format),
-            "frame_rate": clip.fps, "duration": float(clip.duration_s),
-            "frame_width": clip.width, "frame_height": clip.height,
+            "video_id": video_id,
+            "collector_id": collector,
+            "subject_ids": [collector.strip()],
+            "collection_id": collection_id,
+            "collection_name": spec.name,
+            "project_id": spec.project_id,
+            "project_name": spec.project_name,
+            "program_name": "Collector",
+            "collected_date": when.strftime(date_format),
+            "frame_rate": clip.fps,
+            "duration": float(clip.duration_s),
+            "frame_width": clip.width,
+            "frame_height": clip.height,
             "orientation": "portrait" if clip.height > clip.width else "landscape",
-            "device_identifier": device, "app_version": app,
+            "device_identifier": device,
+            "app_version": app,
             "category": ",".join(spec.activity_categories),
             "shortname": ",".join(spec.activity_shortnames),
         }
         if gps:
-            metadata |= {"latitude": round(38.9 + self.rng.uniform(-0.05, 0.05), 6),
-                         "longitude": round(-77.0 + self.rng.uniform(-0.05, 0.05), 6),
-                         "gps_accuracy_m": round(self.rng.uniform(3, 15), 1)}
+            metadata |= {
+                "latitude": round(38.9 + self.rng.uniform(-0.05, 0.05), 6),
+                "longitude": round(-77.0 + self.rng.uniform(-0.05, 0.05), 6),
+                "gps_accuracy_m": round(self.rng.uniform(3, 15), 1),
+            }
         return {
             "metadata": metadata,
             "activity": activities,
-            "object": [{"label": "person", "bounding_box": [
-                {"frame_index": k, "frame": clip.box_at(k)} for k in keyframes]}],
+            "object": [
+                {
+                    "label": "person",
+                    "bounding_box": [
+                        {"frame_index": k, "frame": clip.box_at(k)} for k in keyframes
+                    ],
+                }
+            ],
         }
 
     def write_json(self, name: str, document: dict | str) -> None:
@@ -222,10 +299,21 @@ class _Builder:
             target.write_bytes(b"")  # placeholder for benchmarks that never decode video
         self.manifest.mp4s.append(target.name)
 
-    def add(self, case: str, expect: str, collection_id: str, clip: _Clip, *,
-            when: datetime | None = None, collector: str | None = None, mutate=None,
-            with_mp4: bool = True, json_path: str | None = None, reason: str | None = None,
-            **doc_kwargs) -> tuple[str, dict]:
+    def add(
+        self,
+        case: str,
+        expect: str,
+        collection_id: str,
+        clip: _Clip,
+        *,
+        when: datetime | None = None,
+        collector: str | None = None,
+        mutate=None,
+        with_mp4: bool = True,
+        json_path: str | None = None,
+        reason: str | None = None,
+        **doc_kwargs,
+    ) -> tuple[str, dict]:
         when = when or DEMO_EPOCH + timedelta(hours=self.rng.randrange(0, 24 * 6))
         video_id = self.video_id(when)
         collector = collector or self.rng.choice(COLLECTORS)
@@ -236,7 +324,8 @@ class _Builder:
         if with_mp4:
             self.write_mp4(video_id, clip if expect != "quarantined" else None)
         self.manifest.files.append(
-            DemoFile(f"{video_id}.json", video_id, case, expect, json_path, reason))
+            DemoFile(f"{video_id}.json", video_id, case, expect, json_path, reason)
+        )
         return video_id, document
 
 
@@ -283,31 +372,85 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
 
     # Clean uploads, one per historical format quirk.
     modern_id, modern_doc = b.add("modern_ios", "ingested", "P004C009", b.clip(*hd, 20))
-    b.add("date_with_spaces", "ingested", "P004C009", b.clip(*sd, 30),
-          date_format="%Y-%m-%d %H:%M:%S %z", device="android", app="2.1.0")
-    b.add("date_am_pm", "ingested", "P005C001", b.clip(*sd, 15),
-          date_format="%Y-%m-%d %I:%M:%S %p %z", device="android", app="2.0.4")
-    fi_id, fi_doc = b.add("frame_index_camel_case", "ingested", "P004C010", b.clip(854, 480, 45),
-                          mutate=_frame_index_quirk, device="android", app="1.9.0")
-    b.add("object_without_label", "ingested", "P005C001", b.clip(*sd, 12), mutate=_no_object_label,
-          device="android", app="1.9.2")
-    b.add("missing_collection_id", "ingested", "P004C009", b.clip(*sd, 10),
-          mutate=_no_collection_id, device="android", app="1.1.1",
-          date_format="%Y-%m-%d %H:%M:%S %z")
-    b.add("video_id_as_collection_id", "ingested", "P005C001", b.clip(*sd, 10),
-          mutate=_video_id_as_collection_id, device="android", app="1.1.1")
-    b.add("empty_activity_label", "ingested", "P000C001", b.clip(*sd, 10),
-          mutate=_empty_activity, device="android", app="1.2.0")
-    b.add("no_gps_fields", "ingested", "P004C010", b.clip(*sd, 60), mutate=_drop_gps,
-          app="1.8.0")
+    b.add(
+        "date_with_spaces",
+        "ingested",
+        "P004C009",
+        b.clip(*sd, 30),
+        date_format="%Y-%m-%d %H:%M:%S %z",
+        device="android",
+        app="2.1.0",
+    )
+    b.add(
+        "date_am_pm",
+        "ingested",
+        "P005C001",
+        b.clip(*sd, 15),
+        date_format="%Y-%m-%d %I:%M:%S %p %z",
+        device="android",
+        app="2.0.4",
+    )
+    fi_id, fi_doc = b.add(
+        "frame_index_camel_case",
+        "ingested",
+        "P004C010",
+        b.clip(854, 480, 45),
+        mutate=_frame_index_quirk,
+        device="android",
+        app="1.9.0",
+    )
+    b.add(
+        "object_without_label",
+        "ingested",
+        "P005C001",
+        b.clip(*sd, 12),
+        mutate=_no_object_label,
+        device="android",
+        app="1.9.2",
+    )
+    b.add(
+        "missing_collection_id",
+        "ingested",
+        "P004C009",
+        b.clip(*sd, 10),
+        mutate=_no_collection_id,
+        device="android",
+        app="1.1.1",
+        date_format="%Y-%m-%d %H:%M:%S %z",
+    )
+    b.add(
+        "video_id_as_collection_id",
+        "ingested",
+        "P005C001",
+        b.clip(*sd, 10),
+        mutate=_video_id_as_collection_id,
+        device="android",
+        app="1.1.1",
+    )
+    b.add(
+        "empty_activity_label",
+        "ingested",
+        "P000C001",
+        b.clip(*sd, 10),
+        mutate=_empty_activity,
+        device="android",
+        app="1.2.0",
+    )
+    b.add("no_gps_fields", "ingested", "P004C010", b.clip(*sd, 60), mutate=_drop_gps, app="1.8.0")
     b.add("portrait_rotated", "ingested", "P004C009", b.clip(360, 640, 12, rotated=True))
     b.add("portrait_native", "ingested", "P000C001", b.clip(480, 854, 10, fps=30))
     b.add("category_variant", "ingested", "P004C010", b.clip(*sd, 20))
 
     # Edits: newest wins, older ones are kept as history even when they arrive late.
     ios_stamp = DEMO_EPOCH + timedelta(days=7)
-    edited = b.document(modern_id, modern_doc["metadata"]["collector_id"], "P004C009",
-                        DEMO_EPOCH, b.clip(*hd, 20), shift_s=0.4)
+    edited = b.document(
+        modern_id,
+        modern_doc["metadata"]["collector_id"],
+        "P004C009",
+        DEMO_EPOCH,
+        b.clip(*hd, 20),
+        shift_s=0.4,
+    )
     edited["metadata"] = modern_doc["metadata"]
     edited["object"] = modern_doc["object"]
     name = f"{modern_id}_{ios_stamp:%Y-%m-%dT%H:%M:%S%z}.json"
@@ -319,8 +462,8 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
     b.write_json(name, older)
     b.manifest.files.append(DemoFile(name, modern_id, "edit_older_than_newest", "superseded"))
     android_edit = json.loads(json.dumps(fi_doc))
-    android_edit["activity"] = android_edit["activity"][:1] + [
-        dict(android_edit["activity"][1], end_frame=android_edit["activity"][1]["end_frame"] - 15)]
+    first, second = android_edit["activity"][:2]
+    android_edit["activity"] = [first, dict(second, end_frame=second["end_frame"] - 15)]
     millis = int((DEMO_EPOCH + timedelta(days=3)).timestamp() * 1000)
     name = f"{fi_id}_{millis}.json"
     b.write_json(name, android_edit)
@@ -328,32 +471,79 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
 
     # Broken submissions: each must be quarantined with this path and reason.
     def broken(case, json_path, reason, mutate=None, collection_id="P004C009", text=None):
-        vid, doc = b.add(case, "quarantined", collection_id, b.clip(*sd, 10), mutate=mutate,
-                         json_path=json_path, reason=reason)
+        vid, doc = b.add(
+            case,
+            "quarantined",
+            collection_id,
+            b.clip(*sd, 10),
+            mutate=mutate,
+            json_path=json_path,
+            reason=reason,
+        )
         if text is not None:
             b.write_json(f"{vid}.json", text(doc))
 
-    broken("truncated_json", "$", "not valid JSON",
-           text=lambda doc: json.dumps(doc)[:300])
-    broken("end_before_start", "$.activity[0].end_frame", "ends before it starts",
-           mutate=lambda d: (d["activity"][0].update(end_frame=d["activity"][0]["start_frame"] - 5), d)[1])
-    broken("box_outside_frame", "$.object[0].bounding_box[2].frame", "entirely outside",
-           mutate=lambda d: (d["object"][0]["bounding_box"][2]["frame"].update(x=5000), d)[1])
-    broken("unknown_short_name", "$.activity[1].label", "not an activity of P004C009",
-           mutate=lambda d: (d["activity"][1].update(label="Slam"),
-                             d["metadata"].update(shortname="Open,Slam"), d)[2])
-    broken("zero_frame_rate", "$.metadata.frame_rate", "greater than 0",
-           mutate=lambda d: (d["metadata"].update(frame_rate=0), d)[1])
-    broken("unknown_collection", "$.metadata.collection_id", "unknown collection 'P999C999'",
-           mutate=lambda d: (d["metadata"].update(collection_id="P999C999"), d)[1])
-    broken("frame_past_end", "$.activity[1].end_frame", "past the end of the video",
-           mutate=lambda d: (d["activity"][1].update(end_frame=10_000), d)[1])
-    broken("bad_collected_date", "$.metadata.collected_date", "expected a date like",
-           mutate=lambda d: (d["metadata"].update(collected_date="19/06/2020 18:34"), d)[1])
+    broken("truncated_json", "$", "not valid JSON", text=lambda doc: json.dumps(doc)[:300])
+    broken(
+        "end_before_start",
+        "$.activity[0].end_frame",
+        "ends before it starts",
+        mutate=lambda d: (
+            d["activity"][0].update(end_frame=d["activity"][0]["start_frame"] - 5),
+            d,
+        )[1],
+    )
+    broken(
+        "box_outside_frame",
+        "$.object[0].bounding_box[2].frame",
+        "entirely outside",
+        mutate=lambda d: (d["object"][0]["bounding_box"][2]["frame"].update(x=5000), d)[1],
+    )
+    broken(
+        "unknown_short_name",
+        "$.activity[1].label",
+        "not an activity of P004C009",
+        mutate=lambda d: (
+            d["activity"][1].update(label="Slam"),
+            d["metadata"].update(shortname="Open,Slam"),
+            d,
+        )[2],
+    )
+    broken(
+        "zero_frame_rate",
+        "$.metadata.frame_rate",
+        "greater than 0",
+        mutate=lambda d: (d["metadata"].update(frame_rate=0), d)[1],
+    )
+    broken(
+        "unknown_collection",
+        "$.metadata.collection_id",
+        "unknown collection 'P999C999'",
+        mutate=lambda d: (d["metadata"].update(collection_id="P999C999"), d)[1],
+    )
+    broken(
+        "frame_past_end",
+        "$.activity[1].end_frame",
+        "past the end of the video",
+        mutate=lambda d: (d["activity"][1].update(end_frame=10_000), d)[1],
+    )
+    broken(
+        "bad_collected_date",
+        "$.metadata.collected_date",
+        "expected a date like",
+        mutate=lambda d: (d["metadata"].update(collected_date="19/06/2020 18:34"), d)[1],
+    )
 
     # An annotation whose MP4 is still uploading: it waits, then is quarantined after the timeout.
-    b.add("mp4_not_arrived", "waiting_for_mp4", "P004C009", b.clip(*sd, 10), with_mp4=False,
-          json_path="$.metadata.video_id", reason="has not arrived")
+    b.add(
+        "mp4_not_arrived",
+        "waiting_for_mp4",
+        "P004C009",
+        b.clip(*sd, 10),
+        with_mp4=False,
+        json_path="$.metadata.video_id",
+        reason="has not arrived",
+    )
     if b._filler is not None and b._filler.exists():
         b._filler.unlink()
     return b.manifest

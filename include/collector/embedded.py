@@ -56,7 +56,14 @@ def _service_account() -> tuple[int, int] | None:
         entry = pwd.getpwnam(SERVICE_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -116,8 +123,16 @@ def start(data_dir: Path, *, fast_unsafe: bool = False) -> str:
                 os.chown(data_dir, *account)
             os.chmod(data_dir, 0o700)
             _run(
-                [str(bins / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--no-locale"],
+                [
+                    str(bins / "initdb"),
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                ],
                 account,
             )
         if not _is_running(data_dir, bins, account):
@@ -129,8 +144,19 @@ def start(data_dir: Path, *, fast_unsafe: bool = False) -> str:
                 options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:
                 _run(
-                    [str(bins / "pg_ctl"), "-D", str(data_dir), "-l", str(data_dir / "server.log"),
-                     "-w", "-t", "60", "-o", options, "start"],
+                    [
+                        str(bins / "pg_ctl"),
+                        "-D",
+                        str(data_dir),
+                        "-l",
+                        str(data_dir / "server.log"),
+                        "-w",
+                        "-t",
+                        "60",
+                        "-o",
+                        options,
+                        "start",
+                    ],
                     account,
                 )
             except subprocess.CalledProcessError as exc:

@@ -79,9 +79,12 @@ class IngestReport:
 
 
 class _Rejected(Exception):
-    def __init__(self, problems: list[Problem], video_id: str | None = None):
+    def __init__(
+        self, problems: list[Problem], video_id: str | None = None, status: str = "quarantined"
+    ):
         self.problems = problems
         self.video_id = video_id
+        self.status = status  # the ingested_files status to record
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,22 @@ def ingest_landing_area(
         raw = files[name].read_bytes()
         candidate = _Candidate(name, raw, hashlib.sha256(raw).hexdigest())
         status, first_seen_at = seen.get((name, candidate.sha256), (None, None))
-        if status in ("ingested", "quarantined"):
+        if status in ("ingested", "quarantined") or (
+            status == "mp4_overdue" and not _has_mp4(name, mp4_names)
+        ):
             report.unchanged += 1
             continue
         _ingest_file(
-            conn, candidate, catalog, mp4_names, landing, quarantine, report,
-            first_seen_at=first_seen_at or now, mp4_wait=mp4_wait, now=now,
+            conn,
+            candidate,
+            catalog,
+            mp4_names,
+            landing,
+            quarantine,
+            report,
+            first_seen_at=first_seen_at or now,
+            mp4_wait=mp4_wait,
+            now=now,
         )
     log.info("ingest summary: %s", report.summary())
     for quarantined in report.quarantined:
@@ -124,6 +137,15 @@ def ingest_landing_area(
     for waiting in report.waiting_for_mp4:
         log.info("waiting for the MP4 of %s", waiting)
     return report
+
+
+def _has_mp4(json_name: str, mp4_names: set[str]) -> bool:
+    """Whether the MP4 of ``<video_id>.json`` or ``<video_id>_<stamp>.json`` has arrived."""
+    stem = json_name[: -len(".json")]
+    return any(
+        stem == mp4[: -len(".mp4")] or stem.startswith(mp4[: -len(".mp4")] + "_")
+        for mp4 in mp4_names
+    )
 
 
 def _load_seen(conn, names: list[str]) -> dict[tuple[str, str], tuple[str, datetime]]:
@@ -160,11 +182,16 @@ def _ingest_file(
             waited = now - first_seen_at
             if waited >= mp4_wait:
                 raise _Rejected(
-                    [Problem("$.metadata.video_id",
-                             f"{mp4_name} has not arrived in the landing area within "
-                             f"{_minutes(mp4_wait)} of this annotation; upload the video, "
-                             "then move this file back")],
+                    [
+                        Problem(
+                            "$.metadata.video_id",
+                            f"{mp4_name} has not arrived in the landing area within "
+                            f"{_minutes(mp4_wait)} of this annotation; once it is uploaded "
+                            "this annotation is ingested by itself",
+                        )
+                    ],
                     submission.video_id,
+                    status="mp4_overdue",
                 )
             _record_waiting(conn, candidate, submission.video_id, first_seen_at, now)
             report.waiting_for_mp4.append(candidate.file_name)
@@ -177,7 +204,9 @@ def _ingest_file(
     except (psycopg2.IntegrityError, psycopg2.DataError) as exc:
         # Validation should have caught it; the database's word is still specific enough to act on.
         conn.rollback()
-        rejected = _Rejected([Problem("$", f"the warehouse refused the data: {exc.pgerror or exc}".strip())])
+        rejected = _Rejected(
+            [Problem("$", f"the warehouse refused the data: {exc.pgerror or exc}".strip())]
+        )
         _quarantine(conn, candidate, rejected, quarantine, report, now)
         return
     except Exception:
@@ -197,7 +226,7 @@ def _parse(candidate: _Candidate) -> Submission:
         video_id = None
         try:
             video_id = json.loads(candidate.raw)["metadata"]["video_id"]
-        except Exception:  # noqa: BLE001 - best effort, only to label the quarantine row
+        except Exception:
             pass
         raise _Rejected(exc.problems, video_id if isinstance(video_id, str) else None) from None
 
@@ -210,13 +239,19 @@ def _edit_stamp(file_name: str, submission: Submission) -> datetime | None:
     prefix = f"{submission.video_id}_"
     if stem.startswith(prefix):
         try:
-            return parse_edit_stamp(stem[len(prefix):])
+            return parse_edit_stamp(stem[len(prefix) :])
         except ValueError as exc:
-            raise _Rejected([Problem("$", f"file name {file_name!r}: {exc}")], submission.video_id) from None
+            raise _Rejected(
+                [Problem("$", f"file name {file_name!r}: {exc}")], submission.video_id
+            ) from None
     raise _Rejected(
-        [Problem("$.metadata.video_id",
-                 f"{submission.video_id!r} does not match the file name {file_name!r}; expected "
-                 f"{submission.video_id}.json or {submission.video_id}_<stamp>.json")],
+        [
+            Problem(
+                "$.metadata.video_id",
+                f"{submission.video_id!r} does not match the file name {file_name!r}; expected "
+                f"{submission.video_id}.json or {submission.video_id}_<stamp>.json",
+            )
+        ],
         submission.video_id,
     )
 
@@ -230,26 +265,36 @@ def _resolve_collection(submission: Submission, catalog: CollectionCatalog) -> C
         if len(matches) != 1:
             found = "no" if not matches else f"{len(matches)} ({', '.join(matches)})"
             raise _Rejected(
-                [Problem("$.metadata.collection_id",
-                         f"missing (older Android app) and collection_name "
-                         f"{submission.collection_name!r} matches {found} known collections; "
-                         "expected exactly one")],
+                [
+                    Problem(
+                        "$.metadata.collection_id",
+                        f"missing (older Android app) and collection_name "
+                        f"{submission.collection_name!r} matches {found} known collections; "
+                        "expected exactly one",
+                    )
+                ],
                 submission.video_id,
             )
         collection_id = matches[0]
     elif collection_id not in catalog:
         known = ", ".join(catalog.ids()[:10]) or "none yet"
         raise _Rejected(
-            [Problem("$.metadata.collection_id",
-                     f"unknown collection {collection_id!r}; known collections: {known}")],
+            [
+                Problem(
+                    "$.metadata.collection_id",
+                    f"unknown collection {collection_id!r}; known collections: {known}",
+                )
+            ],
             submission.video_id,
         )
     version = catalog.version_at(collection_id, submission.collected_at)
     allowed = version.definition.activity_shortnames
     problems = [
-        Problem(f"$.activity[{a.index}].label",
-                f"short name {a.shortname!r} is not an activity of {collection_id} "
-                f"(version {version.version}); expected one of {list(allowed)}")
+        Problem(
+            f"$.activity[{a.index}].label",
+            f"short name {a.shortname!r} is not an activity of {collection_id} "
+            f"(version {version.version}); expected one of {list(allowed)}",
+        )
         for a in submission.activities
         if a.shortname not in allowed
     ]
@@ -294,8 +339,14 @@ def _upsert(
                ON CONFLICT (video_id, file_name) DO UPDATE
                SET sha256 = EXCLUDED.sha256, payload = EXCLUDED.payload,
                    received_at = EXCLUDED.received_at""",
-            (video_id, candidate.file_name, edit_stamp, candidate.sha256,
-             Json(json.loads(candidate.raw)), now),
+            (
+                video_id,
+                candidate.file_name,
+                edit_stamp,
+                candidate.sha256,
+                Json(json.loads(candidate.raw)),
+                now,
+            ),
         )
         # Newest wins: the original (no stamp) loses to any edit; ties go to the file name.
         cur.execute(
@@ -314,12 +365,23 @@ def _upsert(
                SET status = 'ingested', processed_at = EXCLUDED.processed_at""",
             (candidate.file_name, candidate.sha256, video_id, now, now),
         )
+        # A corrected file, or an MP4 that finally came, resolves earlier quarantine entries.
+        cur.execute(
+            "UPDATE ingest_quarantine SET resolved_at = %s WHERE file_name = %s AND resolved_at IS NULL",
+            (now, candidate.file_name),
+        )
     conn.commit()
     return became_current
 
 
-def _write_video(cur, submission: Submission, version: CollectionVersion, file_name: str,
-                 mp4_uri: str, now: datetime) -> None:
+def _write_video(
+    cur,
+    submission: Submission,
+    version: CollectionVersion,
+    file_name: str,
+    mp4_uri: str,
+    now: datetime,
+) -> None:
     s = submission
     cur.execute(
         "INSERT INTO collectors (collector_id, email, first_seen_at) VALUES (%s, %s, %s) "
@@ -342,10 +404,28 @@ def _write_video(cur, submission: Submission, version: CollectionVersion, file_n
                latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude,
                gps_accuracy_m = EXCLUDED.gps_accuracy_m, mp4_uri = EXCLUDED.mp4_uri,
                current_annotation = EXCLUDED.current_annotation, updated_at = EXCLUDED.updated_at""",
-        (s.video_id, s.collector_id, version.collection_id, version.version, list(s.subject_ids),
-         s.collected_at, s.frame_rate, s.duration_s, s.frame_width, s.frame_height, s.orientation,
-         s.device_identifier, s.app_version, s.latitude, s.longitude, s.gps_accuracy_m, mp4_uri,
-         file_name, now, now),
+        (
+            s.video_id,
+            s.collector_id,
+            version.collection_id,
+            version.version,
+            list(s.subject_ids),
+            s.collected_at,
+            s.frame_rate,
+            s.duration_s,
+            s.frame_width,
+            s.frame_height,
+            s.orientation,
+            s.device_identifier,
+            s.app_version,
+            s.latitude,
+            s.longitude,
+            s.gps_accuracy_m,
+            mp4_uri,
+            file_name,
+            now,
+            now,
+        ),
     )
     # Replace the annotation wholesale: activities, tracks and (by cascade) their boxes.
     cur.execute("DELETE FROM activities WHERE video_id = %s", (s.video_id,))
@@ -373,13 +453,30 @@ def _write_video(cur, submission: Submission, version: CollectionVersion, file_n
             cur,
             """INSERT INTO activities (video_id, activity_index, shortname, category, category_variant,
                    start_frame, end_frame, object_indices) VALUES %s""",
-            [(s.video_id, a.index, a.shortname, a.category, a.category_variant, a.start_frame,
-              a.end_frame, list(a.object_indices)) for a in s.activities],
+            [
+                (
+                    s.video_id,
+                    a.index,
+                    a.shortname,
+                    a.category,
+                    a.category_variant,
+                    a.start_frame,
+                    a.end_frame,
+                    list(a.object_indices),
+                )
+                for a in s.activities
+            ],
         )
 
 
-def _quarantine(conn, candidate: _Candidate, rejected: _Rejected, quarantine: StoragePath,
-                report: IngestReport, now: datetime) -> None:
+def _quarantine(
+    conn,
+    candidate: _Candidate,
+    rejected: _Rejected,
+    quarantine: StoragePath,
+    report: IngestReport,
+    now: datetime,
+) -> None:
     """Copy the file aside with a note, and record why; the landing area is left as it was."""
     first = rejected.problems[0]
     quarantine.mkdir(parents=True, exist_ok=True)
@@ -401,17 +498,43 @@ def _quarantine(conn, candidate: _Candidate, rejected: _Rejected, quarantine: St
                    stored_copy, quarantined_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (file_name, sha256) DO NOTHING""",
-            (candidate.file_name, candidate.sha256, rejected.video_id, first.json_path, first.reason,
-             Json(note["problems"]), str(copy), now),
+            (
+                candidate.file_name,
+                candidate.sha256,
+                rejected.video_id,
+                first.json_path,
+                first.reason,
+                Json(note["problems"]),
+                str(copy),
+                now,
+            ),
         )
         cur.execute(
             """INSERT INTO ingested_files (file_name, sha256, video_id, status, first_seen_at, processed_at)
-               VALUES (%s, %s, %s, 'quarantined', %s, %s)
+               VALUES (%s, %s, %s, %s, %s, %s)
                ON CONFLICT (file_name, sha256) DO UPDATE
-               SET status = 'quarantined', processed_at = EXCLUDED.processed_at""",
-            (candidate.file_name, candidate.sha256, rejected.video_id, now, now),
+               SET status = EXCLUDED.status, processed_at = EXCLUDED.processed_at""",
+            (candidate.file_name, candidate.sha256, rejected.video_id, rejected.status, now, now),
         )
     conn.commit()
     report.quarantined.append(
-        QuarantinedFile(candidate.file_name, first.json_path, first.reason, tuple(rejected.problems))
+        QuarantinedFile(
+            candidate.file_name, first.json_path, first.reason, tuple(rejected.problems)
+        )
     )
+
+
+def release_quarantined(conn: psycopg2.extensions.connection, file_name: str) -> int:
+    """Let the next run try ``file_name`` again (after a person fixed what it depended on)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE ingest_quarantine SET resolved_at = now() WHERE file_name = %s AND resolved_at IS NULL",
+            (file_name,),
+        )
+        released = cur.rowcount
+        cur.execute(
+            "DELETE FROM ingested_files WHERE file_name = %s AND status IN ('quarantined', 'mp4_overdue')",
+            (file_name,),
+        )
+    conn.commit()
+    return released

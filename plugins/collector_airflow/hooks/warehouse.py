@@ -35,7 +35,9 @@ class CollectorWarehouseHook(BaseHook):
         host = conn.host or "127.0.0.1"
         port = f":{conn.port}" if conn.port else ""
         database = conn.schema or "collector"
-        query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in (conn.extra_dejson or {}).items())
+        query = "&".join(
+            f"{k}={quote(str(v), safe='')}" for k, v in (conn.extra_dejson or {}).items()
+        )
         return f"postgresql://{auth}@{host}{port}/{database}" + (f"?{query}" if query else "")
 
     def get_conn(self) -> psycopg2.extensions.connection:

@@ -1,0 +1,83 @@
+# Two commands matter: `make demo` and `make test` (see README). Everything installs itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+STATE := $(ROOT)/.local
+
+# pgserver (the embedded PostgreSQL) has wheels for CPython 3.9-3.12 and our pins need >= 3.11,
+# so prefer 3.11/3.12; any other python3 works only with a `postgres` on PATH or COLLECTOR_DB_URL.
+PYTHON ?= $(shell for v in python3.11 python3.12; do command -v $$v >/dev/null 2>&1 && { echo $$v; break; }; done)
+
+export COLLECTOR_STATE_DIR := $(STATE)
+export AIRFLOW_HOME := $(STATE)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv warehouse demo test lint format airflow bench clean lock
+
+help:
+	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
+	@echo "make test    install what tests need, lint, and run the whole suite"
+	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
+	@echo "make bench   benchmarks under bench/ (figures go in the README)"
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  if command -v python3 >/dev/null && python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	     && { command -v postgres >/dev/null || [ -n "$$COLLECTOR_DB_URL" ]; }; then :; else \
+	  echo "No suitable Python: install CPython 3.11 or 3.12 (for the embedded PostgreSQL wheel)," \
+	       "or use Python >= 3.11 with PostgreSQL installed (postgres, initdb, pg_ctl on PATH)" \
+	       "or COLLECTOR_DB_URL pointing at a server, then run make again with PYTHON=python3."; exit 2; fi; fi
+	$(or $(PYTHON),python3) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# Start the embedded warehouse unless COLLECTOR_DB_URL points elsewhere, then migrate it.
+warehouse: venv
+	@if [ -z "$$COLLECTOR_DB_URL" ]; then $(BIN)/collector db start >/dev/null; fi
+	@$(BIN)/collector db migrate
+
+demo: warehouse
+	@bash scripts/demo.sh
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+airflow: warehouse
+	@bash scripts/airflow.sh
+
+bench: warehouse
+	$(BIN)/python bench/ingest.py
+
+# Re-resolve the pinned set (needs network access to PyPI).
+lock:
+	rm -rf $(STATE)/lock-venv && $(PYTHON) -m venv $(STATE)/lock-venv
+	$(STATE)/lock-venv/bin/pip install --quiet "apache-airflow==3.3.2" apache-airflow-providers-postgres \
+	  apache-airflow-providers-standard pandas gspread google-auth psycopg2-binary ffmpeg-python \
+	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff
+	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
+
+clean:
+	-$(BIN)/collector db stop 2>/dev/null
+	rm -rf $(STATE)

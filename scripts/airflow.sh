@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make airflow: Airflow standalone (SQLite, LocalExecutor) with our DAGs and connections.
+set -euo pipefail
+source "$(dirname "$0")/airflow-env.sh"
+passwords="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
+if [ ! -s "$passwords" ]; then
+  python -c 'import json, secrets, sys; json.dump({"admin": secrets.token_urlsafe(12)}, open(sys.argv[1], "w"))' "$passwords"
+fi
+password=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$passwords")
+echo "Airflow UI: http://localhost:${AIRFLOW__API__PORT:-8080}  login: admin / $password"
+echo "(Ctrl-C stops it; DAG files are picked up from $AIRFLOW__CORE__DAGS_FOLDER)"
+exec airflow standalone
