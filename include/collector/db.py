@@ -61,10 +61,16 @@ def discover_migrations(sql_dir: Path | None = None) -> list[Migration]:
 
 
 def migrate(conn: psycopg2.extensions.connection, sql_dir: Path | None = None) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when up to date)."""
+    """Apply pending migrations; return the names applied (empty when up to date).
+
+    Commits the caller's open transaction first: migrations run in transactions of their own.
+    """
     migrations = discover_migrations(sql_dir)
     applied_now: list[str] = []
-    conn.autocommit = False
+    was_autocommit = conn.autocommit
+    if was_autocommit:
+        conn.autocommit = False  # one transaction per migration, recorded with it
+    conn.commit()
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         conn.commit()
@@ -103,4 +109,5 @@ def migrate(conn: psycopg2.extensions.connection, sql_dir: Path | None = None) -
         with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
         conn.commit()
+        conn.autocommit = was_autocommit
     return applied_now

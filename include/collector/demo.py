@@ -442,6 +442,9 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
     b.add("category_variant", "ingested", "P004C010", b.clip(*sd, 20))
 
     # Edits: newest wins, older ones are kept as history even when they arrive late.
+    for original in b.manifest.files:
+        if original.video_id in (modern_id, fi_id):
+            original.expect = "superseded"
     ios_stamp = DEMO_EPOCH + timedelta(days=7)
     edited = b.document(
         modern_id,

@@ -1,0 +1,122 @@
+"""Shared fixtures: a real embedded PostgreSQL, a fresh database per test, real demo MP4s,
+and an Airflow home on SQLite. Environment is set before anything imports Airflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = ROOT / ".local" / "test"
+STATE.mkdir(parents=True, exist_ok=True)
+
+os.environ.update(
+    {
+        "COLLECTOR_STATE_DIR": str(STATE),
+        "AIRFLOW_HOME": str(STATE / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    }
+)
+os.environ.pop("COLLECTOR_DB_URL", None)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """Admin URL of a throwaway embedded PostgreSQL (fsync off: test data only)."""
+    from collector import embedded
+
+    url = embedded.start(STATE / "warehouse", fast_unsafe=True)
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+@pytest.fixture
+def warehouse_url(pg_server: str, monkeypatch: pytest.MonkeyPatch):
+    """A new, migrated database for this test; dropped afterwards."""
+    import psycopg2
+
+    from collector import db
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(pg_server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = pg_server.rsplit("/", 1)[0] + f"/{name}"
+    conn = db.connect(url)
+    db.migrate(conn)
+    conn.close()
+    monkeypatch.setenv("COLLECTOR_DB_URL", url)
+    monkeypatch.setenv("AIRFLOW_CONN_COLLECTOR_WAREHOUSE", url)
+    yield url
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def warehouse(warehouse_url: str):
+    """An open psycopg2 connection to this test's database."""
+    from collector import db
+
+    conn = db.connect(warehouse_url)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def seeded_warehouse(warehouse):
+    """The warehouse with the demo collections recorded (what the master sheet would hold)."""
+    from collector.collections import record_collection_version
+    from collector.demo import DEMO_EPOCH, demo_collections
+
+    for definition in demo_collections():
+        record_collection_version(warehouse, definition, DEMO_EPOCH.replace(day=1))
+    warehouse.commit()
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def demo_area(tmp_path_factory: pytest.TempPathFactory):
+    """The demo landing area with real MP4s, generated once per session (read-only for tests)."""
+    from collector.demo import generate_landing_area
+
+    root = tmp_path_factory.mktemp("demo") / "landing"
+    return generate_landing_area(root)
+
+
+@pytest.fixture
+def landing(demo_area, tmp_path: Path) -> Path:
+    """A private copy of the demo landing area that a test may change (MP4s hard-linked)."""
+
+    def copy(src: str, dst: str) -> None:
+        if src.endswith(".mp4"):
+            os.link(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
+    target = tmp_path / "landing"
+    shutil.copytree(demo_area.landing, target, copy_function=copy)
+    return target
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's metadata DB (SQLite) migrated once; needed by dag.test()."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return home
