@@ -20,7 +20,8 @@ Reads new annotation JSON files from the landing area (``params.landing_url``, d
   quarantined.
 * Rerunning is safe: files already seen with the same content are skipped.
 
-Publishes the ``collector.submissions`` Asset when any video changed.
+Publishes the ``collector.submissions`` Asset only when a video changed (``publish_submissions``
+is skipped otherwise), so downstream DAGs do not wake up for nothing.
 """
 
 
@@ -62,16 +63,24 @@ def submission_ingest():
 
         return CollectorWarehouseHook().migrate()
 
-    @task(outlets=[SUBMISSIONS])
-    def ingest_new_submissions(params: dict, outlet_events=None) -> dict:
+    @task
+    def ingest_new_submissions(params: dict) -> dict:
         from collector_airflow.ingest import run_ingest  # noqa: PLC0415 - not at parse time
 
-        summary = run_ingest(params)
-        if summary["videos_changed"] and outlet_events is not None:
-            outlet_events[SUBMISSIONS].extra = summary
-        return summary
+        return run_ingest(params)
 
-    migrate_warehouse() >> ingest_new_submissions()
+    @task.short_circuit
+    def any_video_changed(summary: dict) -> bool:
+        """Downstream consumers (quicklooks) only hear about runs that changed something."""
+        return summary["videos_changed"] > 0
+
+    @task(outlets=[SUBMISSIONS])
+    def publish_submissions(summary: dict, outlet_events=None) -> None:
+        outlet_events[SUBMISSIONS].extra = summary
+
+    summary = ingest_new_submissions()
+    migrate_warehouse() >> summary
+    any_video_changed(summary) >> publish_submissions(summary)
 
 
 submission_ingest()

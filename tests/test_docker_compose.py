@@ -1,0 +1,75 @@
+"""docker-compose.yaml cannot run here (no Docker engine), so check it is consistent."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+}
+
+
+def test_the_official_airflow_3_services_and_our_warehouse_are_there():
+    assert {"postgres", "warehouse", "redis", *AIRFLOW_SERVICES} == set(SERVICES)
+
+
+def test_celery_pieces_are_behind_the_celery_profile():
+    assert SERVICES["redis"]["profiles"] == ["celery"]
+    assert SERVICES["airflow-worker"]["profiles"] == ["celery"]
+    core = set(SERVICES) - {"redis", "airflow-worker"}
+    assert all("profiles" not in SERVICES[name] for name in core)
+
+
+def test_every_named_volume_is_declared_and_every_declared_volume_used():
+    declared = set(COMPOSE["volumes"])
+    used = set()
+    for service in SERVICES.values():
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                used.add(source)
+    assert used == declared
+
+
+def test_bind_mounts_point_at_folders_of_this_repository():
+    for name, service in SERVICES.items():
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).is_dir(), f"{name} mounts missing {source}"
+
+
+def test_depends_on_names_existing_services():
+    for name, service in SERVICES.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+
+
+def test_airflow_services_share_one_image_and_reach_the_warehouse_connection():
+    for name in AIRFLOW_SERVICES:
+        service = SERVICES[name]
+        assert service["image"] == "collector-airflow:3.3.2", name
+        env = service["environment"]
+        assert env["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"].endswith("@warehouse:5432/collector"), name
+        assert "/opt/airflow/include" in env["PYTHONPATH"], name
+
+
+def test_dockerfile_installs_the_versions_pinned_in_requirements():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    pins = (ROOT / "requirements.txt").read_text()
+    pattern = re.search(r"grep -E '\^\((.*?)\)==", dockerfile).group(1)
+    for package in ("pandas", "gspread", "psycopg2-binary", "ffmpeg-python", "paypalrestsdk"):
+        assert re.search(pattern, package), package
+        assert re.search(rf"^{re.escape(package)}==", pins, re.M), package
+    assert "FROM apache/airflow:3.3.2" in dockerfile
