@@ -550,3 +550,22 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
     if b._filler is not None and b._filler.exists():
         b._filler.unlink()
     return b.manifest
+
+
+def generate_bulk_submissions(root: Path, count: int, *, seed: int = 11) -> list[str]:
+    """``count`` valid submissions with empty MP4 placeholders, for ingest benchmarks.
+
+    No video is rendered: ingest never decodes video, it only needs the MP4 to exist.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    b = _Builder(root, seed, render=False)
+    ids = list(b.collections)
+    for i in range(count):
+        collection_id = ids[i % 3]  # the three paid collections
+        when = DEMO_EPOCH + timedelta(minutes=7 * i)
+        video_id = b.video_id(when)
+        clip = b.clip(1280, 720, 30, fps=30)
+        document = b.document(video_id, COLLECTORS[i % len(COLLECTORS)], collection_id, when, clip)
+        b.write_json(f"{video_id}.json", document)
+        (root / f"{video_id}.mp4").write_bytes(b"")
+    return [f.name for f in sorted(root.glob("*.json"))]
