@@ -35,7 +35,8 @@ def pg_server() -> str:
     from collector import embedded
 
     url = embedded.start(STATE / "warehouse", fast_unsafe=True)
-    return url.rsplit("/", 1)[0] + "/postgres"
+    yield url.rsplit("/", 1)[0] + "/postgres"
+    embedded.stop(STATE / "warehouse")
 
 
 @pytest.fixture
