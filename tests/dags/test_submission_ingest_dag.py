@@ -42,6 +42,27 @@ def _asset_events(run_id: str) -> list[dict]:
         return [dict(e.extra or {}) for e in events]
 
 
+def _assert_manifest_holds(conn, demo_area) -> None:
+    """Every file of the demo did what the manifest says: in force, history, or quarantined."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT video_id, current_annotation FROM videos")
+        current = dict(cur.fetchall())
+        cur.execute("SELECT video_id, file_name FROM annotation_versions")
+        history = set(cur.fetchall())
+        cur.execute("SELECT file_name, json_path, reason FROM ingest_quarantine")
+        quarantined = {name: (path, reason) for name, path, reason in cur.fetchall()}
+    conn.commit()
+    for expected in demo_area.files:
+        if expected.expect == "ingested":
+            assert current[expected.video_id] == expected.file_name, expected.case
+        elif expected.expect == "superseded":
+            assert (expected.video_id, expected.file_name) in history, expected.case
+            assert current[expected.video_id] != expected.file_name, expected.case
+        else:  # broken, or its MP4 never came (the wait is 0 in this run)
+            path, reason = quarantined[expected.file_name]
+            assert path == expected.json_path and expected.reason_contains in reason, expected.case
+
+
 @pytest.mark.airflow
 def test_ingest_dag_ingests_quarantines_and_reruns_as_a_no_op(
     airflow_db, ingest_dag, seeded_warehouse, demo_area, landing, tmp_path
@@ -58,6 +79,7 @@ def test_ingest_dag_ingests_quarantines_and_reruns_as_a_no_op(
     broken = sum(1 for f in demo_area.files if f.json_path)
     assert _count(seeded_warehouse, "SELECT count(*) FROM ingest_quarantine") == broken
     assert len(list((tmp_path / "quarantine").glob("*.reason.json"))) == broken
+    _assert_manifest_holds(seeded_warehouse, demo_area)
     [event] = _asset_events(first.run_id)
     assert event["videos_changed"] == expected_videos
 
