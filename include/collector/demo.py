@@ -157,16 +157,18 @@ class _Clip:
 def render_clip(clip: _Clip, path: Path) -> None:
     """Encode the clip with ffmpeg: test pattern, moving filled rectangle where the box says."""
     x, y, w, h = clip.actor
-    stream = ffmpeg.input(
-        f"testsrc2=size={clip.width}x{clip.height}:rate={clip.fps}:duration={clip.duration_s}",
-        f="lavfi",
-    ).drawbox(
-        x=f"{x}+{clip.travel[0]}*t/{clip.duration_s}",
-        y=f"{y}+{clip.travel[1]}*t/{clip.duration_s}",
-        width=w,
-        height=h,
-        color="orange@0.9",
-        thickness="fill",
+    size, rate, seconds = f"{clip.width}x{clip.height}", clip.fps, clip.duration_s
+    # A grey test pattern (so the quicklooks' green box colour is unambiguous) with an orange
+    # actor moving across it; overlay evaluates the position per frame, drawbox would not.
+    background = ffmpeg.input(
+        f"testsrc2=size={size}:rate={rate}:duration={seconds}", f="lavfi"
+    ).filter("hue", s=0)
+    actor = ffmpeg.input(f"color=c=0xFF8000:size={w}x{h}:rate={rate}:duration={seconds}", f="lavfi")
+    stream = background.overlay(
+        actor,
+        x=f"{x}+{clip.travel[0]}*t/{seconds}",
+        y=f"{y}+{clip.travel[1]}*t/{seconds}",
+        eval="frame",
     )
     target = path.with_suffix(".upright.mp4") if clip.rotated else path
     if clip.rotated:
