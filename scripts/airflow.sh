@@ -9,4 +9,6 @@ fi
 password=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$passwords")
 echo "Airflow UI: http://localhost:${AIRFLOW__API__PORT:-8080}  login: admin / $password"
 echo "(Ctrl-C stops it; DAG files are picked up from $AIRFLOW__CORE__DAGS_FOLDER)"
+airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1
+airflow pools import "$(dirname "$0")/../config/pools.json" >/dev/null
 exec airflow standalone

@@ -77,6 +77,7 @@ class QuicklookJob:
     frame_width: int  # as displayed (portrait videos: width < height)
     frame_height: int
     mp4_path: str
+    annotation_sha256: str = ""  # which annotation the montage shows (for staleness)
     keyframes: tuple[Keyframe, ...] = ()
 
     @classmethod

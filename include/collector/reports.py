@@ -9,14 +9,26 @@ SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM activities),
        (SELECT count(*) FROM track_boxes), (SELECT count(DISTINCT collector_id) FROM videos),
        (SELECT count(*) FROM annotation_versions WHERE edit_stamp IS NOT NULL),
        (SELECT count(*) FROM ingest_quarantine WHERE resolved_at IS NULL),
-       (SELECT count(*) FROM ingested_files WHERE status = 'waiting_for_mp4')
+       (SELECT count(*) FROM ingested_files WHERE status = 'waiting_for_mp4'),
+       (SELECT count(*) FROM quicklooks WHERE status = 'ok'),
+       (SELECT count(*) FROM quicklooks WHERE status = 'failed')
 """
 
 
 def warehouse_status(conn: psycopg2.extensions.connection) -> str:
     with conn.cursor() as cur:
         cur.execute(_COUNTS)
-        videos, activities, boxes, collectors, edits, quarantined, waiting = cur.fetchone()
+        (
+            videos,
+            activities,
+            boxes,
+            collectors,
+            edits,
+            quarantined,
+            waiting,
+            quicklooks,
+            failed_quicklooks,
+        ) = cur.fetchone()
         cur.execute(
             """SELECT file_name, json_path, reason FROM ingest_quarantine
                WHERE resolved_at IS NULL ORDER BY quarantined_at, file_name"""
@@ -27,6 +39,7 @@ def warehouse_status(conn: psycopg2.extensions.connection) -> str:
         f"  {videos} videos from {collectors} collectors, {activities} activities, "
         f"{boxes} keyframe boxes, {edits} edits kept in history",
         f"  {waiting} annotations waiting for their MP4",
+        f"  {quicklooks} quicklooks rendered, {failed_quicklooks} activities flagged without one",
         f"  {quarantined} files in quarantine:",
     ]
     lines += [f"    {name}\n      {path}: {reason}" for name, path, reason in quarantine_rows]

@@ -48,6 +48,11 @@ def quarantine_url() -> str:
     return os.environ.get("COLLECTOR_QUARANTINE_URL") or str(state_dir() / "quarantine")
 
 
+def quicklook_url() -> str:
+    """Where quicklook montages and the daily contact sheets are written."""
+    return os.environ.get("COLLECTOR_QUICKLOOK_URL") or str(state_dir() / "quicklooks")
+
+
 def mp4_wait() -> timedelta:
     """How long an annotation JSON may wait for its MP4 before it is quarantined."""
     raw = os.environ.get("COLLECTOR_MP4_WAIT_MINUTES", "1440")

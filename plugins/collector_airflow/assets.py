@@ -6,3 +6,4 @@ Plain names, not ``postgres://`` URIs: those are validated at parse time (airflo
 from airflow.sdk import Asset
 
 SUBMISSIONS = Asset("collector.submissions")
+QUICKLOOKS = Asset("collector.quicklooks")

@@ -5,12 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import ObjectStoragePath
-
-
-def storage_path(url: str) -> ObjectStoragePath:
-    """``ObjectStoragePath`` for a URL or a plain local folder."""
-    return ObjectStoragePath(url if "://" in url else f"file://{url}")
+from collector_airflow.storage import storage_path
 
 
 def run_ingest(params: dict[str, Any], warehouse_conn_id: str = "collector_warehouse") -> dict:

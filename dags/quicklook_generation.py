@@ -1,0 +1,106 @@
+"""Quicklook generation: a montage per activity for reviewers, as soon as uploads are ingested."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+from collector_airflow.assets import QUICKLOOKS, SUBMISSIONS
+
+FFMPEG_POOL = "ffmpeg"  # created by `make demo` / `make airflow` / airflow-init: 2 slots per box
+
+DOC = """
+### Quicklook generation
+Runs when ``submission_ingest`` publishes ``collector.submissions``, or by hand for a list of
+video ids or a range of collection days (America/New_York, both ends included).
+
+1. ``plan_batches`` finds activities without a quicklook for their current annotation (an edit
+   makes the old one stale) and splits them into batches.
+2. ``render_batch`` (mapped, in the ``ffmpeg`` pool) renders each montage with one ffmpeg
+   process, writes the JPEG and records path, size, frames and render time in ``quicklooks``.
+   A missing or corrupt MP4, a zero-length activity or a box outside the frame gives that
+   activity a ``failed`` quicklook with the reason (reviewers see it flagged); it never fails
+   the task.
+3. ``write_contact_sheets`` rewrites the day's HTML contact sheet next to the images.
+"""
+
+
+@dag(
+    dag_id="quicklook_generation",
+    schedule=[SUBMISSIONS],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["collector", "quicklooks", "review"],
+    doc_md=DOC,
+    default_args={"owner": "data-ops", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    params={
+        "video_ids": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Video ids",
+            description="Only these videos (empty: every video that needs a quicklook).",
+        ),
+        "collected_from": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Collected from (ET day)",
+        ),
+        "collected_to": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Collected to (ET day)",
+        ),
+        "force": Param(False, type="boolean", title="Re-render even if current"),
+        "batch_size": Param(
+            16, type="integer", minimum=1, maximum=500, title="Activities per task"
+        ),
+        "tiles": Param(9, type="integer", minimum=2, maximum=25, title="Tiles per montage"),
+        "output_url": Param(
+            "",
+            type="string",
+            title="Output",
+            description="Folder or s3:// / gs:// URL; empty means COLLECTOR_QUICKLOOK_URL.",
+        ),
+    },
+)
+def quicklook_generation():
+    @task
+    def plan_batches(params: dict) -> list[list]:
+        from collector_airflow.quicklooks import plan_batches  # noqa: PLC0415 - not at parse time
+
+        return plan_batches(params)
+
+    @task(pool=FFMPEG_POOL, pool_slots=1, execution_timeout=timedelta(minutes=30))
+    def render_batch(batch: list, params: dict) -> dict:
+        from collector_airflow.quicklooks import render_batch  # noqa: PLC0415
+
+        return render_batch(batch, params)
+
+    @task(trigger_rule="none_failed")
+    def write_contact_sheets(summaries: list, params: dict, dag_run=None) -> list[str]:
+        from collector_airflow.quicklooks import write_contact_sheets  # noqa: PLC0415
+
+        return write_contact_sheets(list(summaries or []), params, since=dag_run.start_date)
+
+    @task.short_circuit(trigger_rule="none_failed")
+    def anything_rendered(summaries: list) -> bool:
+        return any(s["rendered"] or s["failed"] for s in summaries or [])
+
+    @task(outlets=[QUICKLOOKS])
+    def publish_quicklooks(summaries: list, outlet_events=None) -> None:
+        outlet_events[QUICKLOOKS].extra = {
+            "rendered": sum(s["rendered"] for s in summaries),
+            "failed": sum(s["failed"] for s in summaries),
+        }
+
+    summaries = render_batch.expand(batch=plan_batches())
+    write_contact_sheets(summaries)
+    anything_rendered(summaries) >> publish_quicklooks(summaries)
+
+
+quicklook_generation()
