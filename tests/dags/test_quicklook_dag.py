@@ -1,0 +1,123 @@
+"""The quicklook DAG run for real (dag.test) on the ingested demo data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture(scope="module")
+def quicklook_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS / "quicklook_generation.py")).get_dag("quicklook_generation")
+
+
+def _rows(conn, sql: str, *args):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        result = cur.fetchall()
+    conn.commit()
+    return result
+
+
+@pytest.mark.airflow
+def test_every_activity_gets_a_quicklook_and_a_rerun_renders_nothing(
+    airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
+):
+    from collector.ingest import ingest_landing_area
+
+    ingest_landing_area(
+        seeded_warehouse,
+        landing,
+        tmp_path / "q",
+        mp4_wait=timedelta(days=1),
+        now=datetime.now(UTC),
+    )
+    activities = _rows(seeded_warehouse, "SELECT video_id, activity_index FROM activities")
+    # One video's MP4 goes missing and another's is corrupt after ingest: flagged, not fatal.
+    videos = sorted({video_id for video_id, _ in activities})
+    (landing / f"{videos[0]}.mp4").unlink()
+    (landing / f"{videos[1]}.mp4").write_bytes(b"\x00" * 5000)
+    broken_activities = sum(1 for video_id, _ in activities if video_id in videos[:2])
+    assert len(activities) > 15
+    output = tmp_path / "quicklooks"
+    conf = {"output_url": str(output), "batch_size": 4}
+
+    run = quicklook_dag.test(run_conf=conf)
+    assert str(run.state) == "success"
+    rendered = _rows(
+        seeded_warehouse,
+        "SELECT video_id, activity_index, status, reason, image_uri, image_bytes, frame_indices, "
+        "render_ms FROM quicklooks",
+    )
+    assert {(r[0], r[1]) for r in rendered} == set(activities)
+    for video_id, _, status, reason, image_uri, size, frames, render_ms in rendered:
+        if video_id == videos[0]:
+            assert status == "failed" and "MP4 not found" in reason
+        elif video_id == videos[1]:
+            assert status == "failed" and "could not be decoded" in reason
+        else:
+            assert status == "ok", reason
+            path = Path(image_uri.removeprefix("file://"))
+            assert path.stat().st_size == size and path.read_bytes()[:2] == b"\xff\xd8"
+            assert len(frames) == 9 and render_ms > 0
+    # The reviewers' contact sheet lists every activity, failures flagged with their reason.
+    [sheet] = output.glob("contact-sheet-*.html")
+    page = sheet.read_text()
+    assert page.count('class="card"') == sum(1 for r in rendered if r[2] == "ok")
+    assert page.count('class="card failed"') == broken_activities and "MP4 not found" in page
+    for _, _, status, _, image_uri, *_ in rendered:
+        if status == "ok":
+            relative = image_uri.removeprefix("file://").removeprefix(str(output) + "/")
+            assert f'src="{relative}"' in page and (output / relative).exists()
+
+    before = _rows(seeded_warehouse, "SELECT * FROM quicklooks ORDER BY 1, 2")
+    again = quicklook_dag.test(run_conf=conf)
+    assert str(again.state) == "success"
+    assert _rows(seeded_warehouse, "SELECT * FROM quicklooks ORDER BY 1, 2") == before
+    states = {ti.task_id: str(ti.state) for ti in again.get_task_instances()}
+    assert states["publish_quicklooks"] == "skipped"  # nothing new, no Asset event
+
+
+@pytest.mark.airflow
+def test_an_edit_makes_the_quicklook_stale(
+    airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
+):
+    from collector.ingest import ingest_landing_area
+
+    def ingest():
+        ingest_landing_area(
+            seeded_warehouse,
+            landing,
+            tmp_path / "q",
+            mp4_wait=timedelta(days=1),
+            now=datetime.now(UTC),
+        )
+
+    ingest()
+    conf = {"output_url": str(tmp_path / "quicklooks")}
+    assert str(quicklook_dag.test(run_conf=conf).state) == "success"
+    target = next(f for f in demo_area.files if f.case == "category_variant")
+    edited = json.loads((landing / target.file_name).read_text())
+    edited["activity"][0]["end_frame"] -= 5
+    (landing / f"{target.video_id}_1795100000000.json").write_text(json.dumps(edited))
+    ingest()
+    stale = _rows(
+        seeded_warehouse,
+        "SELECT count(*) FROM activities a LEFT JOIN quicklooks q USING (video_id, activity_index) "
+        "WHERE q.video_id IS NULL",
+    )
+    assert stale == [(2,)]  # both activities of the edited video, nothing else
+    assert str(quicklook_dag.test(run_conf=conf).state) == "success"
+    frames = _rows(
+        seeded_warehouse,
+        "SELECT frame_indices FROM quicklooks WHERE video_id = %s AND activity_index = 0",
+        target.video_id,
+    )
+    assert frames[0][0][-1] == edited["activity"][0]["end_frame"]
