@@ -26,7 +26,7 @@ help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
 	@echo "make test    install what tests need, lint, and run the whole suite"
 	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
-	@echo "make bench   benchmarks under bench/ (figures go in the README)"
+	@echo "make bench   benchmarks under bench/ (figures go in the README; ~3 min the first time)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -69,6 +69,7 @@ airflow: warehouse
 
 bench: warehouse
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/quicklook.py
 
 # Re-resolve the pinned set (needs network access to PyPI).
 lock:

@@ -192,7 +192,7 @@ def build_command(
         # Seek half a frame early: accurate seeking then lands exactly on `frame`.
         seek = max(0.0, (frame - 0.5) / job.frame_rate)
         tile = (
-            ffmpeg.input(job.mp4_path, ss=f"{seek:.6f}")
+            ffmpeg.input(job.mp4_path, ss=f"{seek:.6f}", threads=1)
             .trim(end_frame=1)
             .setpts("PTS-STARTPTS")
             .filter("scale", job.frame_width, job.frame_height)

@@ -69,3 +69,12 @@ def test_dag_file_parses_fast_without_heavy_imports(dag_file, capsys):
     with capsys.disabled():
         print(f"\n  parse time {dag_file.name}: {parsed['seconds'] * 1000:.0f} ms", end="")
     assert parsed["seconds"] < PARSE_BUDGET_S
+
+
+def test_every_pool_a_task_uses_is_provisioned(dagbag):
+    """A task in a pool that does not exist never runs: pools come from config/pools.json."""
+    pools = json.loads((DAGS.parent / "config" / "pools.json").read_text())
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            assert task.pool in {*pools, "default_pool"}, f"{dag_id}.{task.task_id}: {task.pool}"
+    assert pools["ffmpeg"]["slots"] >= 1
