@@ -18,6 +18,14 @@ def quicklook_dag():
     return DagBag(dag_folder=str(DAGS / "quicklook_generation.py")).get_dag("quicklook_generation")
 
 
+def _ingest(conn, landing: Path, tmp_path: Path) -> None:
+    from collector.ingest import ingest_landing_area
+
+    ingest_landing_area(
+        conn, landing, tmp_path / "q", mp4_wait=timedelta(days=1), now=datetime.now(UTC)
+    )
+
+
 def _rows(conn, sql: str, *args):
     with conn.cursor() as cur:
         cur.execute(sql, args)
@@ -30,15 +38,7 @@ def _rows(conn, sql: str, *args):
 def test_every_activity_gets_a_quicklook_and_a_rerun_renders_nothing(
     airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
 ):
-    from collector.ingest import ingest_landing_area
-
-    ingest_landing_area(
-        seeded_warehouse,
-        landing,
-        tmp_path / "q",
-        mp4_wait=timedelta(days=1),
-        now=datetime.now(UTC),
-    )
+    _ingest(seeded_warehouse, landing, tmp_path)
     activities = _rows(seeded_warehouse, "SELECT video_id, activity_index FROM activities")
     # One video's MP4 goes missing and another's is corrupt after ingest: flagged, not fatal.
     videos = sorted({video_id for video_id, _ in activities})
@@ -89,25 +89,14 @@ def test_every_activity_gets_a_quicklook_and_a_rerun_renders_nothing(
 def test_an_edit_makes_the_quicklook_stale(
     airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
 ):
-    from collector.ingest import ingest_landing_area
-
-    def ingest():
-        ingest_landing_area(
-            seeded_warehouse,
-            landing,
-            tmp_path / "q",
-            mp4_wait=timedelta(days=1),
-            now=datetime.now(UTC),
-        )
-
-    ingest()
+    _ingest(seeded_warehouse, landing, tmp_path)
     conf = {"output_url": str(tmp_path / "quicklooks")}
     assert str(quicklook_dag.test(run_conf=conf).state) == "success"
     target = next(f for f in demo_area.files if f.case == "category_variant")
     edited = json.loads((landing / target.file_name).read_text())
     edited["activity"][0]["end_frame"] -= 5
     (landing / f"{target.video_id}_1795100000000.json").write_text(json.dumps(edited))
-    ingest()
+    _ingest(seeded_warehouse, landing, tmp_path)
     stale = _rows(
         seeded_warehouse,
         "SELECT count(*) FROM activities a LEFT JOIN quicklooks q USING (video_id, activity_index) "
