@@ -121,3 +121,78 @@ def airflow_db() -> Path:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return home
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory):
+    """The sandbox (Google Sheets/Drive emulator) as its own process on a free port."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state = tmp_path_factory.mktemp("sandbox")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--state-dir", str(state)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/sheets/", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def service_account(sandbox_url: str) -> dict:
+    from sandbox.credentials import service_account_info
+
+    return service_account_info(sandbox_url)
+
+
+def _sandbox_admin(url: str, path: str, body: dict | None = None) -> dict:
+    """POST (or GET without body) to the sandbox's /_sandbox switches."""
+    import json as _json
+    import urllib.request
+
+    data = None if body is None else _json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{url}/_sandbox/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return _json.loads(response.read())
+
+
+@pytest.fixture
+def sheets_connection(sandbox_url: str, service_account: dict, monkeypatch: pytest.MonkeyPatch):
+    """google_sheets_default pointing at the sandbox; quotas and faults reset for the test."""
+    import json as _json
+
+    _sandbox_admin(sandbox_url, "reset-stats", {})
+    _sandbox_admin(sandbox_url, "quota", {"per_user": 60, "per_project": 300, "window_s": 60})
+
+    def configure(**extra) -> None:
+        conn = {
+            "conn_type": "google_sheets",
+            "extra": {"keyfile_dict": service_account, "api_base_url": sandbox_url, **extra},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT", _json.dumps(conn))
+
+    configure()
+    return configure
+
+
+@pytest.fixture
+def sandbox_admin(sandbox_url: str):
+    """``sandbox_admin("faults", {...})``: the sandbox's fault, quota and stats switches."""
+    return lambda path, body=None: _sandbox_admin(sandbox_url, path, body)

@@ -1,0 +1,61 @@
+"""``python -m sandbox serve --port 8799 --state-dir .local/sandbox``: every emulator on one port.
+
+Paths do not collide (Sheets ``/v4``, Drive ``/drive/v3``, OAuth ``/token``), so one base URL
+serves every connection of the demo. ``python -m sandbox connections --base-url URL`` prints
+the Airflow connections (as ``AIRFLOW_CONN_*`` JSON) that point the hooks at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8799)
+    serve.add_argument("--state-dir", type=Path, default=Path(".local/sandbox"))
+    conns = sub.add_parser("connections")
+    conns.add_argument("--base-url", required=True)
+    conns.add_argument(
+        "--key-file",
+        type=Path,
+        required=True,
+        help="service-account JSON, created here on first use",
+    )
+    args = parser.parse_args()
+    if args.command == "serve":
+        import uvicorn  # noqa: PLC0415
+
+        from sandbox.google import create_app  # noqa: PLC0415
+
+        base_url = f"http://{args.host}:{args.port}"
+        uvicorn.run(
+            create_app(args.state_dir, base_url),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
+    else:
+        from sandbox.credentials import service_account_info  # noqa: PLC0415
+
+        if not args.key_file.exists():
+            args.key_file.parent.mkdir(parents=True, exist_ok=True)
+            args.key_file.write_text(json.dumps(service_account_info(args.base_url)))
+        sheets = {
+            "conn_type": "google_sheets",
+            "extra": {
+                "keyfile_dict": json.loads(args.key_file.read_text()),
+                "api_base_url": args.base_url,
+            },
+        }
+        print(f"export AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT={shlex.quote(json.dumps(sheets))}")
+
+
+if __name__ == "__main__":
+    main()
