@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg2.extensions
@@ -35,6 +35,15 @@ class CollectionDefinition:
     perfect_bonus_cents: int = 0
     min_app_version: str | None = None
     enabled: bool = True
+    location_notes: str = ""
+    viewpoint_notes: str = ""
+    pose_notes: str = ""
+    geofence_lat: Decimal | None = None
+    geofence_lon: Decimal | None = None
+    geofence_radius_m: Decimal | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    target_accepted_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,12 @@ def record_collection_version(
         version = 1
         if current is not None:
             version = current[0] + 1
+            # A version never starts before the one it replaces (a rerun of an earlier update).
+            cur.execute(
+                "SELECT valid_from FROM collection_versions WHERE collection_id = %s AND version = %s",
+                (definition.collection_id, current[0]),
+            )
+            valid_from = max(valid_from, cur.fetchone()[0] + timedelta(microseconds=1))
             cur.execute(
                 "UPDATE collection_versions SET valid_to = %s WHERE collection_id = %s AND version = %s",
                 (valid_from, definition.collection_id, current[0]),

@@ -53,6 +53,24 @@ def quicklook_url() -> str:
     return os.environ.get("COLLECTOR_QUICKLOOK_URL") or str(state_dir() / "quicklooks")
 
 
+def catalog_url() -> str:
+    """Where the app's catalog of enabled collections is published."""
+    return os.environ.get("COLLECTOR_CATALOG_URL") or str(
+        state_dir() / "catalog" / "collections.json"
+    )
+
+
+def master_sheet_id() -> str:
+    """The Collections master sheet (owned by ops, not created by the pipelines)."""
+    value = os.environ.get("COLLECTOR_MASTER_SHEET_ID", "").strip()
+    if not value:
+        raise ConfigurationError(
+            "No Collections master sheet: set COLLECTOR_MASTER_SHEET_ID (the id in the sheet's "
+            "URL) or pass spreadsheet_id when triggering collection_updates"
+        )
+    return value
+
+
 def mp4_wait() -> timedelta:
     """How long an annotation JSON may wait for its MP4 before it is quarantined."""
     raw = os.environ.get("COLLECTOR_MP4_WAIT_MINUTES", "1440")

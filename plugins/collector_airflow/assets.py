@@ -7,3 +7,5 @@ from airflow.sdk import Asset
 
 SUBMISSIONS = Asset("collector.submissions")
 QUICKLOOKS = Asset("collector.quicklooks")
+COLLECTIONS = Asset("collector.collections")
+RATINGS = Asset("collector.activity_ratings")

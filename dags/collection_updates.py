@@ -1,0 +1,77 @@
+"""Daily collection update, 08:00 America/New_York (FAQ 9): master sheet -> versions -> catalog."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
+from collector_airflow.assets import COLLECTIONS
+
+DOC = """
+### Daily collection update
+At 08:00 America/New_York (DST handled) reads the **Collections master sheet**, validates
+every row, and records a new collection version only where something changed. A bad row is
+reported with its cell (for example ``K7 score_threshold (P004C009): expected a score between
+0 and 1``) in this log and in the sheet's **Problems** tab; its collection keeps the version
+already in force. Each collection is then enabled or disabled for today (sheet flag, start/end
+dates, target accepted count reached) and the catalog JSON the app downloads is published.
+"""
+
+
+@dag(
+    dag_id="collection_updates",
+    schedule=CronTriggerTimetable("0 8 * * *", timezone="America/New_York"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["collector", "collections", "sheets"],
+    doc_md=DOC,
+    default_args={"owner": "data-ops", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    params={
+        "spreadsheet_id": Param(
+            "",
+            type="string",
+            title="Master sheet id",
+            description="Empty means COLLECTOR_MASTER_SHEET_ID.",
+        ),
+        "worksheet": Param("Collections", type="string", title="Tab"),
+        "catalog_url": Param(
+            "",
+            type="string",
+            title="Catalog JSON",
+            description="File or s3:// / gs:// URL; empty means COLLECTOR_CATALOG_URL.",
+        ),
+    },
+)
+def collection_updates():
+    @task
+    def read_master_sheet(params: dict) -> list:
+        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+
+        return glue.read_master_sheet(params)
+
+    @task
+    def apply_updates(rows: list, dag_run=None) -> dict:
+        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+
+        return glue.apply_updates(rows, glue.effective_moment(dag_run))
+
+    @task(outlets=[COLLECTIONS])
+    def publish_catalog(summary: dict, params: dict, dag_run=None) -> str:
+        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+
+        return glue.publish_catalog(params, glue.effective_moment(dag_run))
+
+    @task
+    def report_problems(summary: dict, params: dict, dag_run=None) -> int:
+        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+
+        return glue.report_problems(params, summary, glue.effective_moment(dag_run))
+
+    summary = apply_updates(read_master_sheet())
+    publish_catalog(summary)
+    report_problems(summary)
+
+
+collection_updates()

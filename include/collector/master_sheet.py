@@ -1,0 +1,305 @@
+"""The Collections master sheet: one row per collection, validated cell by cell.
+
+Ops edit the sheet by hand, so every problem names its cell (``F7``), the column and what was
+expected. A row with any problem is left out: the collection's previous version stays in force.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from collector.collections import CollectionDefinition
+
+_COLLECTION_ID = re.compile(r"^P\d{3}C\d{3}$")
+_VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
+
+
+def cell_ref(row_index: int, column_index: int) -> str:
+    """0-based indices to A1 (``cell_ref(6, 5) == "F7"``)."""
+    letters, n = "", column_index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row_index + 1}"
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    cell: str
+    column: str
+    message: str
+    collection_id: str | None = None
+
+    def __str__(self) -> str:
+        who = f" ({self.collection_id})" if self.collection_id else ""
+        return f"{self.cell} {self.column}{who}: {self.message}"
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        number = Decimal(value.strip().lstrip("$").replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"expected a number, got {value!r}")
+    return number
+
+
+def _non_negative(value: str) -> Decimal:
+    number = _decimal(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return number
+
+
+def _count(value: str) -> int:
+    number = _non_negative(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
+def _threshold(value: str) -> Decimal:
+    number = _decimal(value)
+    if not 0 <= number <= 1:
+        raise ValueError(f"expected a score between 0 and 1, got {value!r}")
+    return number
+
+
+def _cents(value: str) -> int:
+    """Dollars as written (``3``, ``3.50``, ``$3.50``) to integer cents, exactly."""
+    number = _non_negative(value)
+    cents = number * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"expected dollars with at most 2 decimals, got {value!r}")
+    return int(cents)
+
+
+def _names(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not names:
+        raise ValueError("expected a comma-separated list, got nothing")
+    return names
+
+
+def _date(value: str) -> date:
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"expected a date like 2026-12-01 (or 12/1/2026), got {value!r}")
+
+
+def _boolean(value: str) -> bool:
+    text = value.strip().casefold()
+    if text in ("true", "yes", "y", "1", "enabled"):
+        return True
+    if text in ("false", "no", "n", "0", "disabled"):
+        return False
+    raise ValueError(f"expected TRUE or FALSE, got {value!r}")
+
+
+def _version(value: str) -> str:
+    if not _VERSION.match(value.strip()):
+        raise ValueError(f"expected a version like 2.3.1, got {value!r}")
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], Any]
+    required: bool = False
+    field: str | None = None  # CollectionDefinition field, when named differently
+
+
+MASTER_COLUMNS: tuple[Column, ...] = (
+    Column("collection_id", _text, True),
+    Column("project_id", _text, True),
+    Column("project_name", _text),
+    Column("name", _text, True),
+    Column("description", _text),
+    Column("activity_shortnames", _names, True),
+    Column("activity_categories", _names, True),
+    Column("required_activity_count", _count, True),
+    Column("min_duration_s", _non_negative, True),
+    Column("rate_limit_hours", _non_negative, True),
+    Column("score_threshold", _threshold, True),
+    Column("pay_per_video_usd", _cents, True, "pay_per_video_cents"),
+    Column("perfect_bonus_usd", _cents, False, "perfect_bonus_cents"),
+    Column("location_notes", _text),
+    Column("viewpoint_notes", _text),
+    Column("pose_notes", _text),
+    Column("geofence_lat", _decimal),
+    Column("geofence_lon", _decimal),
+    Column("geofence_radius_m", _non_negative),
+    Column("min_app_version", _version),
+    Column("start_date", _date),
+    Column("end_date", _date),
+    Column("target_accepted_count", _count),
+    Column("enabled", _boolean, True),
+)
+MASTER_HEADER = [c.name for c in MASTER_COLUMNS]
+
+
+@dataclass(frozen=True)
+class MasterRow:
+    row_number: int  # as the sheet shows it (header is row 1)
+    definition: CollectionDefinition
+
+
+def parse_master_sheet(rows: list[list[Any]]) -> tuple[list[MasterRow], list[CellProblem]]:
+    """Valid rows as definitions, and every problem found (bad rows are left out)."""
+    if not rows:
+        return [], [CellProblem("A1", "header", "the sheet is empty; expected a header row")]
+    header = [str(h).strip().casefold() for h in rows[0]]
+    positions = {name: i for i, name in enumerate(header) if name}
+    missing = [c.name for c in MASTER_COLUMNS if c.required and c.name not in positions]
+    if missing:
+        return [], [
+            CellProblem(
+                cell_ref(0, len(header)),
+                "header",
+                f"missing required column(s) {', '.join(missing)}; the header row must name "
+                f"the columns: {', '.join(MASTER_HEADER)}",
+            )
+        ]
+    valid: list[MasterRow] = []
+    problems: list[CellProblem] = []
+    seen: dict[str, int] = {}
+    for r, raw in enumerate(rows[1:], start=1):
+        cells = [str(v) if v is not None else "" for v in raw]
+        if not any(c.strip() for c in cells):
+            continue
+        values, row_problems = _parse_row(r, cells, positions)
+        cid = values.get("collection_id")
+        if cid and cid in seen:
+            row_problems.append(
+                CellProblem(
+                    cell_ref(r, positions["collection_id"]),
+                    "collection_id",
+                    f"duplicate of row {seen[cid] + 1}; each collection needs exactly one row",
+                    cid,
+                )
+            )
+        elif cid:
+            seen[cid] = r
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        valid.append(MasterRow(r + 1, _definition(values)))
+    # A duplicated id makes both rows ambiguous: neither may change the collection.
+    duplicated = {p.collection_id for p in problems if "duplicate of row" in p.message}
+    for row in [v for v in valid if v.definition.collection_id in duplicated]:
+        valid.remove(row)
+        problems.append(
+            CellProblem(
+                cell_ref(row.row_number - 1, positions["collection_id"]),
+                "collection_id",
+                "appears more than once; fix the duplicate before this row applies",
+                row.definition.collection_id,
+            )
+        )
+    return valid, problems
+
+
+def _parse_row(r: int, cells: list[str], positions: dict[str, int]):
+    values: dict[str, Any] = {}
+    problems: list[CellProblem] = []
+    cid = (
+        cells[positions["collection_id"]].strip()
+        if positions["collection_id"] < len(cells)
+        else None
+    )
+
+    def fail(column: str, message: str) -> None:
+        problems.append(
+            CellProblem(cell_ref(r, positions.get(column, 0)), column, message, cid or None)
+        )
+
+    for column in MASTER_COLUMNS:
+        if column.name not in positions:
+            continue
+        text = cells[positions[column.name]] if positions[column.name] < len(cells) else ""
+        if not text.strip():
+            if column.required:
+                fail(column.name, "is empty; a value is required")
+            continue
+        try:
+            values[column.name] = column.parse(text)
+        except ValueError as exc:
+            fail(column.name, str(exc))
+    if problems:
+        return values, problems
+    if not _COLLECTION_ID.match(values["collection_id"]):
+        fail("collection_id", f"expected an id like P004C009, got {values['collection_id']!r}")
+    elif values["project_id"] != values["collection_id"][:4]:
+        fail(
+            "project_id",
+            f"expected {values['collection_id'][:4]} (the id's project part), "
+            f"got {values['project_id']!r}",
+        )
+    names, categories = values["activity_shortnames"], values["activity_categories"]
+    if len(names) != len(categories):
+        fail(
+            "activity_categories",
+            f"lists {len(categories)} categories for {len(names)} short "
+            "names; they must be parallel",
+        )
+    if len(set(names)) != len(names):
+        fail("activity_shortnames", "repeats a short name; each button needs its own")
+    fence = [values.get(k) for k in ("geofence_lat", "geofence_lon", "geofence_radius_m")]
+    if any(v is not None for v in fence) and not all(v is not None for v in fence):
+        fail(
+            "geofence_lat", "give all of geofence_lat, geofence_lon and geofence_radius_m, or none"
+        )
+    elif fence[0] is not None:
+        if not -90 <= fence[0] <= 90:
+            fail("geofence_lat", f"expected -90..90 degrees, got {fence[0]}")
+        if not -180 <= fence[1] <= 180:
+            fail("geofence_lon", f"expected -180..180 degrees, got {fence[1]}")
+        if fence[2] <= 0:
+            fail("geofence_radius_m", "must be more than 0 metres")
+    start, end = values.get("start_date"), values.get("end_date")
+    if start and end and end < start:
+        fail("end_date", f"{end} is before start_date {start}")
+    return values, problems
+
+
+def _definition(values: dict[str, Any]) -> CollectionDefinition:
+    fields = {}
+    for column in MASTER_COLUMNS:
+        if column.name in values:
+            fields[column.field or column.name] = values[column.name]
+    fields.setdefault("description", "")
+    return CollectionDefinition(**fields)
+
+
+def definition_row(definition: CollectionDefinition) -> list[str]:
+    """A definition as ops would type it into the master sheet (for seeding and tests)."""
+    out = []
+    for column in MASTER_COLUMNS:
+        value = getattr(definition, column.field or column.name)
+        if column.name.endswith("_usd"):
+            text = f"{Decimal(value) / 100:.2f}"
+        elif isinstance(value, tuple):
+            text = ",".join(value)
+        elif isinstance(value, bool):
+            text = "TRUE" if value else "FALSE"
+        elif value is None:
+            text = ""
+        else:
+            text = str(value)
+        out.append(text)
+    return out

@@ -1,0 +1,82 @@
+"""Task-side glue for the daily collection update."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from collector_airflow.hooks.sheets import GoogleSheetsHook
+from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.storage import storage_path
+
+log = logging.getLogger(__name__)
+BUSINESS_TZ = ZoneInfo("America/New_York")
+PROBLEMS_TAB = "Problems"
+
+
+def spreadsheet_id(params: dict[str, Any]) -> str:
+    from collector import settings  # noqa: PLC0415
+
+    return params.get("spreadsheet_id") or settings.master_sheet_id()
+
+
+def effective_moment(dag_run) -> datetime:
+    """When the run's changes take effect: its scheduled time (08:00 ET), or now if manual."""
+    moment = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
+    return moment or datetime.now(UTC)
+
+
+def read_master_sheet(params: dict[str, Any]) -> list[list[str]]:
+    rows = GoogleSheetsHook().get_rows(
+        spreadsheet_id(params), params.get("worksheet") or "Collections"
+    )
+    log.info("read %d rows (header included) from the master sheet", len(rows))
+    return rows
+
+
+def apply_updates(rows: list[list[str]], moment: datetime) -> dict[str, Any]:
+    from collector.collection_updates import apply_master_sheet  # noqa: PLC0415
+
+    conn = CollectorWarehouseHook().get_conn()
+    try:
+        report = apply_master_sheet(
+            conn, rows, effective_at=moment, today=moment.astimezone(BUSINESS_TZ).date()
+        )
+    finally:
+        conn.close()
+    return report.summary()
+
+
+def publish_catalog(params: dict[str, Any], moment: datetime) -> str:
+    from collector import settings  # noqa: PLC0415
+    from collector.collection_updates import build_catalog, catalog_json  # noqa: PLC0415
+
+    conn = CollectorWarehouseHook().get_conn()
+    try:
+        catalog = build_catalog(conn, moment.astimezone(BUSINESS_TZ))
+    finally:
+        conn.close()
+    target = storage_path(params.get("catalog_url") or settings.catalog_url())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(catalog_json(catalog))
+    log.info("published %d enabled collections to %s", len(catalog["collections"]), target)
+    return str(target)
+
+
+def report_problems(params: dict[str, Any], summary: dict[str, Any], moment: datetime) -> int:
+    """Show this run's problems in the master sheet itself, where ops fix them."""
+    problems = summary["problems"]
+    rows = [[moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M %Z"), p] for p in problems]
+    if not rows:
+        rows = [[moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M %Z"), "no problems"]]
+    GoogleSheetsHook().write_table(
+        spreadsheet_id(params),
+        PROBLEMS_TAB,
+        ["checked at", "problem (cell column: what to fix)"],
+        rows,
+    )
+    for problem in problems:
+        log.warning("master sheet problem: %s", problem)
+    return len(problems)

@@ -1,0 +1,160 @@
+"""The daily collection update, run for real against the sandbox's master sheet."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from collector.demo import demo_collections
+from collector.master_sheet import MASTER_HEADER, definition_row
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture(scope="module")
+def update_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS / "collection_updates.py")).get_dag("collection_updates")
+
+
+def test_scheduled_at_8am_new_york_across_dst_changes(update_dag):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    timetable = coerce_to_core_timetable(update_dag.timetable)
+    restriction = TimeRestriction(earliest=None, latest=None, catchup=True)
+
+    def runs_after(start: datetime, count: int) -> list[datetime]:
+        last, runs = DataInterval(start, start), []
+        for _ in range(count):
+            info = timetable.next_dagrun_info(
+                last_automated_data_interval=last, restriction=restriction
+            )
+            runs.append(info.run_after.astimezone(UTC))
+            last = info.data_interval
+        return runs
+
+    # 2026-03-08: clocks spring forward in New York; 2026-11-01: they fall back.
+    spring = runs_after(pendulum.datetime(2026, 3, 6, 14, tz="UTC"), 3)
+    assert [r.strftime("%m-%d %H:%M") for r in spring] == [
+        "03-07 13:00",
+        "03-08 12:00",
+        "03-09 12:00",
+    ]
+    autumn = runs_after(pendulum.datetime(2026, 10, 30, 13, tz="UTC"), 3)
+    assert [r.strftime("%m-%d %H:%M") for r in autumn] == [
+        "10-31 12:00",
+        "11-01 13:00",
+        "11-02 13:00",
+    ]
+    ny = [r.astimezone(pendulum.timezone("America/New_York")).hour for r in spring + autumn]
+    assert set(ny) == {8}
+
+
+def _status(conn) -> dict[str, tuple[bool, str]]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT collection_id, enabled, reason FROM collection_status")
+        rows = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+    conn.commit()
+    return rows
+
+
+def _versions(conn) -> dict[str, int]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT collection_id, max(version) FROM collection_versions GROUP BY 1")
+        rows = dict(cur.fetchall())
+    conn.commit()
+    return rows
+
+
+def _threshold(conn, cid: str) -> Decimal:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT score_threshold FROM collection_versions WHERE collection_id = %s "
+            "AND valid_to IS NULL",
+            (cid,),
+        )
+        value = cur.fetchone()[0]
+    conn.commit()
+    return value
+
+
+@pytest.mark.airflow
+def test_versions_status_catalog_and_bad_rows(
+    airflow_db, update_dag, warehouse, sheets_connection, tmp_path
+):
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    hook = GoogleSheetsHook()
+    sheet_id = hook.create_and_share("Collections master", worksheets=["Collections"])
+    rows = [definition_row(d) for d in demo_collections()]
+    hook.write_table(sheet_id, "Collections", MASTER_HEADER, rows)
+    catalog_file = tmp_path / "catalog" / "collections.json"
+    conf = {"spreadsheet_id": sheet_id, "catalog_url": str(catalog_file)}
+
+    first = update_dag.test(run_conf=conf)
+    assert str(first.state) == "success"
+    assert _versions(warehouse) == {d.collection_id: 1 for d in demo_collections()}
+    assert all(enabled for enabled, _ in _status(warehouse).values())
+    catalog = json.loads(catalog_file.read_text())
+    assert [c["collection_id"] for c in catalog["collections"]] == sorted(
+        d.collection_id for d in demo_collections()
+    )
+    door = next(c for c in catalog["collections"] if c["collection_id"] == "P004C009")
+    assert door["activities"] == [
+        {"shortname": "Open", "category": "person_opens_door"},
+        {"shortname": "Close", "category": "person_closes_door"},
+    ]
+
+    # Ops edit the sheet: one change, one bad row, an ended window, a new collection, and a
+    # collection whose target of accepted videos is reached.
+    col = MASTER_HEADER.index
+    rows[0][col("score_threshold")] = "0.8"  # P004C009 changes
+    rows[1][col("score_threshold")] = "high"  # P004C010: bad cell, row 3 of the sheet
+    rows[2][col("end_date")] = "2020-01-31"  # P005C001 ended
+    rows[3][col("target_accepted_count")] = "5"  # P000C001: target reached below
+    new = list(rows[0])
+    new[col("collection_id")], new[col("name")] = "P004C011", "Knock on a door"
+    rows.append(new)
+    hook.write_table(sheet_id, "Collections", MASTER_HEADER, rows)
+    with warehouse.cursor() as cur:
+        cur.execute(
+            "CREATE OR REPLACE VIEW collection_accepted_counts AS "
+            "SELECT collection_id, CASE WHEN collection_id = 'P000C001' THEN 5 ELSE 0 END::bigint "
+            "AS accepted FROM collections"
+        )
+    warehouse.commit()
+
+    second = update_dag.test(run_conf=conf)
+    assert str(second.state) == "success"
+    versions = _versions(warehouse)
+    assert versions["P004C009"] == 2 and _threshold(warehouse, "P004C009") == Decimal("0.8")
+    assert versions["P004C010"] == 1 and _threshold(warehouse, "P004C010") == Decimal(
+        "0.8"
+    )  # unchanged
+    assert versions["P004C011"] == 1 and versions["P005C001"] == 2
+    status = _status(warehouse)
+    assert status["P005C001"] == (False, "ended 2020-01-31")
+    assert status["P000C001"] == (False, "target of 5 accepted videos reached (5)")
+    assert status["P004C010"] == (True, "enabled")  # its previous version stays in force
+    catalog = json.loads(catalog_file.read_text())
+    assert [c["collection_id"] for c in catalog["collections"]] == [
+        "P004C009",
+        "P004C010",
+        "P004C011",
+    ]
+    problems = hook.get_rows(sheet_id, "Problems")
+    threshold_cell = f"{chr(65 + col('score_threshold'))}3"
+    assert any(
+        row[1].startswith(f"{threshold_cell} score_threshold (P004C010)") for row in problems[1:]
+    )
+    assert len(problems) == 2  # header + the one problem
+
+    third = update_dag.test(run_conf=conf)  # nothing changed: no new versions
+    assert str(third.state) == "success" and _versions(warehouse) == versions

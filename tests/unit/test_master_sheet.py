@@ -1,0 +1,105 @@
+"""Master-sheet rows: parsed exactly, and every problem named by its cell."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from collector.demo import demo_collections
+from collector.master_sheet import MASTER_HEADER, cell_ref, definition_row, parse_master_sheet
+
+
+def sheet(*rows: list[str]) -> list[list[str]]:
+    return [MASTER_HEADER, *rows]
+
+
+def col(name: str) -> int:
+    return MASTER_HEADER.index(name)
+
+
+def edited(row: list[str], **changes: str) -> list[str]:
+    row = list(row)
+    for name, value in changes.items():
+        row[col(name)] = value
+    return row
+
+
+DOOR = definition_row(demo_collections()[0])
+
+
+def test_cell_references():
+    assert cell_ref(0, 0) == "A1" and cell_ref(6, 5) == "F7" and cell_ref(1, 26) == "AA2"
+
+
+def test_demo_collections_round_trip_through_the_sheet():
+    valid, problems = parse_master_sheet(sheet(*[definition_row(d) for d in demo_collections()]))
+    assert problems == []
+    assert [r.definition for r in valid] == demo_collections()
+
+
+def test_money_is_exact_cents_and_fields_are_typed():
+    row = edited(
+        DOOR,
+        pay_per_video_usd="$3.10",
+        perfect_bonus_usd="0.5",
+        score_threshold="0.8",
+        start_date="12/1/2026",
+        end_date="2026-12-31",
+        enabled="yes",
+        geofence_lat="38.9",
+        geofence_lon="-77.03",
+        geofence_radius_m="500",
+    )
+    [parsed], problems = parse_master_sheet(sheet(row))
+    d = parsed.definition
+    assert problems == []
+    assert (d.pay_per_video_cents, d.perfect_bonus_cents) == (310, 50)
+    assert d.score_threshold == Decimal("0.8")
+    assert (d.start_date, d.end_date) == (date(2026, 12, 1), date(2026, 12, 31))
+    assert d.geofence_radius_m == Decimal(500) and d.enabled is True
+
+
+@pytest.mark.parametrize(
+    ("changes", "cell_column", "words"),
+    [
+        ({"score_threshold": "high"}, "score_threshold", "expected a number"),
+        ({"score_threshold": "1.5"}, "score_threshold", "between 0 and 1"),
+        ({"pay_per_video_usd": "3.001"}, "pay_per_video_usd", "at most 2 decimals"),
+        ({"required_activity_count": "2.5"}, "required_activity_count", "whole number"),
+        ({"enabled": "maybe"}, "enabled", "TRUE or FALSE"),
+        ({"name": ""}, "name", "a value is required"),
+        ({"collection_id": "door-1"}, "collection_id", "like P004C009"),
+        ({"project_id": "P005"}, "project_id", "expected P004"),
+        ({"activity_categories": "only_one"}, "activity_categories", "must be parallel"),
+        ({"geofence_lat": "38.9"}, "geofence_lat", "or none"),
+        ({"end_date": "2020-01-01", "start_date": "2021-01-01"}, "end_date", "before start_date"),
+        ({"min_app_version": "latest"}, "min_app_version", "like 2.3.1"),
+        ({"start_date": "tomorrow"}, "start_date", "expected a date"),
+    ],
+)
+def test_each_bad_cell_is_reported_by_reference(changes, cell_column, words):
+    good = definition_row(demo_collections()[1])
+    valid, problems = parse_master_sheet(sheet(good, edited(DOOR, **changes)))
+    assert [r.definition.collection_id for r in valid] == ["P004C010"]  # the good row stands
+    expected_cell = cell_ref(2, col(cell_column))  # the bad row is sheet row 3
+    assert any(p.cell == expected_cell and words in p.message for p in problems), problems
+    assert all(str(p).startswith(p.cell) for p in problems)
+
+
+def test_duplicate_ids_apply_neither_row():
+    valid, problems = parse_master_sheet(sheet(DOOR, edited(DOOR, name="Other name")))
+    assert valid == []
+    assert {p.cell for p in problems} == {"A2", "A3"}
+
+
+def test_missing_header_column_rejects_the_sheet():
+    header = [h for h in MASTER_HEADER if h != "score_threshold"]
+    valid, [problem] = parse_master_sheet([header, DOOR])
+    assert valid == [] and "score_threshold" in problem.message and problem.cell.endswith("1")
+
+
+def test_blank_rows_are_skipped():
+    valid, problems = parse_master_sheet(sheet([""] * 5, DOOR, []))
+    assert len(valid) == 1 and problems == [] and valid[0].row_number == 3
