@@ -71,6 +71,17 @@ def master_sheet_id() -> str:
     return value
 
 
+def review_sheet_writers() -> list[str]:
+    """Who gets write access to the review queue sheet when the pipeline creates it."""
+    raw = os.environ.get("COLLECTOR_REVIEW_SHEET_WRITERS", "")
+    return [e.strip() for e in raw.split(",") if e.strip()]
+
+
+def quicklook_public_url() -> str | None:
+    """Base URL under which reviewers' browsers reach the quicklook folder (for =IMAGE)."""
+    return os.environ.get("COLLECTOR_QUICKLOOK_PUBLIC_URL") or None
+
+
 def mp4_wait() -> timedelta:
     """How long an annotation JSON may wait for its MP4 before it is quarantined."""
     raw = os.environ.get("COLLECTOR_MP4_WAIT_MINUTES", "1440")

@@ -610,6 +610,12 @@ def create_app(state_dir: Path, base_url: str = "") -> FastAPI:
         faults.clear()
         return stats
 
+    @app.get("/_sandbox/spreadsheets/{book_id}")
+    async def raw_state(book_id: str):
+        """Everything stored for a spreadsheet, validations and protections included."""
+        book = store.get(book_id)
+        return dict(book.__dict__, sheets=[s.__dict__ for s in book.sheets])
+
     @app.get("/sheets/", response_class=HTMLResponse)
     async def html_index():
         items = "".join(

@@ -191,9 +191,11 @@ class GoogleSheetsHook(BaseHook):
         *,
         freeze_header: bool = True,
         formatting: list[dict] | None = None,
+        spare_rows: int = 0,
     ) -> None:
         """Replace a whole tab: one batchUpdate (grid size, frozen header, formatting), then
-        all values in one request. Shrinking the grid removes rows left from a longer write."""
+        all values in one request. Shrinking the grid removes rows left from a longer write;
+        ``spare_rows`` keeps empty rows for tabs people fill in."""
         book = self.open(spreadsheet_id)
         sheet = self.worksheet(book, worksheet, create=True)
         values = [header, *rows]
@@ -204,7 +206,7 @@ class GoogleSheetsHook(BaseHook):
                     "properties": {
                         "sheetId": sheet.id,
                         "gridProperties": {
-                            "rowCount": max(len(values), 2),
+                            "rowCount": max(len(values) + spare_rows, 2),
                             "columnCount": width,
                             "frozenRowCount": 1 if freeze_header else 0,
                         },
@@ -221,11 +223,10 @@ class GoogleSheetsHook(BaseHook):
             body={"values": values},
         )
 
-    def append_rows(self, spreadsheet_id: str, worksheet: str, rows: list[list[Any]]) -> None:
-        if not rows:
-            return
+    def append_rows(self, spreadsheet_id: str, worksheet: str, rows: list[list[Any]]) -> dict:
+        """Append after the tab's last row in one request; returns the API's answer."""
         book = self.open(spreadsheet_id)
-        book.values_append(
+        return book.values_append(
             f"'{worksheet}'!A1",
             params={"valueInputOption": "USER_ENTERED", "insertDataOption": "INSERT_ROWS"},
             body={"values": rows},

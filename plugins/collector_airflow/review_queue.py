@@ -1,0 +1,160 @@
+"""Task-side glue for the review queue sheet."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from collector_airflow.hooks.sheets import GoogleSheetsHook
+from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+
+log = logging.getLogger(__name__)
+PURPOSE = "review_queue"
+
+
+def ensure_review_sheet(title: str = "Review queue") -> str:
+    """The review queue spreadsheet, created, laid out and shared on first use."""
+    from collector import review_queue as rq  # noqa: PLC0415
+    from collector import settings  # noqa: PLC0415
+
+    conn = CollectorWarehouseHook().get_conn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = %s", (PURPOSE,)
+            )
+            found = cur.fetchone()
+        conn.commit()
+        if found:
+            return found[0]
+        hook = GoogleSheetsHook()
+        sheet_id = hook.create_and_share(
+            title,
+            worksheets=[rq.QUEUE_TAB, rq.REVIEWERS_TAB, rq.PROBLEMS_TAB],
+            writers=settings.review_sheet_writers(),
+        )
+        queue = hook.worksheet(hook.open(sheet_id), rq.QUEUE_TAB)
+        ids_range = {
+            "sheetId": queue.id,
+            "startRowIndex": 1,
+            "startColumnIndex": 0,
+            "endColumnIndex": rq.RATING_COLUMNS[0],
+        }
+        hook.write_table(
+            sheet_id,
+            rq.QUEUE_TAB,
+            rq.QUEUE_HEADER,
+            [],
+            formatting=[
+                {
+                    "repeatCell": {
+                        "range": {"sheetId": queue.id, "endRowIndex": 1},
+                        "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                        "fields": "userEnteredFormat.textFormat.bold",
+                    }
+                },
+                # Reviewers fill I:M; the ids on the left are ours (a warning, not a lock).
+                {
+                    "addProtectedRange": {
+                        "protectedRange": {
+                            "range": ids_range,
+                            "description": "filled by the pipeline",
+                            "warningOnly": True,
+                        }
+                    }
+                },
+            ],
+        )
+        hook.write_table(sheet_id, rq.REVIEWERS_TAB, rq.REVIEWERS_HEADER, [], spare_rows=100)
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO managed_spreadsheets (purpose, spreadsheet_id, title) VALUES (%s,%s,%s)",
+                (PURPOSE, sheet_id, title),
+            )
+        conn.commit()
+        log.info("created the review queue spreadsheet %s", sheet_id)
+        return sheet_id
+    finally:
+        conn.close()
+
+
+def append_new_activities(sheet_id: str) -> int:
+    """Append activities with a quicklook that the sheet does not have yet; returns how many."""
+    from collector import review_queue as rq  # noqa: PLC0415
+    from collector import settings  # noqa: PLC0415
+
+    hook = GoogleSheetsHook()
+    conn = CollectorWarehouseHook().get_conn()
+    try:
+        pending = rq.pending_rows(
+            conn,
+            public_base=settings.quicklook_public_url(),
+            quicklook_root=settings.quicklook_url(),
+        )
+        if not pending:
+            log.info("no new activities for the review queue")
+            return 0
+        book = hook.open(sheet_id)
+        # Rows a previous, interrupted run already appended are not appended twice.
+        present = {
+            row[0] for row in book.values_get(f"'{rq.QUEUE_TAB}'!A:A").get("values", []) if row
+        }
+        new_rows = [row for row in pending if row[0] not in present]
+        if new_rows:
+            response = hook.append_rows(sheet_id, rq.QUEUE_TAB, new_rows)
+            first, last = _row_span(response["updates"]["updatedRange"])
+            queue = hook.worksheet(book, rq.QUEUE_TAB)
+            book.batch_update({"requests": rq.sheet_setup_requests(queue.id, first, last)})
+        rq.record_queued(conn, pending)
+    finally:
+        conn.close()
+    log.info("appended %d activities to the review queue", len(new_rows))
+    return len(new_rows)
+
+
+def _row_span(a1: str) -> tuple[int, int]:
+    """``'Queue'!A5:M9`` -> (4, 9): 0-based first row, end-exclusive."""
+    cells = a1.rsplit("!", 1)[1]
+    start, _, end = cells.partition(":")
+
+    def row_of(cell: str) -> int:
+        return int("".join(ch for ch in cell if ch.isdigit()))
+
+    return row_of(start) - 1, row_of(end or start)
+
+
+def collect_ratings(sheet_id: str) -> dict[str, Any]:
+    """Reviewers tab -> reviewers; Queue tab -> activity_ratings; problems -> Problems tab."""
+    from collector import review_queue as rq  # noqa: PLC0415
+
+    hook = GoogleSheetsHook()
+    book_rows = hook.open(sheet_id).values_batch_get(
+        [f"'{rq.REVIEWERS_TAB}'", f"'{rq.QUEUE_TAB}'"]
+    )["valueRanges"]
+    reviewer_rows, queue_rows = (r.get("values", []) for r in book_rows)
+    conn = CollectorWarehouseHook().get_conn()
+    try:
+        problems = rq.sync_reviewers(conn, reviewer_rows)
+        queued, reviewers = rq.load_queue_index(conn)
+        ratings, rating_problems = rq.parse_ratings(queue_rows, queued, reviewers)
+        counts = rq.store_ratings(conn, ratings)
+    finally:
+        conn.close()
+    problems += rating_problems
+    for problem in problems:
+        log.warning("review queue: %s", problem)
+    hook.write_table(
+        sheet_id,
+        rq.PROBLEMS_TAB,
+        ["problem (cell column: what to fix)"],
+        [[str(p)] for p in problems] or [["no problems"]],
+    )
+    summary = {**counts, "problems": [str(p) for p in problems]}
+    log.info(
+        "ratings: %d new, %d changed, %d unchanged, %d problems",
+        counts["new"],
+        counts["changed"],
+        counts["unchanged"],
+        len(problems),
+    )
+    return summary
