@@ -20,7 +20,7 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv warehouse demo test lint format airflow bench clean lock
+.PHONY: help venv warehouse demo test lint format airflow bench clean lock sandbox sandbox-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
@@ -67,6 +67,13 @@ format: venv
 airflow: warehouse
 	@bash scripts/airflow.sh
 
+# The API emulators (Google Sheets/Drive, ...) on http://127.0.0.1:8799 (SANDBOX_PORT).
+sandbox: venv
+	@bash scripts/sandbox.sh start && echo "sandbox: http://127.0.0.1:$${SANDBOX_PORT:-8799}/sheets/"
+
+sandbox-stop:
+	@bash scripts/sandbox.sh stop
+
 bench: warehouse
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/quicklook.py
@@ -80,5 +87,6 @@ lock:
 	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
 
 clean:
+	-bash scripts/sandbox.sh stop 2>/dev/null
 	-$(BIN)/collector db stop 2>/dev/null
 	rm -rf $(STATE)

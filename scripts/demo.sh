@@ -1,37 +1,61 @@
 #!/usr/bin/env bash
-# make demo: a realistic landing area, then every pipeline DAG run end to end with real Airflow.
+# make demo: sandbox Google Sheets, a realistic landing area, then every pipeline DAG run end
+# to end with real Airflow, in the order their Assets chain them.
 set -euo pipefail
 source "$(dirname "$0")/airflow-env.sh"
 started=$(date +%s)
 landing="$COLLECTOR_STATE_DIR/landing"
 quarantine="$COLLECTOR_STATE_DIR/quarantine"
 quicklooks="$COLLECTOR_STATE_DIR/quicklooks"
-rm -rf "$quarantine" "$quicklooks"
+export COLLECTOR_CATALOG_URL="$COLLECTOR_STATE_DIR/catalog/collections.json"
+export COLLECTOR_QUICKLOOK_URL="$quicklooks"
+export COLLECTOR_QUICKLOOK_PUBLIC_URL="$SANDBOX_URL/public"
+rm -rf "$quarantine" "$quicklooks" "$COLLECTOR_STATE_DIR/catalog"
 if [ -z "${COLLECTOR_DB_URL:-}" ]; then collector demo reset; fi
 
-echo "== 1/4 demo landing area (real MP4s made with ffmpeg, app JSON in every format)"
+echo "== 1/5 sandbox (Google Sheets/Drive emulator) on $SANDBOX_URL"
+bash "$(dirname "$0")/sandbox.sh" restart
+eval "$(python -m sandbox connections --base-url "$SANDBOX_URL" --key-file "$COLLECTOR_STATE_DIR/sandbox-service-account.json")"
+echo "== 2/5 demo landing area (real MP4s made with ffmpeg, app JSON in every format)"
 collector demo generate --landing "$landing"
-echo "== 2/4 collections (what the master sheet holds)"
-collector demo seed-collections
-echo "== 3/4 Airflow metadata database (SQLite under $AIRFLOW_HOME)"
+echo "== 3/5 Collections master sheet, filled in as ops would"
+COLLECTOR_MASTER_SHEET_ID=$(python scripts/seed_sandbox.py master-sheet | tail -1)
+export COLLECTOR_MASTER_SHEET_ID
+echo "== 4/5 Airflow metadata database (SQLite under $AIRFLOW_HOME)"
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -40 "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 airflow pools import config/pools.json >/dev/null
-echo "== 4/4 DAG runs"
+echo "== 5/5 DAG runs"
 run_dag() {
-  local dag_id=$1 conf=$2 log="$AIRFLOW_HOME/demo-$1.log"
-  printf '   %-28s' "$dag_id"
-  if airflow dags test "$dag_id" -c "$conf" >"$log" 2>&1; then echo "success  (log: $log)";
-  else echo "FAILED   (log: $log)"; tail -60 "$log"; exit 1; fi
+  # `dags test` waits out retry delays; the demo stops at the first task failure instead.
+  local dag_id=$1 conf=$2 log="$AIRFLOW_HOME/demo-$1-$4.log"
+  printf '   %-22s %-28s' "$dag_id" "($3)"
+  airflow dags test "$dag_id" -c "$conf" >"$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    if grep -q "Task failed with exception" "$log"; then
+      kill "$pid"; wait "$pid" 2>/dev/null || true
+      echo "FAILED   (log: $log)"; grep -A40 "Task failed with exception" "$log" | head -60; exit 1
+    fi
+    sleep 1
+  done
+  if wait "$pid"; then echo "success  (log: $log)"; else echo "FAILED   (log: $log)"; tail -60 "$log"; exit 1; fi
 }
-# The MP4 wait is 0 here so the demo shows the "never arrived" quarantine too.
-run_dag submission_ingest "{\"landing_url\": \"$landing\", \"quarantine_url\": \"$quarantine\", \"mp4_wait_minutes\": 0}"
 # `dags test` runs no scheduler, so Asset-triggered DAGs are run here in the order Assets chain them.
-run_dag quicklook_generation "{\"output_url\": \"$quicklooks\"}"
+run_dag collection_updates "{}" "master sheet -> versions" 1
+# The MP4 wait is 0 here so the demo shows the "never arrived" quarantine too.
+run_dag submission_ingest "{\"landing_url\": \"$landing\", \"quarantine_url\": \"$quarantine\", \"mp4_wait_minutes\": 0}" "landing area -> warehouse" 2
+run_dag quicklook_generation "{\"output_url\": \"$quicklooks\"}" "activities -> montages" 3
+run_dag review_queue "{}" "activities -> review sheet" 4
+review_sheet=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'review_queue'" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+python scripts/seed_sandbox.py ratings "$review_sheet" | sed 's/^/   reviewers: /'
+run_dag review_queue "{}" "ratings -> warehouse" 5
 
 echo
 collector status
 echo
 echo "Demo finished in $(( $(date +%s) - started )) s. Where to look:"
+echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue; still running: make sandbox-stop)"
+echo "  app catalog         $COLLECTOR_CATALOG_URL"
 echo "  landing area        $landing"
 echo "  quarantined files   $quarantine (each with a .reason.json)"
 echo "  quicklooks          $quicklooks"

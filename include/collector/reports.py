@@ -11,7 +11,12 @@ SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM activities),
        (SELECT count(*) FROM ingest_quarantine WHERE resolved_at IS NULL),
        (SELECT count(*) FROM ingested_files WHERE status = 'waiting_for_mp4'),
        (SELECT count(*) FROM quicklooks WHERE status = 'ok'),
-       (SELECT count(*) FROM quicklooks WHERE status = 'failed')
+       (SELECT count(*) FROM quicklooks WHERE status = 'failed'),
+       (SELECT count(*) FROM collection_status WHERE enabled),
+       (SELECT count(*) FROM collection_status WHERE NOT enabled),
+       (SELECT count(*) FROM review_queue_rows),
+       (SELECT count(*) FROM activity_ratings),
+       (SELECT count(DISTINCT reviewer_email) FROM activity_ratings)
 """
 
 
@@ -28,6 +33,11 @@ def warehouse_status(conn: psycopg2.extensions.connection) -> str:
             waiting,
             quicklooks,
             failed_quicklooks,
+            enabled,
+            disabled,
+            queued,
+            ratings,
+            raters,
         ) = cur.fetchone()
         cur.execute(
             """SELECT file_name, json_path, reason FROM ingest_quarantine
@@ -36,10 +46,12 @@ def warehouse_status(conn: psycopg2.extensions.connection) -> str:
         quarantine_rows = cur.fetchall()
     lines = [
         "Warehouse:",
+        f"  {enabled} collections offered in the app, {disabled} disabled",
         f"  {videos} videos from {collectors} collectors, {activities} activities, "
         f"{boxes} keyframe boxes, {edits} edits kept in history",
         f"  {waiting} annotations waiting for their MP4",
         f"  {quicklooks} quicklooks rendered, {failed_quicklooks} activities flagged without one",
+        f"  {queued} activities in the review queue, {ratings} ratings from {raters} reviewers",
         f"  {quarantined} files in quarantine:",
     ]
     lines += [f"    {name}\n      {path}: {reason}" for name, path, reason in quarantine_rows]

@@ -58,8 +58,10 @@ def quicklook_cell(
     if status != "ok" or not image_uri:
         return f"No quicklook: {reason}"
     url = image_uri
-    if public_base and root and image_uri.startswith(root.rstrip("/") + "/"):
-        url = public_base.rstrip("/") + "/" + image_uri[len(root.rstrip("/")) + 1 :]
+    local_root = (root or "").removeprefix("file://").rstrip("/") + "/"
+    local_image = image_uri.removeprefix("file://")
+    if public_base and root and local_image.startswith(local_root):
+        url = public_base.rstrip("/") + "/" + local_image[len(local_root) :]
     return f'=IMAGE("{url}")'
 
 

@@ -20,6 +20,11 @@ def main() -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8799)
     serve.add_argument("--state-dir", type=Path, default=Path(".local/sandbox"))
+    serve.add_argument(
+        "--public-dir",
+        type=Path,
+        help="served read-only at /public/, like a public bucket (for =IMAGE)",
+    )
     conns = sub.add_parser("connections")
     conns.add_argument("--base-url", required=True)
     conns.add_argument(
@@ -35,12 +40,13 @@ def main() -> None:
         from sandbox.google import create_app  # noqa: PLC0415
 
         base_url = f"http://{args.host}:{args.port}"
-        uvicorn.run(
-            create_app(args.state_dir, base_url),
-            host=args.host,
-            port=args.port,
-            log_level="warning",
-        )
+        app = create_app(args.state_dir, base_url)
+        if args.public_dir:
+            from fastapi.staticfiles import StaticFiles  # noqa: PLC0415
+
+            args.public_dir.mkdir(parents=True, exist_ok=True)
+            app.mount("/public", StaticFiles(directory=args.public_dir), name="public")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     else:
         from sandbox.credentials import service_account_info  # noqa: PLC0415
 

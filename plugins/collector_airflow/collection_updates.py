@@ -29,9 +29,19 @@ def effective_moment(dag_run) -> datetime:
 
 
 def read_master_sheet(params: dict[str, Any]) -> list[list[str]]:
-    rows = GoogleSheetsHook().get_rows(
-        spreadsheet_id(params), params.get("worksheet") or "Collections"
-    )
+    from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
+    from gspread.exceptions import SpreadsheetNotFound, WorksheetNotFound  # noqa: PLC0415
+
+    sheet, tab = spreadsheet_id(params), params.get("worksheet") or "Collections"
+    try:
+        rows = GoogleSheetsHook().get_rows(sheet, tab)
+    except (SpreadsheetNotFound, WorksheetNotFound) as exc:
+        # A wrong id or a missing share does not heal by retrying: fail now, say what to check.
+        raise AirflowFailException(
+            f"Collections master sheet {sheet!r} (tab {tab!r}) not found "
+            f"({exc.__class__.__name__}): check COLLECTOR_MASTER_SHEET_ID and that the sheet "
+            "is shared with the service account"
+        ) from exc
     log.info("read %d rows (header included) from the master sheet", len(rows))
     return rows
 

@@ -158,3 +158,15 @@ def test_versions_status_catalog_and_bad_rows(
 
     third = update_dag.test(run_conf=conf)  # nothing changed: no new versions
     assert str(third.state) == "success" and _versions(warehouse) == versions
+
+
+@pytest.mark.airflow
+def test_a_wrong_sheet_id_fails_at_once_with_what_to_check(
+    airflow_db, update_dag, warehouse, sheets_connection, tmp_path
+):
+    run = update_dag.test(
+        run_conf={"spreadsheet_id": "no-such-sheet", "catalog_url": str(tmp_path / "c.json")}
+    )
+    assert str(run.state) == "failed"
+    [ti] = [t for t in run.get_task_instances() if t.task_id == "read_master_sheet"]
+    assert str(ti.state) == "failed" and ti.try_number == 1  # no retries for a config error

@@ -179,6 +179,7 @@ class GoogleSheetsHook(BaseHook):
     ) -> list[list[Any]]:
         """Every row of a tab, header included, in one values request."""
         book = self.open(spreadsheet_id)
+        self.worksheet(book, worksheet)  # WorksheetNotFound names the tab, a 400 would not
         response = book.values_get(f"'{worksheet}'", params={"valueRenderOption": render})
         return response.get("values", [])
 
