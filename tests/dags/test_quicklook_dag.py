@@ -43,7 +43,9 @@ def test_every_activity_gets_a_quicklook_and_a_rerun_renders_nothing(
     # One video's MP4 goes missing and another's is corrupt after ingest: flagged, not fatal.
     videos = sorted({video_id for video_id, _ in activities})
     (landing / f"{videos[0]}.mp4").unlink()
-    (landing / f"{videos[1]}.mp4").write_bytes(b"\x00" * 5000)
+    corrupt = landing / f"{videos[1]}.mp4"
+    corrupt.unlink()  # a hard link to the session's demo area: replace it, never edit it
+    corrupt.write_bytes(b"\x00" * 5000)
     broken_activities = sum(1 for video_id, _ in activities if video_id in videos[:2])
     assert len(activities) > 15
     output = tmp_path / "quicklooks"

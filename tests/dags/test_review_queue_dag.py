@@ -65,7 +65,7 @@ def test_review_queue_round_trip(
     queue = hook.get_rows(sheet_id, "Queue", render="FORMULA")
     assert len(queue) == activities + 1
     assert queue[0][:3] == ["queue_id", "video_id", "collection_id"]
-    assert all(row[6].startswith('=IMAGE("') for row in queue[1:])
+    assert all(row[6].startswith('=IMAGE("') for row in queue[1:]), [r[6] for r in queue[1:]]
     state = json.loads(
         urllib.request.urlopen(f"{sandbox_url}/_sandbox/spreadsheets/{sheet_id}").read()
     )
