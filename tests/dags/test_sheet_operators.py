@@ -1,0 +1,104 @@
+"""The reusable Sheets operators, run in a real DAG (dag.test) against the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _run(dag):
+    """dag.test() of a DAG defined in a test (airflow-notes.md: bag it and sync it first)."""
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    bag = DagBag(dag_folder="/nonexistent")
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    return dag.test()
+
+
+@pytest.mark.airflow
+def test_create_write_read_round_trip(airflow_db, sheets_connection):
+    from airflow.sdk import DAG
+
+    from collector_airflow.operators.sheets import (
+        CreateAndShareSpreadsheetOperator,
+        DataFrameToSheetOperator,
+        SheetToDataFrameOperator,
+    )
+
+    records = [
+        {
+            "collector": "a@example.com",
+            "videos": 3,
+            "paid": "12.50",
+            "active": True,
+            "since": "2026-11-02",
+        },
+        {
+            "collector": "b@example.com",
+            "videos": 0,
+            "paid": "0",
+            "active": False,
+            "since": "2026-11-09",
+        },
+    ]
+    with DAG("sheet_operators_round_trip", schedule=None, default_args={"owner": "tests"}) as dag:
+        created = CreateAndShareSpreadsheetOperator(
+            task_id="create",
+            title="Operators test",
+            worksheets=["Table"],
+            readers=["reader@example.com"],
+        )
+        written = DataFrameToSheetOperator(
+            task_id="write",
+            spreadsheet_id=created.output,
+            worksheet="Table",
+            records=records,
+            formatting=[],
+        )
+        read = SheetToDataFrameOperator(
+            task_id="read",
+            spreadsheet_id=created.output,
+            worksheet="Table",
+            columns={
+                "collector": "str",
+                "videos": "int",
+                "paid": "decimal",
+                "active": "bool",
+                "since": "date",
+            },
+            required=["collector"],
+        )
+        written >> read
+    run = _run(dag)
+    assert str(run.state) == "success"
+    [ti] = [t for t in run.get_task_instances() if t.task_id == "read"]
+    assert ti.xcom_pull(task_ids="read") == [
+        {
+            "collector": "a@example.com",
+            "videos": 3,
+            "paid": "12.5",  # typed in as 12.50, shown by Sheets as 12.5
+            "active": True,
+            "since": "2026-11-02",
+        },
+        {
+            "collector": "b@example.com",
+            "videos": 0,
+            "paid": "0",
+            "active": False,
+            "since": "2026-11-09",
+        },
+    ]
+
+
+def test_typed_frame_names_every_bad_cell():
+    from collector.tables import SheetTableError, typed_frame
+
+    rows = [["name", "count", "when"], ["a", "3", "2026-11-01"], ["", "x", "soon"]]
+    with pytest.raises(SheetTableError) as caught:
+        typed_frame(rows, {"name": "str", "count": "int", "when": "date"}, required=["name"])
+    cells = [p.cell for p in caught.value.problems]
+    assert cells == ["A3", "B3", "C3"]
+    with pytest.raises(SheetTableError, match="missing column"):
+        typed_frame(rows, {"name": "str", "price": "decimal"})
+    frame = typed_frame(rows[:2], {"count": "int", "name": "str"})
+    assert list(frame.columns) == ["count", "name"] and frame.iloc[0]["count"] == 3
