@@ -17,7 +17,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture(scope="module")
-def update_dag():
+def update_dag(airflow_db):  # DagBag.get_dag reads the metadata DB
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS / "collection_updates.py")).get_dag("collection_updates")

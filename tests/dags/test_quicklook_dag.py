@@ -12,7 +12,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture(scope="module")
-def quicklook_dag():
+def quicklook_dag(airflow_db):  # DagBag.get_dag reads the metadata DB
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS / "quicklook_generation.py")).get_dag("quicklook_generation")

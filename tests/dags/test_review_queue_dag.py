@@ -15,7 +15,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture(scope="module")
-def queue_dag():
+def queue_dag(airflow_db):  # DagBag.get_dag reads the metadata DB
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS / "review_queue.py")).get_dag("review_queue")

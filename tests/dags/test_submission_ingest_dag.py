@@ -10,7 +10,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture(scope="module")
-def ingest_dag():
+def ingest_dag(airflow_db):  # DagBag.get_dag reads the metadata DB
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS / "submission_ingest.py")).get_dag("submission_ingest")
