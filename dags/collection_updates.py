@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from collector_airflow.assets import COLLECTIONS
+from collector_airflow.defaults import START_DATE, default_args
 
 DOC = """
 ### Daily collection update
@@ -22,12 +23,12 @@ dates, target accepted count reached) and the catalog JSON the app downloads is 
 @dag(
     dag_id="collection_updates",
     schedule=CronTriggerTimetable("0 8 * * *", timezone="America/New_York"),
-    start_date=datetime(2026, 1, 1),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["collector", "collections", "sheets"],
     doc_md=DOC,
-    default_args={"owner": "data-ops", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(retry_delay=timedelta(minutes=5)),
     params={
         "spreadsheet_id": Param(
             "",

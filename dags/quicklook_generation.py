@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
 from collector_airflow.assets import QUICKLOOKS, SUBMISSIONS
+from collector_airflow.defaults import START_DATE, default_args
 
 FFMPEG_POOL = "ffmpeg"  # created by `make demo` / `make airflow` / airflow-init: 2 slots per box
 
@@ -29,12 +30,12 @@ video ids or a range of collection days (America/New_York, both ends included).
 @dag(
     dag_id="quicklook_generation",
     schedule=[SUBMISSIONS],
-    start_date=datetime(2026, 1, 1),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["collector", "quicklooks", "review"],
     doc_md=DOC,
-    default_args={"owner": "data-ops", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args=default_args(retry_delay=timedelta(minutes=1)),
     params={
         "video_ids": Param(
             [],

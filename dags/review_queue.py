@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from collector_airflow.assets import QUICKLOOKS, RATINGS
+from collector_airflow.defaults import START_DATE, default_args
 
 DOC = """
 ### Review queue
@@ -26,12 +27,12 @@ Runs when new quicklooks exist, and every 30 minutes to collect ratings.
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("*/30 * * * *", timezone="UTC"), assets=[QUICKLOOKS]
     ),
-    start_date=datetime(2026, 1, 1),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["collector", "review", "sheets"],
     doc_md=DOC,
-    default_args={"owner": "data-ops", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args=default_args(retry_delay=timedelta(minutes=2)),
 )
 def review_queue():
     @task

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from collector_airflow.assets import SUBMISSIONS
+from collector_airflow.defaults import START_DATE, default_args
 
 DOC = """
 ### Submission ingest
@@ -28,12 +29,12 @@ is skipped otherwise), so downstream DAGs do not wake up for nothing.
 @dag(
     dag_id="submission_ingest",
     schedule=CronTriggerTimetable("*/15 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["collector", "ingest"],
     doc_md=DOC,
-    default_args={"owner": "data-ops", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args=default_args(retry_delay=timedelta(minutes=2)),
     params={
         "landing_url": Param(
             "",
