@@ -165,3 +165,29 @@ def test_without_the_limiter_the_same_run_hits_the_quota(sandbox_admin, sheets_c
     with pytest.raises(APIError) as refused:
         _write_many(sheets.GoogleSheetsHook(), 300)
     assert refused.value.code == 429 and "Write requests per minute per user" in str(refused.value)
+
+
+def test_batch_clear_and_the_per_project_quota(hook, sandbox_admin):
+    book = hook.get_conn().open_by_key(hook.create_and_share("Test: clear"))
+    book.sheet1.update([["a", "b"], ["c", "d"]], "A1:B2")
+    book.values_batch_clear(body={"ranges": ["Sheet1!A1", "Sheet1!B2"]})
+    assert book.sheet1.get_all_values() == [["", "b"], ["c", ""]]  # gspread pads rows
+    sandbox_admin("quota", {"per_user": 100, "per_project": 3, "window_s": 60})
+    with pytest.raises(APIError) as refused:
+        for _ in range(10):
+            book.sheet1.acell("A1")
+    assert refused.value.code == 429
+    assert "'Read requests per minute'" in str(refused.value)  # the project-wide limit
+
+
+def test_state_survives_a_restart(tmp_path):
+    from sandbox.google import Sheet, Store
+
+    first = Store(tmp_path)
+    book = first.create("Persistent", "ops@example.com")
+    book.sheets[0].put(0, 0, "kept")
+    book.sheets.append(Sheet(7, "Second", 1))
+    first.save(book)
+    again = Store(tmp_path).get(book.spreadsheet_id)
+    assert again.title == "Persistent" and again.sheets[0].get(0, 0) == "kept"
+    assert [s.title for s in again.sheets] == ["Sheet1", "Second"]
