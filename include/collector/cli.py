@@ -107,6 +107,30 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from collector.scoring import explain  # noqa: PLC0415
+
+    for video_id in args.video_ids:
+        print(explain(video_id))
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from collector import db  # noqa: PLC0415
+    from collector.scoring import score_videos  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        run = score_videos(conn, args.video_ids or None, rules_version=args.rules_version)
+    finally:
+        conn.close()
+    print(
+        f"scored {run.videos_scored} videos with rules v{run.rules_version}: "
+        f"{run.videos_written} rows written, {run.scores_changed} scores changed"
+    )
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from collector import db, reports  # noqa: PLC0415
 
@@ -138,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "release"])
     p.add_argument("files", nargs="*", help="file names to release")
     p.set_defaults(func=_cmd_quarantine)
+    p = sub.add_parser("explain", help="why a video was or was not accepted")
+    p.add_argument("video_ids", nargs="+")
+    p.set_defaults(func=_cmd_explain)
+    p = sub.add_parser("score", help="score videos now (all when none given)")
+    p.add_argument("video_ids", nargs="*")
+    p.add_argument("--rules-version", type=int)
+    p.set_defaults(func=_cmd_score)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
     return parser

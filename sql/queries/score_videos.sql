@@ -1,0 +1,201 @@
+-- Score videos, set-based (design.md §5). Parameters:
+--   %(video_ids)s      text[] of videos to score, or NULL for every video
+--   %(rules_version)s  the rule set to apply
+-- Writes activity_scores and video_scores for those videos; an existing score that changes is
+-- also recorded in video_score_changes. Rows that do not change are not touched, so rerunning
+-- is a no-op and any order of partial runs converges to one full re-score.
+WITH rules AS (
+    SELECT * FROM scoring_rule_sets WHERE rules_version = %(rules_version)s
+),
+label_rules AS (
+    SELECT label, effect, factor FROM scoring_label_rules WHERE rules_version = %(rules_version)s
+),
+target AS (
+    SELECT v.video_id, v.collector_id, v.collection_id, v.collection_version, v.collected_at,
+           v.duration_s, v.app_version, v.latitude, v.longitude, v.gps_accuracy_m,
+           cv.required_activity_count, cv.activity_shortnames, cv.min_duration_s,
+           cv.min_app_version, cv.rate_limit_hours, cv.score_threshold,
+           cv.geofence_lat, cv.geofence_lon, cv.geofence_radius_m
+    FROM videos v
+    JOIN collection_versions cv
+      ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+    WHERE %(video_ids)s::text[] IS NULL OR v.video_id = ANY(%(video_ids)s::text[])
+),
+-- One reviewer's verdict on one activity: the product of the labels' factors.
+-- A label the rule set does not know counts as pending: no money on an unknown rule.
+reviewer_scores AS (
+    SELECT r.video_id, r.activity_index, r.reviewer_email,
+           CASE WHEN bool_or(lr.effect = 'factor' AND lr.factor = 0) THEN 0
+                ELSE round(exp(sum(CASE WHEN lr.effect = 'factor' AND lr.factor > 0 THEN ln(lr.factor) ELSE 0 END)), 6)
+           END AS score,
+           bool_or(coalesce(lr.effect, 'pending') = 'pending') AS pending,
+           bool_or(lr.effect = 'block') AS blocks,
+           bool_or(lr.effect = 'hold') AS holds,
+           array_agg(DISTINCT label) AS labels
+    FROM activity_ratings r
+    JOIN target t USING (video_id)
+    CROSS JOIN LATERAL unnest(r.labels) AS label
+    LEFT JOIN label_rules lr USING (label)
+    GROUP BY r.video_id, r.activity_index, r.reviewer_email
+),
+activity_level AS (
+    SELECT a.video_id, a.activity_index, a.shortname,
+           round(avg(rs.score), 6) AS score,
+           count(rs.reviewer_email)::integer AS reviewers,
+           count(rs.reviewer_email) = 0 OR coalesce(bool_or(rs.pending), false) AS pending,
+           count(rs.reviewer_email) = 0 AS unrated,
+           coalesce(bool_or(rs.blocks), false) AS blocks,
+           coalesce(bool_or(rs.holds), false) AS holds,
+           coalesce(array(SELECT DISTINCT l FROM unnest(array_agg_flat(rs.labels)) l ORDER BY 1),
+                    '{}') AS labels
+    FROM activities a
+    JOIN target t USING (video_id)
+    LEFT JOIN reviewer_scores rs USING (video_id, activity_index)
+    GROUP BY a.video_id, a.activity_index, a.shortname
+),
+video_level AS (
+    SELECT t.video_id,
+           count(al.activity_index)::integer AS activity_count,
+           count(DISTINCT al.shortname) FILTER (WHERE al.shortname = ANY(t.activity_shortnames))::integer AS pressed,
+           round(avg(al.score), 6) AS score,
+           coalesce(bool_or(al.pending), false) AS pending,
+           coalesce(bool_or(al.unrated), false) AS unrated,
+           coalesce(bool_or('under_review' = ANY(al.labels)), false) AS under_review,
+           coalesce(bool_or(al.holds), false) AS holds,
+           coalesce(bool_or('unusable_video' = ANY(al.labels)), false) AS unusable,
+           coalesce(bool_or('consented_subject_not_in_video' = ANY(al.labels)), false) AS not_consented,
+           coalesce(bool_or('perfect' = ANY(al.labels)), false) AS perfect,
+           coalesce(array(SELECT DISTINCT l FROM unnest(array_agg_flat(al.labels)) l ORDER BY 1),
+                    '{}') AS labels
+    FROM target t
+    LEFT JOIN activity_level al USING (video_id)
+    GROUP BY t.video_id, t.activity_shortnames
+),
+checks AS (
+    SELECT t.*, vl.activity_count, vl.pressed, vl.score, vl.pending, vl.unrated, vl.under_review,
+           vl.holds, vl.unusable, vl.not_consented, vl.perfect, vl.labels,
+           (vl.activity_count < t.required_activity_count
+            OR vl.pressed < cardinality(t.activity_shortnames)) AS bad_count,
+           t.duration_s < t.min_duration_s AS too_short,
+           (t.min_app_version IS NOT NULL
+            AND coalesce(semver_key(t.app_version) < semver_key(t.min_app_version), true)) AS outdated,
+           coalesce(t.gps_accuracy_m > (SELECT gps_accuracy_max_m FROM rules), false) AS low_accuracy,
+           (t.geofence_lat IS NOT NULL
+            AND (t.latitude IS NULL
+                 OR great_circle_m(t.latitude, t.longitude, t.geofence_lat, t.geofence_lon)
+                    > t.geofence_radius_m)) AS outside_fence,
+           (t.latitude IS NOT NULL AND EXISTS (
+                SELECT 1 FROM videos w, rules
+                WHERE w.collector_id = t.collector_id AND w.collection_id = t.collection_id
+                  AND w.latitude IS NOT NULL
+                  AND w.latitude BETWEEN t.latitude - rules.repeated_location_m / 111000.0
+                                     AND t.latitude + rules.repeated_location_m / 111000.0
+                  AND (w.collected_at, w.video_id) < (t.collected_at, t.video_id)
+                  AND great_circle_m(t.latitude, t.longitude, w.latitude, w.longitude)
+                      <= rules.repeated_location_m)) AS repeated_location,
+           EXISTS (
+                SELECT 1 FROM videos w
+                WHERE w.collector_id = t.collector_id AND w.collection_id = t.collection_id
+                  AND (w.collected_at, w.video_id) > (t.collected_at, t.video_id)
+                  AND w.collected_at < t.collected_at + make_interval(secs => t.rate_limit_hours * 3600)
+           ) AS superseded
+    FROM target t
+    JOIN video_level vl USING (video_id)
+),
+flagged AS (
+    SELECT c.*,
+           array_remove(ARRAY[
+               CASE WHEN c.bad_count THEN 'incorrect_activity_count' END,
+               CASE WHEN c.too_short THEN 'video_too_short' END,
+               CASE WHEN c.outdated THEN 'outdated_app' END,
+               CASE WHEN c.low_accuracy THEN 'gps_accuracy_too_low' END,
+               CASE WHEN c.outside_fence THEN 'incorrect_gps_location' END,
+               CASE WHEN c.repeated_location THEN 'repeated_gps_location' END,
+               CASE WHEN c.unusable THEN 'unusable_video' END,
+               CASE WHEN c.not_consented THEN 'consented_subject_not_in_video' END], NULL) AS blocking,
+           array_remove(ARRAY[
+               CASE WHEN c.unrated THEN 'unrated' END,
+               CASE WHEN c.under_review THEN 'under_review' END,
+               CASE WHEN c.holds THEN 'needs_improvement' END], NULL) AS pending_flags
+    FROM checks c
+),
+decided AS (
+    SELECT f.*,
+           CASE WHEN cardinality(f.blocking) > 0 THEN 'blocked'
+                WHEN f.superseded THEN 'superseded'
+                WHEN f.pending OR f.holds OR f.score IS NULL THEN 'pending'
+                WHEN f.score >= f.score_threshold THEN 'accepted'
+                ELSE 'rejected' END AS status
+    FROM flagged f
+),
+described AS (
+    SELECT d.*,
+           d.blocking || CASE WHEN d.superseded THEN ARRAY['rate_limit_exceeded'] ELSE '{}' END
+               || d.pending_flags AS flags,
+           array(
+               SELECT CASE WHEN f.code = 'incorrect_activity_count' THEN
+                          format('Incorrect activity count (%%s<%%s)',
+                                 CASE WHEN d.activity_count < d.required_activity_count
+                                      THEN d.activity_count ELSE d.pressed END,
+                                 CASE WHEN d.activity_count < d.required_activity_count
+                                      THEN d.required_activity_count
+                                      ELSE cardinality(d.activity_shortnames) END)
+                      ELSE v.faq_name END
+               FROM unnest(d.blocking || CASE WHEN d.superseded THEN ARRAY['rate_limit_exceeded'] ELSE '{}' END
+                           || d.pending_flags) WITH ORDINALITY AS f(code, n)
+               JOIN rating_vocabulary v ON v.code = f.code
+               ORDER BY f.n
+           ) || CASE WHEN d.status = 'rejected' THEN ARRAY[
+                    format('Score %%s is below the threshold %%s', trim_scale(d.score), trim_scale(d.score_threshold))]
+                ELSE '{}' END
+             || array(SELECT v.faq_name FROM unnest(d.labels) l
+                      JOIN rating_vocabulary v ON v.code = l
+                      JOIN label_rules lr ON lr.label = l
+                      WHERE lr.effect IN ('factor', 'warning') ORDER BY v.faq_name) AS reasons
+    FROM decided d
+),
+activity_upsert AS (
+    INSERT INTO activity_scores (video_id, activity_index, score, reviewers, pending, labels)
+    SELECT video_id, activity_index, score, reviewers, pending, labels FROM activity_level
+    ON CONFLICT (video_id, activity_index) DO UPDATE SET
+        score = EXCLUDED.score, reviewers = EXCLUDED.reviewers, pending = EXCLUDED.pending,
+        labels = EXCLUDED.labels
+    WHERE (activity_scores.score, activity_scores.reviewers, activity_scores.pending, activity_scores.labels)
+          IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.reviewers, EXCLUDED.pending, EXCLUDED.labels)
+    RETURNING 1
+),
+history AS (
+    INSERT INTO video_score_changes (video_id, rules_version, old_status, new_status, old_score,
+                                     new_score, old_accepted, new_accepted)
+    SELECT d.video_id, %(rules_version)s, s.status, d.status, s.score, d.score, s.accepted,
+           d.status = 'accepted'
+    FROM described d JOIN video_scores s USING (video_id)
+    WHERE (s.status, s.score) IS DISTINCT FROM (d.status, d.score)
+    RETURNING 1
+),
+video_upsert AS (
+    INSERT INTO video_scores (video_id, collector_id, collection_id, collection_version,
+                              rules_version, score, threshold, status, accepted, flags, reasons,
+                              perfect, scored_at)
+    SELECT video_id, collector_id, collection_id, collection_version, %(rules_version)s, score,
+           score_threshold, status, status = 'accepted', flags, reasons, perfect, now()
+    FROM described
+    ON CONFLICT (video_id) DO UPDATE SET
+        collector_id = EXCLUDED.collector_id, collection_id = EXCLUDED.collection_id,
+        collection_version = EXCLUDED.collection_version, rules_version = EXCLUDED.rules_version,
+        score = EXCLUDED.score, threshold = EXCLUDED.threshold, status = EXCLUDED.status,
+        accepted = EXCLUDED.accepted, flags = EXCLUDED.flags, reasons = EXCLUDED.reasons,
+        perfect = EXCLUDED.perfect, scored_at = EXCLUDED.scored_at
+    WHERE (video_scores.collector_id, video_scores.collection_id, video_scores.collection_version,
+           video_scores.rules_version, video_scores.score, video_scores.threshold,
+           video_scores.status, video_scores.flags, video_scores.reasons, video_scores.perfect)
+          IS DISTINCT FROM
+          (EXCLUDED.collector_id, EXCLUDED.collection_id, EXCLUDED.collection_version,
+           EXCLUDED.rules_version, EXCLUDED.score, EXCLUDED.threshold, EXCLUDED.status,
+           EXCLUDED.flags, EXCLUDED.reasons, EXCLUDED.perfect)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM described) AS videos_scored,
+       (SELECT count(*) FROM video_upsert) AS videos_written,
+       (SELECT count(*) FROM history) AS scores_changed,
+       (SELECT count(*) FROM activity_upsert) AS activities_written
