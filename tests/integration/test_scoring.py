@@ -216,7 +216,7 @@ def test_rerun_writes_nothing_and_a_rule_change_is_recorded(world):
     rescored = score_videos(world.conn)
     assert rescored.rules_version == 2 and rescored.scores_changed == 1
     assert world.score(video)["status"] == "accepted" and world.score(video)["score"] == Decimal(
-        "0.9"
+        "0.8"
     )
     with world.conn.cursor() as cur:
         cur.execute(
