@@ -54,11 +54,12 @@ Overlapping runs take turns on an advisory lock. ``collector explain <video_id>`
 def score_aggregation():
     @task
     def score_changed_videos(
-        params: dict, data_interval_start=None, data_interval_end=None
+        params: dict, data_interval_start=None, data_interval_end=None, dag_run=None
     ) -> dict:
         from collector_airflow.scoring import run_scoring  # noqa: PLC0415
 
-        return run_scoring(params, data_interval_start, data_interval_end)
+        run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type)) if dag_run else None
+        return run_scoring(params, data_interval_start, data_interval_end, run_type)
 
     @task.short_circuit
     def scores_written(summary: dict) -> bool:

@@ -49,9 +49,14 @@ run_dag review_queue "{}" "activities -> review sheet" 4
 review_sheet=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'review_queue'" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
 python scripts/seed_sandbox.py ratings "$review_sheet" | sed 's/^/   reviewers: /'
 run_dag review_queue "{}" "ratings -> warehouse" 5
+run_dag score_aggregation "{}" "ratings -> scores" 6
 
 echo
 collector status
+example=$(psql -Atqc "SELECT video_id FROM video_scores ORDER BY status = 'rejected' DESC, video_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+echo
+echo "Why a video was or was not accepted (collector explain $example):"
+collector explain "$example" | sed 's/^/  /'
 echo
 echo "Demo finished in $(( $(date +%s) - started )) s. Where to look:"
 echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue; still running: make sandbox-stop)"

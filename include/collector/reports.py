@@ -16,7 +16,9 @@ SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM activities),
        (SELECT count(*) FROM collection_status WHERE NOT enabled),
        (SELECT count(*) FROM review_queue_rows),
        (SELECT count(*) FROM activity_ratings),
-       (SELECT count(DISTINCT reviewer_email) FROM activity_ratings)
+       (SELECT count(DISTINCT reviewer_email) FROM activity_ratings),
+       (SELECT string_agg(status || ' ' || n, ', ' ORDER BY status)
+          FROM (SELECT status, count(*) AS n FROM video_scores GROUP BY status) s)
 """
 
 
@@ -38,6 +40,7 @@ def warehouse_status(conn: psycopg2.extensions.connection) -> str:
             queued,
             ratings,
             raters,
+            scores,
         ) = cur.fetchone()
         cur.execute(
             """SELECT file_name, json_path, reason FROM ingest_quarantine
@@ -52,6 +55,7 @@ def warehouse_status(conn: psycopg2.extensions.connection) -> str:
         f"  {waiting} annotations waiting for their MP4",
         f"  {quicklooks} quicklooks rendered, {failed_quicklooks} activities flagged without one",
         f"  {queued} activities in the review queue, {ratings} ratings from {raters} reviewers",
+        f"  scores: {scores or 'none yet'}",
         f"  {quarantined} files in quarantine:",
     ]
     lines += [f"    {name}\n      {path}: {reason}" for name, path, reason in quarantine_rows]

@@ -13,16 +13,22 @@ OVERLAP = timedelta(hours=1)  # also rescan the previous hour: commits that land
 UNSCHEDULED_LOOKBACK = timedelta(hours=2)
 
 
-def scoring_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    """The changes a run scores: its data interval (plus one hour before it), or for runs with
-    no interval of their own (asset-triggered, manual) the last two hours up to now."""
-    if start is None or end is None or end - start < timedelta(minutes=1):
-        now = datetime.now(UTC)
-        return now - UNSCHEDULED_LOOKBACK, now
-    return start - OVERLAP, end
+def scoring_window(
+    start: datetime | None, end: datetime | None, run_type: str | None
+) -> tuple[datetime, datetime]:
+    """The changes a run scores. Scheduled and backfill runs: their data interval, plus the
+    hour before it (commits that landed late). Manual and asset-triggered runs: from the start
+    of their interval (or two hours ago, whichever is earlier) up to now."""
+    if run_type in ("scheduled", "backfill") and start is not None and end is not None:
+        return start - OVERLAP, end
+    now = datetime.now(UTC)
+    since = now - UNSCHEDULED_LOOKBACK
+    return (min(start - OVERLAP, since) if start is not None else since), now
 
 
-def run_scoring(params: dict[str, Any], start: datetime | None, end: datetime | None) -> dict:
+def run_scoring(
+    params: dict[str, Any], start: datetime | None, end: datetime | None, run_type: str | None
+) -> dict:
     from collector.scoring import score_interval, score_videos  # noqa: PLC0415
 
     rules_version = params.get("rules_version")
@@ -32,7 +38,7 @@ def run_scoring(params: dict[str, Any], start: datetime | None, end: datetime | 
             log.info("re-scoring every video (rules version %s)", rules_version or "latest")
             run = score_videos(conn, None, rules_version=rules_version)
         else:
-            window = scoring_window(start, end)
+            window = scoring_window(start, end, run_type)
             log.info("scoring videos whose inputs changed in [%s, %s)", *window)
             run = score_interval(conn, *window, rules_version=rules_version)
     finally:
