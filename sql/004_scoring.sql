@@ -134,7 +134,3 @@ CREATE OR REPLACE VIEW collection_accepted_counts AS
     FROM collections c LEFT JOIN video_scores s USING (collection_id)
     GROUP BY c.collection_id;
 
--- array_agg over arrays of different lengths, flattened (array_agg of arrays needs equal lengths).
-CREATE FUNCTION array_cat_agg_step(acc text[], item text[]) RETURNS text[] LANGUAGE sql IMMUTABLE
-    AS $$ SELECT coalesce(acc, '{}') || coalesce(item, '{}') $$;
-CREATE AGGREGATE array_agg_flat(text[]) (SFUNC = array_cat_agg_step, STYPE = text[], INITCOND = '{}');

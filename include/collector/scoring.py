@@ -68,21 +68,22 @@ def score_videos(
 
 
 _AFFECTED = """
-WITH changed AS (
+WITH changed_videos AS (
     SELECT video_id FROM videos WHERE updated_at >= %(start)s AND updated_at < %(end)s
-    UNION SELECT video_id FROM activity_ratings WHERE updated_at >= %(start)s AND updated_at < %(end)s
-    UNION SELECT v.video_id FROM videos v
-          JOIN collection_versions cv USING (collection_id)
-          WHERE (cv.valid_from >= %(start)s AND cv.valid_from < %(end)s)
     UNION SELECT v.video_id FROM videos v LEFT JOIN video_scores s USING (video_id)
           WHERE s.video_id IS NULL AND v.first_ingested_at < %(end)s
 ),
 -- A new or changed video can supersede, or repeat the location of, its collector's other
--- videos for the same collection: re-score the whole group.
+-- videos for the same collection: re-score the whole group. A rating or a collection version
+-- changes only its own videos' scores.
 groups AS (
-    SELECT DISTINCT v.collector_id, v.collection_id FROM videos v JOIN changed USING (video_id)
+    SELECT DISTINCT v.collector_id, v.collection_id FROM videos v JOIN changed_videos USING (video_id)
 )
-SELECT v.video_id FROM videos v JOIN groups USING (collector_id, collection_id) ORDER BY 1
+SELECT v.video_id FROM videos v JOIN groups USING (collector_id, collection_id)
+UNION SELECT video_id FROM activity_ratings WHERE updated_at >= %(start)s AND updated_at < %(end)s
+UNION SELECT v.video_id FROM videos v JOIN collection_versions cv USING (collection_id)
+      WHERE cv.valid_from >= %(start)s AND cv.valid_from < %(end)s
+ORDER BY 1
 """
 
 

@@ -21,22 +21,41 @@ target AS (
       ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
     WHERE %(video_ids)s::text[] IS NULL OR v.video_id = ANY(%(video_ids)s::text[])
 ),
+rating_labels AS (
+    SELECT r.video_id, r.activity_index, r.reviewer_email, label
+    FROM activity_ratings r
+    JOIN target t USING (video_id)
+    CROSS JOIN LATERAL unnest(r.labels) AS label
+),
 -- One reviewer's verdict on one activity: the product of the labels' factors.
 -- A label the rule set does not know counts as pending: no money on an unknown rule.
 reviewer_scores AS (
-    SELECT r.video_id, r.activity_index, r.reviewer_email,
+    SELECT rl.video_id, rl.activity_index, rl.reviewer_email,
            CASE WHEN bool_or(lr.effect = 'factor' AND lr.factor = 0) THEN 0
                 ELSE round(exp(sum(CASE WHEN lr.effect = 'factor' AND lr.factor > 0 THEN ln(lr.factor) ELSE 0 END)), 6)
            END AS score,
            bool_or(coalesce(lr.effect, 'pending') = 'pending') AS pending,
            bool_or(lr.effect = 'block') AS blocks,
-           bool_or(lr.effect = 'hold') AS holds,
-           array_agg(DISTINCT label) AS labels
-    FROM activity_ratings r
-    JOIN target t USING (video_id)
-    CROSS JOIN LATERAL unnest(r.labels) AS label
+           bool_or(lr.effect = 'hold') AS holds
+    FROM rating_labels rl
     LEFT JOIN label_rules lr USING (label)
-    GROUP BY r.video_id, r.activity_index, r.reviewer_email
+    GROUP BY rl.video_id, rl.activity_index, rl.reviewer_email
+),
+activity_labels AS (
+    SELECT video_id, activity_index, array_agg(DISTINCT label ORDER BY label) AS labels
+    FROM rating_labels GROUP BY video_id, activity_index
+),
+video_labels AS (
+    SELECT video_id, array_agg(DISTINCT label ORDER BY label) AS labels
+    FROM rating_labels GROUP BY video_id
+),
+-- The next submission of the same collector for the same collection (rate limit).
+next_submission AS (
+    SELECT w.video_id,
+           lead(w.collected_at) OVER (PARTITION BY w.collector_id, w.collection_id
+                                      ORDER BY w.collected_at, w.video_id) AS next_at
+    FROM videos w
+    WHERE (w.collector_id, w.collection_id) IN (SELECT collector_id, collection_id FROM target)
 ),
 activity_level AS (
     SELECT a.video_id, a.activity_index, a.shortname,
@@ -46,11 +65,11 @@ activity_level AS (
            count(rs.reviewer_email) = 0 AS unrated,
            coalesce(bool_or(rs.blocks), false) AS blocks,
            coalesce(bool_or(rs.holds), false) AS holds,
-           coalesce(array(SELECT DISTINCT l FROM unnest(array_agg_flat(rs.labels)) l ORDER BY 1),
-                    '{}') AS labels
+           coalesce(min(al.labels), '{}') AS labels
     FROM activities a
     JOIN target t USING (video_id)
     LEFT JOIN reviewer_scores rs USING (video_id, activity_index)
+    LEFT JOIN activity_labels al USING (video_id, activity_index)
     GROUP BY a.video_id, a.activity_index, a.shortname
 ),
 video_level AS (
@@ -60,20 +79,19 @@ video_level AS (
            round(avg(al.score), 6) AS score,
            coalesce(bool_or(al.pending), false) AS pending,
            coalesce(bool_or(al.unrated), false) AS unrated,
-           coalesce(bool_or('under_review' = ANY(al.labels)), false) AS under_review,
            coalesce(bool_or(al.holds), false) AS holds,
-           coalesce(bool_or('unusable_video' = ANY(al.labels)), false) AS unusable,
-           coalesce(bool_or('consented_subject_not_in_video' = ANY(al.labels)), false) AS not_consented,
-           coalesce(bool_or('perfect' = ANY(al.labels)), false) AS perfect,
-           coalesce(array(SELECT DISTINCT l FROM unnest(array_agg_flat(al.labels)) l ORDER BY 1),
-                    '{}') AS labels
+           coalesce(min(vls.labels), '{}') AS labels
     FROM target t
     LEFT JOIN activity_level al USING (video_id)
+    LEFT JOIN video_labels vls USING (video_id)
     GROUP BY t.video_id, t.activity_shortnames
 ),
-checks AS (
-    SELECT t.*, vl.activity_count, vl.pressed, vl.score, vl.pending, vl.unrated, vl.under_review,
-           vl.holds, vl.unusable, vl.not_consented, vl.perfect, vl.labels,
+checks AS MATERIALIZED (  -- evaluated once per video, not once per reference
+    SELECT t.*, vl.activity_count, vl.pressed, vl.score, vl.pending, vl.unrated,
+           'under_review' = ANY(vl.labels) AS under_review, vl.holds,
+           'unusable_video' = ANY(vl.labels) AS unusable,
+           'consented_subject_not_in_video' = ANY(vl.labels) AS not_consented,
+           'perfect' = ANY(vl.labels) AS perfect, vl.labels,
            (vl.activity_count < t.required_activity_count
             OR vl.pressed < cardinality(t.activity_shortnames)) AS bad_count,
            t.duration_s < t.min_duration_s AS too_short,
@@ -93,14 +111,11 @@ checks AS (
                   AND (w.collected_at, w.video_id) < (t.collected_at, t.video_id)
                   AND great_circle_m(t.latitude, t.longitude, w.latitude, w.longitude)
                       <= rules.repeated_location_m)) AS repeated_location,
-           EXISTS (
-                SELECT 1 FROM videos w
-                WHERE w.collector_id = t.collector_id AND w.collection_id = t.collection_id
-                  AND (w.collected_at, w.video_id) > (t.collected_at, t.video_id)
-                  AND w.collected_at < t.collected_at + make_interval(secs => t.rate_limit_hours * 3600)
-           ) AS superseded
+           coalesce(ns.next_at < t.collected_at + make_interval(secs => t.rate_limit_hours * 3600),
+                    false) AS superseded
     FROM target t
     JOIN video_level vl USING (video_id)
+    JOIN next_submission ns USING (video_id)
 ),
 flagged AS (
     SELECT c.*,
@@ -128,31 +143,48 @@ decided AS (
                 ELSE 'rejected' END AS status
     FROM flagged f
 ),
-described AS (
+all_flags AS (
     SELECT d.*,
            d.blocking || CASE WHEN d.superseded THEN ARRAY['rate_limit_exceeded'] ELSE '{}' END
-               || d.pending_flags AS flags,
-           array(
-               SELECT CASE WHEN f.code = 'incorrect_activity_count' THEN
-                          format('Incorrect activity count (%%s<%%s)',
-                                 CASE WHEN d.activity_count < d.required_activity_count
-                                      THEN d.activity_count ELSE d.pressed END,
-                                 CASE WHEN d.activity_count < d.required_activity_count
-                                      THEN d.required_activity_count
-                                      ELSE cardinality(d.activity_shortnames) END)
-                      ELSE v.faq_name END
-               FROM unnest(d.blocking || CASE WHEN d.superseded THEN ARRAY['rate_limit_exceeded'] ELSE '{}' END
-                           || d.pending_flags) WITH ORDINALITY AS f(code, n)
-               JOIN rating_vocabulary v ON v.code = f.code
-               ORDER BY f.n
-           ) || CASE WHEN d.status = 'rejected' THEN ARRAY[
-                    format('Score %%s is below the threshold %%s', trim_scale(d.score), trim_scale(d.score_threshold))]
-                ELSE '{}' END
-             || array(SELECT v.faq_name FROM unnest(d.labels) l
-                      JOIN rating_vocabulary v ON v.code = l
-                      JOIN label_rules lr ON lr.label = l
-                      WHERE lr.effect IN ('factor', 'warning') ORDER BY v.faq_name) AS reasons
+               || d.pending_flags AS flags
     FROM decided d
+),
+-- Reasons in the FAQ's words, set-based: flags first (in order), then the score, then the
+-- reviewers' defect and warning labels.
+flag_reasons AS (
+    SELECT a.video_id,
+           array_agg(CASE WHEN f.code = 'incorrect_activity_count' THEN
+                          format('Incorrect activity count (%%s<%%s)',
+                                 CASE WHEN a.activity_count < a.required_activity_count
+                                      THEN a.activity_count ELSE a.pressed END,
+                                 CASE WHEN a.activity_count < a.required_activity_count
+                                      THEN a.required_activity_count
+                                      ELSE cardinality(a.activity_shortnames) END)
+                          ELSE v.faq_name END ORDER BY f.n) AS reasons
+    FROM all_flags a
+    CROSS JOIN LATERAL unnest(a.flags) WITH ORDINALITY AS f(code, n)
+    JOIN rating_vocabulary v ON v.code = f.code
+    GROUP BY a.video_id
+),
+label_reasons AS (
+    SELECT a.video_id, array_agg(v.faq_name ORDER BY v.faq_name) AS reasons
+    FROM all_flags a
+    CROSS JOIN LATERAL unnest(a.labels) AS l(code)
+    JOIN label_rules lr ON lr.label = l.code AND lr.effect IN ('factor', 'warning')
+    JOIN rating_vocabulary v ON v.code = l.code
+    GROUP BY a.video_id
+),
+described AS (
+    SELECT a.*,
+           coalesce(fr.reasons, '{}')
+           || CASE WHEN a.status = 'rejected' THEN ARRAY[
+                  format('Score %%s is below the threshold %%s', trim_scale(a.score),
+                         trim_scale(a.score_threshold))]
+              ELSE '{}' END
+           || coalesce(lr.reasons, '{}') AS reasons
+    FROM all_flags a
+    LEFT JOIN flag_reasons fr USING (video_id)
+    LEFT JOIN label_reasons lr USING (video_id)
 ),
 activity_upsert AS (
     INSERT INTO activity_scores (video_id, activity_index, score, reviewers, pending, labels)

@@ -1,0 +1,253 @@
+"""Benchmark: full re-score of 200k videos / 1M ratings and an hourly increment of 1k new
+ratings, set-based in PostgreSQL, against a naive per-video Python scorer measured in the same
+run (on a sample: it is far slower) on the same embedded PostgreSQL.
+
+    make bench     # or: .venv/bin/python bench/scoring.py [--videos 200000] [--naive 2000]
+
+Targets on this 2-core machine: full re-score <= 30 s, increment <= 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+
+from collector import db, settings
+from collector.scoring import score_interval, score_videos
+
+GENERATE = """
+INSERT INTO collections (collection_id, project_id)
+    SELECT format('P9%%02sC%%03s', g / 100, g), 'P9' || lpad((g / 100)::text, 2, '0')
+    FROM generate_series(1, %(collections)s) g;
+INSERT INTO collection_versions (collection_id, version, name, activity_shortnames,
+        activity_categories, required_activity_count, min_duration_s, rate_limit_hours,
+        score_threshold, pay_per_video_cents, min_app_version, valid_from)
+    SELECT collection_id, 1, 'bench ' || collection_id, '{A,B}', '{a,b}', 2, 10, 12, 0.75, 300,
+           '2.0.0', '2026-01-01'
+    FROM collections WHERE collection_id LIKE 'P9%%';
+INSERT INTO collectors (collector_id) SELECT 'c' || g FROM generate_series(1, %(collectors)s) g;
+INSERT INTO reviewers (email) VALUES ('r1@x.org'), ('r2@x.org'), ('r3@x.org');
+INSERT INTO videos (video_id, collector_id, collection_id, collection_version, collected_at,
+        frame_rate, duration_s, frame_width, frame_height, app_version, latitude, longitude,
+        gps_accuracy_m, mp4_uri, current_annotation, updated_at)
+    SELECT 'v' || g, 'c' || (g %% %(collectors)s + 1),
+           format('P9%%02sC%%03s', (g %% %(collections)s + 1) / 100, g %% %(collections)s + 1), 1,
+           timestamptz '2026-09-01' + g * interval '37 seconds', 30,
+           CASE WHEN g %% 97 = 0 THEN 5 ELSE 30 END, 1920, 1080,
+           CASE WHEN g %% 89 = 0 THEN '1.9.0' ELSE '2.3.1' END,
+           38.9 + (g %% 1000) * 0.001, -77.0 + (g %% 777) * 0.001, 5 + g %% 60, '-', '-',
+           timestamptz '2026-09-01'
+    FROM generate_series(1, %(videos)s) g;
+INSERT INTO activities (video_id, activity_index, shortname, start_frame, end_frame)
+    SELECT video_id, i, (ARRAY['A', 'B'])[i + 1], 0, 10
+    FROM videos, generate_series(0, 1) i WHERE video_id LIKE 'v%%';
+INSERT INTO review_queue_rows (queue_id, video_id, activity_index)
+    SELECT 'Q-' || video_id || '-' || activity_index, video_id, activity_index FROM activities;
+INSERT INTO activity_ratings (video_id, activity_index, reviewer_email, labels, queue_id,
+        sheet_row, updated_at)
+    SELECT a.video_id, a.activity_index, r.email,
+           CASE WHEN h %% 10 < 7 THEN '{good}'::text[] WHEN h %% 10 = 7 THEN '{box_too_big}'
+                WHEN h %% 10 = 8 THEN '{perfect}' ELSE '{incorrect_label}' END,
+           'Q-' || a.video_id || '-' || a.activity_index, 2, timestamptz '2026-09-01'
+    FROM activities a
+    CROSS JOIN (VALUES ('r1@x.org'), ('r2@x.org'), ('r3@x.org')) r(email)
+    CROSS JOIN LATERAL (SELECT abs(hashtext(a.video_id || r.email || a.activity_index)) AS h) x
+    WHERE r.email <> 'r3@x.org' OR a.activity_index = 0;
+ANALYZE;
+"""
+
+
+def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371008.8 * math.asin(min(1, math.sqrt(a)))
+
+
+def naive_score(conn, video_id: str) -> tuple:
+    """The reference: one video at a time in Python, the way a first version would be written."""
+    cur = conn.cursor()
+    cur.execute(
+        """SELECT v.collector_id, v.collection_id, v.collected_at, v.duration_s, v.app_version,
+                  cv.required_activity_count, cv.min_duration_s, cv.min_app_version,
+                  cv.rate_limit_hours, cv.score_threshold, v.latitude, v.longitude,
+                  v.gps_accuracy_m
+           FROM videos v JOIN collection_versions cv
+             ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+           WHERE v.video_id = %s""",
+        (video_id,),
+    )
+    (
+        collector,
+        collection,
+        at,
+        duration,
+        app,
+        required,
+        min_s,
+        min_app,
+        hours,
+        threshold,
+        lat,
+        lon,
+        accuracy,
+    ) = cur.fetchone()
+    cur.execute("SELECT label, effect, factor FROM scoring_label_rules WHERE rules_version = 1")
+    rules = {label: (effect, factor) for label, effect, factor in cur.fetchall()}
+    cur.execute("SELECT activity_index FROM activities WHERE video_id = %s", (video_id,))
+    activity_scores, pending = [], False
+    for (index,) in cur.fetchall():
+        cur.execute(
+            "SELECT labels FROM activity_ratings WHERE video_id = %s AND activity_index = %s",
+            (video_id, index),
+        )
+        reviewer_scores = []
+        for (labels,) in cur.fetchall():
+            score = 1.0
+            for label in labels:
+                effect, factor = rules.get(label, ("pending", 1))
+                pending |= effect in ("pending", "hold")
+                if effect == "factor":
+                    score *= float(factor)
+            reviewer_scores.append(score)
+        if not reviewer_scores:
+            pending = True
+        else:
+            activity_scores.append(sum(reviewer_scores) / len(reviewer_scores))
+    cur.execute(
+        """SELECT 1 FROM videos WHERE collector_id = %s AND collection_id = %s
+           AND collected_at > %s AND collected_at < %s + make_interval(secs => %s * 3600)""",
+        (collector, collection, at, at, hours),
+    )
+    superseded = cur.fetchone() is not None
+    outdated = [int(p) for p in app.split(".")] < [int(p) for p in min_app.split(".")]
+    cur.execute(
+        """SELECT latitude, longitude FROM videos WHERE collector_id = %s AND collection_id = %s
+           AND latitude IS NOT NULL AND (collected_at, video_id) < (%s, %s)""",
+        (collector, collection, at, video_id),
+    )
+    repeated = any(great_circle_m(lat, lon, a, b) <= 200 for a, b in cur.fetchall())
+    score = sum(activity_scores) / len(activity_scores) if activity_scores else None
+    blocked = (
+        duration < min_s
+        or outdated
+        or len(activity_scores) < required
+        or (accuracy is not None and accuracy > 50)
+        or repeated
+    )
+    status = (
+        "blocked"
+        if blocked
+        else "superseded"
+        if superseded
+        else "pending"
+        if pending or score is None
+        else "accepted"
+        if score >= float(threshold)
+        else "rejected"
+    )
+    cur.execute("UPDATE video_scores SET status = status WHERE video_id = %s", (video_id,))
+    conn.commit()
+    return status, score
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--videos", type=int, default=200_000)
+    parser.add_argument("--naive", type=int, default=2000)
+    args = parser.parse_args()
+    base = settings.database_url().rsplit("/", 1)[0]
+    name = f"bench_scoring_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(base + "/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = db.connect(f"{base}/{name}")
+        db.migrate(conn)
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.execute(
+                GENERATE,
+                {"videos": args.videos, "collectors": args.videos // 40, "collections": 20},
+            )
+            cur.execute("SELECT count(*) FROM activity_ratings")
+            ratings = cur.fetchone()[0]
+        conn.commit()
+        print(
+            f"generated {args.videos:,} videos, {ratings:,} ratings in "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+
+        started = time.perf_counter()
+        full = score_videos(conn)
+        full_s = time.perf_counter() - started
+        started = time.perf_counter()
+        rerun = score_videos(conn)
+        rerun_s = time.perf_counter() - started
+
+        now = datetime.now(UTC)
+        with conn.cursor() as cur:  # 1k new ratings in the last hour
+            cur.execute(
+                """UPDATE activity_ratings SET labels = '{box_too_small}', updated_at = %s
+                   WHERE (video_id, activity_index, reviewer_email) IN (
+                       SELECT video_id, activity_index, reviewer_email FROM activity_ratings
+                       WHERE reviewer_email = 'r1@x.org' ORDER BY video_id LIMIT 1000)""",
+                (now,),
+            )
+        conn.commit()
+        started = time.perf_counter()
+        increment = score_interval(conn, now - timedelta(hours=1), now + timedelta(minutes=1))
+        increment_s = time.perf_counter() - started
+
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT video_id, status, score FROM video_scores ORDER BY random() LIMIT %s",
+                (args.naive,),
+            )
+            sample = cur.fetchall()
+        conn.commit()
+        started = time.perf_counter()
+        disagreements = 0
+        for video_id, status, score in sample:
+            naive_status, naive_value = naive_score(conn, video_id)
+            same_score = (score is None and naive_value is None) or (
+                score is not None
+                and naive_value is not None
+                and abs(float(score) - naive_value) < 1e-6
+            )
+            disagreements += not (naive_status == status and same_score)
+        naive_s = time.perf_counter() - started
+        conn.close()
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    naive_per_video = naive_s / len(sample)
+    naive_full = naive_per_video * args.videos
+    print(
+        f"full re-score : {full.videos_scored:,} videos in {full_s:.1f} s "
+        f"(target <= 30 s) | naive: {naive_per_video * 1000:.2f} ms/video -> {naive_full:.0f} s "
+        f"for all (measured on {len(sample):,}) | {naive_full / full_s:.0f}x"
+    )
+    print(
+        f"rerun         : {rerun.videos_scored:,} videos, {rerun.videos_written} rows written, "
+        f"{rerun_s:.1f} s"
+    )
+    print(
+        f"increment     : 1,000 new ratings -> {increment.videos_scored:,} videos re-scored in "
+        f"{increment_s:.2f} s (target <= 2 s) | naive for those videos: "
+        f"{naive_per_video * increment.videos_scored:.1f} s | "
+        f"{naive_per_video * increment.videos_scored / increment_s:.0f}x"
+    )
+    print(f"naive and set-based disagree on {disagreements} of {len(sample)} sampled videos")
+
+
+if __name__ == "__main__":
+    main()
