@@ -5,26 +5,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
-from collector.collections import CollectionDefinition, record_collection_version
+from collector.collections import record_collection_version
+from collector.demo import demo_collections
 from collector.review_queue import queue_id
 
 T0 = datetime(2026, 11, 16, 23, 0, tzinfo=UTC)  # 18:00 in New York
-BASE = CollectionDefinition(
-    "P004C009",
-    "P004",
-    "Open and close a door",
-    ("Open", "Close"),
-    ("person_opens_door", "person_closes_door"),
-    required_activity_count=2,
-    min_duration_s=Decimal(10),
-    rate_limit_hours=Decimal(12),
-    score_threshold=Decimal("0.75"),
-    pay_per_video_cents=300,
-    perfect_bonus_cents=50,
-    min_app_version="2.0.0",
-)
+BASE = demo_collections()[0]  # P004C009: 2 activities, 12 h rate limit, threshold 0.75
 
 
 class World:
