@@ -12,8 +12,9 @@ from typing import Any
 
 import psycopg2.extensions
 
+from collector.cells import CellProblem
 from collector.collections import CollectionVersion, load_catalog, record_collection_version
-from collector.master_sheet import CellProblem, parse_master_sheet
+from collector.master_sheet import parse_master_sheet
 
 log = logging.getLogger(__name__)
 

@@ -9,63 +9,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from collector.cells import (
+    CellProblem,
+    cell_ref,
+)
+from collector.cells import parse_boolean as _boolean
+from collector.cells import parse_count as _count
+from collector.cells import parse_date as _date
+from collector.cells import parse_decimal as _decimal
+from collector.cells import parse_non_negative as _non_negative
 from collector.collections import CollectionDefinition
 
 _COLLECTION_ID = re.compile(r"^P\d{3}C\d{3}$")
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 
 
-def cell_ref(row_index: int, column_index: int) -> str:
-    """0-based indices to A1 (``cell_ref(6, 5) == "F7"``)."""
-    letters, n = "", column_index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row_index + 1}"
-
-
-@dataclass(frozen=True)
-class CellProblem:
-    cell: str
-    column: str
-    message: str
-    collection_id: str | None = None
-
-    def __str__(self) -> str:
-        who = f" ({self.collection_id})" if self.collection_id else ""
-        return f"{self.cell} {self.column}{who}: {self.message}"
-
-
 def _text(value: str) -> str:
     return value.strip()
-
-
-def _decimal(value: str) -> Decimal:
-    try:
-        number = Decimal(value.strip().lstrip("$").replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"expected a number, got {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"expected a number, got {value!r}")
-    return number
-
-
-def _non_negative(value: str) -> Decimal:
-    number = _decimal(value)
-    if number < 0:
-        raise ValueError(f"must be 0 or more, got {value!r}")
-    return number
-
-
-def _count(value: str) -> int:
-    number = _non_negative(value)
-    if number != number.to_integral_value():
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return int(number)
 
 
 def _threshold(value: str) -> Decimal:
@@ -89,25 +52,6 @@ def _names(value: str) -> tuple[str, ...]:
     if not names:
         raise ValueError("expected a comma-separated list, got nothing")
     return names
-
-
-def _date(value: str) -> date:
-    text = value.strip()
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"expected a date like 2026-12-01 (or 12/1/2026), got {value!r}")
-
-
-def _boolean(value: str) -> bool:
-    text = value.strip().casefold()
-    if text in ("true", "yes", "y", "1", "enabled"):
-        return True
-    if text in ("false", "no", "n", "0", "disabled"):
-        return False
-    raise ValueError(f"expected TRUE or FALSE, got {value!r}")
 
 
 def _version(value: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg2.extensions
 
 from collector.appjson import normalize_email
-from collector.master_sheet import CellProblem, cell_ref
+from collector.cells import CellProblem, cell_ref
 from collector.ratings import REVIEWER_RATINGS, reviewer_rating_code
 
 QUEUE_TAB = "Queue"

@@ -7,17 +7,17 @@ from typing import Any
 
 import pandas as pd
 
-from collector.master_sheet import (
+from collector.cells import (
     CellProblem,
-    _boolean,
-    _date,
-    _decimal,
     cell_ref,
+    parse_boolean,
+    parse_date,
+    parse_decimal,
 )
 
 
 def _integer(text: str) -> int:
-    number = _decimal(text)
+    number = parse_decimal(text)
     if number != number.to_integral_value():
         raise ValueError(f"expected a whole number, got {text!r}")
     return int(number)
@@ -26,10 +26,10 @@ def _integer(text: str) -> int:
 CONVERTERS: dict[str, Callable[[str], Any]] = {
     "str": lambda text: text.strip(),
     "int": _integer,
-    "float": lambda text: float(_decimal(text)),
-    "decimal": _decimal,
-    "bool": _boolean,
-    "date": _date,
+    "float": lambda text: float(parse_decimal(text)),
+    "decimal": parse_decimal,
+    "bool": parse_boolean,
+    "date": parse_date,
 }
 
 

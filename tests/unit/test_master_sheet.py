@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from collector.cells import cell_ref
 from collector.demo import demo_collections
-from collector.master_sheet import MASTER_HEADER, cell_ref, definition_row, parse_master_sheet
+from collector.master_sheet import MASTER_HEADER, definition_row, parse_master_sheet
 
 
 def sheet(*rows: list[str]) -> list[list[str]]:
