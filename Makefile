@@ -20,7 +20,7 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv warehouse demo test lint format airflow bench clean lock sandbox sandbox-stop
+.PHONY: help venv warehouse warehouse-up demo test lint format airflow bench clean lock sandbox sandbox-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
@@ -44,11 +44,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 venv: $(VENV)/.installed
 
 # Start the embedded warehouse unless COLLECTOR_DB_URL points elsewhere, then migrate it.
-warehouse: venv
-	@if [ -z "$$COLLECTOR_DB_URL" ]; then $(BIN)/collector db start >/dev/null; fi
+warehouse: warehouse-up
 	@$(BIN)/collector db migrate
 
-demo: warehouse
+warehouse-up: venv
+	@if [ -z "$$COLLECTOR_DB_URL" ]; then $(BIN)/collector db start >/dev/null; fi
+
+# The demo empties the embedded warehouse and migrates it afresh (scripts/demo.sh).
+demo: warehouse-up
 	@bash scripts/demo.sh
 
 test: venv

@@ -11,7 +11,7 @@ export COLLECTOR_CATALOG_URL="$COLLECTOR_STATE_DIR/catalog/collections.json"
 export COLLECTOR_QUICKLOOK_URL="$quicklooks"
 export COLLECTOR_QUICKLOOK_PUBLIC_URL="$SANDBOX_URL/public"
 rm -rf "$quarantine" "$quicklooks" "$COLLECTOR_STATE_DIR/catalog"
-if [ -z "${COLLECTOR_DB_URL:-}" ]; then collector demo reset; fi
+if [ -z "${COLLECTOR_DB_URL:-}" ]; then collector demo reset; else collector db migrate; fi
 
 echo "== 1/5 sandbox (Google Sheets/Drive emulator) on $SANDBOX_URL"
 bash "$(dirname "$0")/sandbox.sh" restart
@@ -50,6 +50,7 @@ review_sheet=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE
 python scripts/seed_sandbox.py ratings "$review_sheet" | sed 's/^/   reviewers: /'
 run_dag review_queue "{}" "ratings -> warehouse" 5
 run_dag score_aggregation "{}" "ratings -> scores" 6
+run_dag dashboard_refresh "{}" "scores -> collector sheets" 7
 
 echo
 collector status
@@ -59,7 +60,9 @@ echo "Why a video was or was not accepted (collector explain $example):"
 collector explain "$example" | sed 's/^/  /'
 echo
 echo "Demo finished in $(( $(date +%s) - started )) s. Where to look:"
-echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue; still running: make sandbox-stop)"
+echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue, dashboards; still running: make sandbox-stop)"
+dashboard=$(psql -Atqc "SELECT spreadsheet_id FROM collector_dashboards ORDER BY collector_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+echo "  a collector's sheet $SANDBOX_URL/sheets/$dashboard"
 echo "  app catalog         $COLLECTOR_CATALOG_URL"
 echo "  landing area        $landing"
 echo "  quarantined files   $quarantine (each with a .reason.json)"

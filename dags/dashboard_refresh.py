@@ -1,0 +1,67 @@
+"""Collector dashboards: hourly and on new scores, one Google Sheet per collector."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+
+from collector_airflow.assets import SCORES
+from collector_airflow.defaults import START_DATE, default_args
+
+DOC = """
+### Dashboard refresh
+Hourly and whenever scores change. Each collector's Google Sheet (created and shared with the
+collector's normalized email on first refresh) is rewritten only when its content hash changed:
+one values request for all tabs, plus one layout request when a tab outgrows its reserved rows.
+A collector whose write fails is reported here and retried next run; the others go on.
+"""
+
+
+@dag(
+    dag_id="dashboard_refresh",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("15 * * * *", timezone="UTC"), assets=[SCORES]
+    ),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["collector", "dashboards", "sheets"],
+    doc_md=DOC,
+    default_args=default_args(retry_delay=timedelta(minutes=5)),
+    params={"chunk_size": Param(200, type="integer", minimum=1, title="Collectors per task")},
+)
+def dashboard_refresh():
+    @task
+    def collector_chunks(params: dict) -> list[list[str]]:
+        from collector_airflow.dashboards import changed_collectors  # noqa: PLC0415
+
+        ids = changed_collectors()
+        size = int(params["chunk_size"])
+        return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+    @task
+    def refresh_chunk(chunk: list[str]) -> dict:
+        from collector_airflow.dashboards import refresh_collectors  # noqa: PLC0415
+
+        return refresh_collectors(chunk)
+
+    @task(trigger_rule="none_failed")
+    def report(results: list) -> dict:
+        results = list(results or [])
+        totals = {
+            k: sum(r[k] for r in results) for k in ("created", "written", "unchanged", "failed")
+        }
+        failures = [f for r in results for f in r["failures"]]
+        if failures:
+            import logging  # noqa: PLC0415
+
+            logging.getLogger(__name__).warning(
+                "%d dashboards not refreshed, retried next run: %s", len(failures), failures[:20]
+            )
+        return totals
+
+    report(refresh_chunk.expand(chunk=collector_chunks()))
+
+
+dashboard_refresh()

@@ -1,0 +1,199 @@
+"""Collector dashboards (FAQ 8, 10-14): what one collector sees, as plain tables.
+
+Frames are built for many collectors at once from a few set-based queries; each collector's
+frames get a content hash so an unchanged dashboard costs no API call at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg2.extensions
+
+from collector.scoring import plain_number
+
+BUSINESS_TZ = ZoneInfo("America/New_York")
+VIDEOS_HEADER = [
+    "Video ID",
+    "Submitted (ET)",
+    "Collection",
+    "Activities and ratings",
+    "Score",
+    "Threshold",
+    "Accepted?",
+    "Why",
+    "Payment",
+]
+PAYMENTS_HEADER = ["Week (Mon, ET)", "Accepted videos", "Amount (USD)", "Status"]
+SUMMARY_HEADER = ["What", "Value"]
+# One line of advice per reason, from the FAQ's own explanations.
+ADVICE = {
+    "Incorrect activity count": "Press each activity button at least once; retake videos with missing activities.",
+    "Video too short": "Record at least the duration shown in the collection description.",
+    "Outdated App": "Upgrade to the latest app version from the app store.",
+    "GPS accuracy too low": "Avoid trees, bridges, tunnels and tall buildings, or try again later.",
+    "Incorrect GPS location": "Collect at the location required by the collection.",
+    "Repeated GPS location": "Move at least 200 meters from places you already used.",
+    "Rate limit exceeded": "Only the last video in each time window is paid: spread submissions across days.",
+    "Incorrect timing": "Start just after pressing the button and end just before pressing it again.",
+    "Box not centered": "Keep the actor completely inside a box that is tight around them.",
+    "Box too big": "Make the box tight around the actor in width and height.",
+    "Box too small": "Keep the actor completely inside the box; err on slightly too big.",
+    "Incorrect label": "Read the collection definition carefully before recording.",
+    "Object/activity not visible": "Record in good light with the activity clearly visible.",
+    "Repeated scene": "Warning only: use new backgrounds and viewpoints.",
+    "Unusable video": "Check the lens is clear and the scene shows the activity.",
+    "Consented subject not in video": "Enter your subject's email (not yours) when consenting.",
+}
+
+
+@dataclass
+class Dashboard:
+    collector_id: str
+    videos: list[list[Any]] = field(default_factory=list)
+    payments: list[list[Any]] = field(default_factory=list)
+    summary: list[list[Any]] = field(default_factory=list)
+
+    def tabs(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
+        return {
+            "Videos": (VIDEOS_HEADER, self.videos),
+            "Payments": (PAYMENTS_HEADER, self.payments),
+            "Summary": (SUMMARY_HEADER, self.summary),
+        }
+
+    def content_hash(self) -> str:
+        payload = json.dumps(self.tabs(), default=str, sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()
+
+
+def week_start(moment: datetime) -> date:
+    """Monday (America/New_York) of the payout week holding ``moment`` (design.md §4)."""
+    local = moment.astimezone(BUSINESS_TZ).date()
+    return local - timedelta(days=local.weekday())
+
+
+def accepted_cell(status: str, score: Decimal | None, threshold: Decimal) -> str:
+    """The Accepted? cell. When the score decides, a formula holding both numbers (FAQ 11);
+    when something else decided (blocked, rate limit) plain NO, and PENDING before a decision."""
+    if status in ("accepted", "rejected") and score is not None:
+        return f'=IF({plain_number(score)}>={plain_number(threshold)},"YES","NO")'
+    return "PENDING" if status == "pending" else "NO"
+
+
+def _money(cents: int) -> str:
+    """Dollars as Sheets shows currency (a plain 3.50 would read back as 3.5)."""
+    return f"${Decimal(cents) / 100:.2f}"
+
+
+def build_dashboards(
+    conn: psycopg2.extensions.connection,
+    collector_ids: list[str] | None,
+    now: datetime,
+    dashboard_urls: dict[str, str] | None = None,
+) -> dict[str, Dashboard]:
+    """Dashboards for these collectors (all with videos when None), newest first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT v.collector_id, v.video_id, v.collected_at, cv.name, s.score, s.threshold,
+                      s.status, s.reasons, s.perfect, cv.pay_per_video_cents, cv.perfect_bonus_cents,
+                      (SELECT string_agg(a.shortname || ': ' || coalesce(
+                                  (SELECT string_agg(rv.faq_name, ', ' ORDER BY rv.faq_name)
+                                   FROM unnest(asc_.labels) l JOIN rating_vocabulary rv ON rv.code = l),
+                                  'Unrated'), '; ' ORDER BY a.activity_index)
+                       FROM activities a
+                       LEFT JOIN activity_scores asc_ USING (video_id, activity_index)
+                       WHERE a.video_id = v.video_id) AS activities
+               FROM videos v
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               LEFT JOIN video_scores s USING (video_id)
+               WHERE %(ids)s::text[] IS NULL OR v.collector_id = ANY(%(ids)s::text[])
+               ORDER BY v.collector_id, v.collected_at DESC, v.video_id""",
+            {"ids": collector_ids},
+        )
+        rows = cur.fetchall()
+    conn.commit()
+    dashboards: dict[str, Dashboard] = {}
+    this_week = week_start(now)
+    weekly: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    reasons_seen: dict[str, Counter] = defaultdict(Counter)
+    decided: dict[str, list[bool]] = defaultdict(list)
+    for (
+        collector,
+        video_id,
+        collected,
+        cname,
+        score,
+        threshold,
+        status,
+        reasons,
+        perfect,
+        pay,
+        bonus,
+        activities,
+    ) in rows:
+        board = dashboards.setdefault(collector, Dashboard(collector))
+        status = status or "pending"
+        threshold = threshold if threshold is not None else Decimal(0)
+        week = week_start(collected)
+        payment = ""
+        if status == "accepted":
+            cents = pay + (bonus if perfect else 0)
+            weekly[collector][week][0] += 1
+            weekly[collector][week][1] += cents
+            payment = f"expected {_money(cents)}"
+        if status in ("accepted", "rejected", "blocked", "superseded"):
+            decided[collector].append(status == "accepted")
+        for reason in reasons or []:
+            key = reason.split(" (")[0]
+            if key in ADVICE:
+                reasons_seen[collector][key] += 1
+        pending_why = [
+            r for r in (reasons or []) if r in ("Unrated", "Under review", "Needs improvement")
+        ]
+        board.videos.append(
+            [
+                video_id,
+                collected.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
+                cname,
+                activities or "",
+                "" if score is None else float(score),
+                float(threshold),
+                accepted_cell(status, score, threshold),
+                "; ".join(reasons or [])
+                if status != "pending"
+                else "; ".join(pending_why or ["Unrated"]),
+                payment,
+            ]
+        )
+    for collector, board in dashboards.items():
+        weeks = weekly[collector]
+        board.payments = [
+            [
+                week.isoformat(),
+                count,
+                _money(cents),
+                "expected (this week)" if week == this_week else "expected",
+            ]
+            for week, (count, cents) in sorted(weeks.items(), reverse=True)
+        ]
+        outcomes = decided[collector]
+        rate = f"{sum(outcomes) / len(outcomes):.0%}" if outcomes else "-"
+        current = weeks.get(this_week, [0, 0])
+        board.summary = [
+            ["This week's expected payment (USD)", _money(current[1])],
+            ["Accepted videos this week", current[0]],
+            ["Acceptance rate (decided videos)", rate],
+            ["Dashboard", (dashboard_urls or {}).get(collector, "")],
+        ] + [
+            [f"Most common: {reason} ({n})", ADVICE[reason]]
+            for reason, n in reasons_seen[collector].most_common(3)
+        ]
+    return dashboards

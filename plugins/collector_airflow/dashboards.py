@@ -1,0 +1,157 @@
+"""Task-side glue for collector dashboards: at most two write requests per changed collector,
+none for an unchanged one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import UTC, datetime
+
+from collector_airflow.hooks.sheets import GoogleSheetsHook
+from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+
+log = logging.getLogger(__name__)
+TABS = ("Videos", "Payments", "Summary")
+ROW_BLOCK = 100  # rows are reserved in blocks, so most refreshes need no layout change
+
+
+def changed_collectors(conn_id: str = "collector_warehouse") -> list[str]:
+    """Collectors with videos; whether their content changed is decided per collector."""
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT collector_id FROM videos ORDER BY 1")
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def _layout(dashboard) -> dict[str, int]:
+    return {
+        tab: max(ROW_BLOCK, math.ceil((len(rows) + 1) / ROW_BLOCK) * ROW_BLOCK)
+        for tab, (_, rows) in dashboard.tabs().items()
+    }
+
+
+def _layout_requests(sheet_ids: dict[str, int], layout: dict[str, int]) -> list[dict]:
+    requests = []
+    for tab, rows in layout.items():
+        sheet_id = sheet_ids[tab]
+        requests += [
+            {
+                "updateSheetProperties": {
+                    "properties": {
+                        "sheetId": sheet_id,
+                        "gridProperties": {
+                            "rowCount": rows,
+                            "columnCount": 10,
+                            "frozenRowCount": 1,
+                        },
+                    },
+                    "fields": "gridProperties(rowCount,columnCount,frozenRowCount)",
+                }
+            },
+            {
+                "repeatCell": {
+                    "range": {"sheetId": sheet_id, "endRowIndex": 1},
+                    "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                    "fields": "userEnteredFormat.textFormat.bold",
+                }
+            },
+        ]
+    return requests
+
+
+def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_warehouse") -> dict:
+    """Refresh each collector's sheet if its content changed; one failure does not stop others."""
+    from collector.appjson import normalize_email  # noqa: PLC0415
+    from collector.dashboard import build_dashboards  # noqa: PLC0415
+
+    hook = GoogleSheetsHook()
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    counts = {"written": 0, "unchanged": 0, "created": 0, "failed": 0}
+    failures: list[str] = []
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT collector_id, spreadsheet_id, sheet_ids, layout, content_hash "
+                "FROM collector_dashboards WHERE collector_id = ANY(%s)",
+                (collector_ids,),
+            )
+            known = {r[0]: r[1:] for r in cur.fetchall()}
+        conn.commit()
+        for collector in collector_ids:
+            if collector not in known:
+                try:
+                    email = normalize_email(collector) if "@" in collector else None
+                    sheet_id = hook.create_and_share(
+                        f"Collector dashboard: {collector}",
+                        worksheets=list(TABS),
+                        readers=[email] if email else [],
+                    )
+                    ids = {ws.title: ws.id for ws in hook.open(sheet_id).worksheets()}
+                except Exception as exc:
+                    counts["failed"] += 1
+                    failures.append(f"{collector}: could not create the dashboard: {exc}")
+                    continue
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "INSERT INTO collector_dashboards (collector_id, spreadsheet_id, sheet_ids) "
+                        "VALUES (%s, %s, %s)",
+                        (collector, sheet_id, json.dumps(ids)),
+                    )
+                conn.commit()
+                known[collector] = (sheet_id, ids, {}, None)
+                counts["created"] += 1
+        urls = {c: f"https://docs.google.com/spreadsheets/d/{v[0]}" for c, v in known.items()}
+        boards = build_dashboards(
+            conn, [c for c in collector_ids if c in known], datetime.now(UTC), urls
+        )
+        for collector, board in boards.items():
+            sheet_id, sheet_ids, layout, old_hash = known[collector]
+            new_hash = board.content_hash()
+            if new_hash == old_hash:
+                counts["unchanged"] += 1
+                continue
+            new_layout = _layout(board)
+            try:
+                if new_layout != layout:
+                    hook.http.batch_update(
+                        sheet_id, {"requests": _layout_requests(sheet_ids, new_layout)}
+                    )
+                data = []
+                for tab, (header, rows) in board.tabs().items():
+                    padded = [header, *rows] + [[""] * len(header)] * (
+                        new_layout[tab] - len(rows) - 1
+                    )
+                    data.append({"range": f"'{tab}'!A1", "values": padded})
+                hook.http.values_batch_update(
+                    sheet_id, {"valueInputOption": "USER_ENTERED", "data": data}
+                )
+            except Exception as exc:
+                counts["failed"] += 1
+                failures.append(f"{collector}: {exc}")
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "UPDATE collector_dashboards SET last_error = %s, error_at = now() "
+                        "WHERE collector_id = %s",
+                        (str(exc)[:500], collector),
+                    )
+                conn.commit()
+                continue
+            with conn.cursor() as cur:
+                cur.execute(
+                    """UPDATE collector_dashboards SET content_hash = %s, layout = %s,
+                           refreshed_at = now(), last_error = NULL, error_at = NULL
+                       WHERE collector_id = %s""",
+                    (new_hash, json.dumps(new_layout), collector),
+                )
+            conn.commit()
+            counts["written"] += 1
+    finally:
+        conn.close()
+    for failure in failures:
+        log.warning("dashboard not refreshed (retried next run): %s", failure)
+    log.info("dashboards: %s", counts)
+    return {**counts, "failures": failures}

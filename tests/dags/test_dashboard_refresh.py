@@ -1,0 +1,123 @@
+"""Collector dashboards against the sandbox: created and shared once, rewritten only when
+their content changed, with at most two write requests, surviving 429s and a failing collector."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from scoring_world import T0, World
+
+from collector.scoring import score_videos
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture
+def boards(warehouse, sheets_connection, monkeypatch):
+    from collector_airflow.hooks import sheets
+
+    monkeypatch.setattr(sheets, "_sleep", lambda _: None)
+    world = World(warehouse)
+    alice = [
+        world.video(
+            at=T0 + timedelta(days=d),
+            collector="alice@example.com",
+            labels=(("good", "incorrect_label", "perfect")[d], "good"),
+        )
+        for d in range(3)
+    ]
+    world.video(at=T0, collector="bob@example.com", duration=5)
+    score_videos(warehouse)
+    return world, alice
+
+
+def _refresh():
+    from collector_airflow.dashboards import changed_collectors, refresh_collectors
+
+    return refresh_collectors(changed_collectors())
+
+
+def test_first_refresh_creates_shares_and_fills(boards, sandbox_admin, warehouse):
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    first = _refresh()
+    assert (first["created"], first["written"], first["failed"]) == (2, 2, 0)
+    with warehouse.cursor() as cur:
+        cur.execute(
+            "SELECT spreadsheet_id FROM collector_dashboards WHERE collector_id = 'alice@example.com'"
+        )
+        [sheet_id] = cur.fetchone()
+    warehouse.commit()
+    hook = GoogleSheetsHook()
+    book = hook.open(sheet_id)
+    assert "alice@example.com" in {p.get("emailAddress") for p in book.list_permissions()}
+    videos = hook.get_rows(sheet_id, "Videos")
+    assert videos[0][:7] == [
+        "Video ID",
+        "Submitted (ET)",
+        "Collection",
+        "Activities and ratings",
+        "Score",
+        "Threshold",
+        "Accepted?",
+    ]
+    by_id = {row[0]: row for row in videos[1:] if row}
+    _, alice = boards
+    assert [row[0] for row in videos[1:4]] == list(reversed(alice))  # newest first
+    assert by_id[alice[1]][6] == "NO" and by_id[alice[0]][6] == "YES"
+    formulas = hook.get_rows(sheet_id, "Videos", render="FORMULA")
+    assert formulas[3][6] == '=IF(1>=0.75,"YES","NO")'
+    assert formulas[2][6] == '=IF(0.5>=0.75,"YES","NO")'
+    summary = dict([*r, "", ""][:2] for r in hook.get_rows(sheet_id, "Summary")[1:])
+    assert summary["Acceptance rate (decided videos)"].endswith("%")
+
+
+def test_unchanged_costs_nothing_and_a_change_costs_at_most_two(boards, sandbox_admin, warehouse):
+    _refresh()
+    sandbox_admin("reset-stats", {})
+    again = _refresh()
+    assert (again["written"], again["unchanged"]) == (0, 2)
+    assert sandbox_admin("stats")["requests"] == 0
+    world, alice = boards
+    world.rate(alice[2], 0, "r1@x.org", "incorrect_label")
+    score_videos(warehouse)
+    sandbox_admin("reset-stats", {})
+    changed = _refresh()
+    assert (changed["written"], changed["unchanged"]) == (1, 1)
+    assert sandbox_admin("stats")["requests"] <= 2
+
+
+def test_429_storm_and_a_failing_collector_lose_nothing(boards, sandbox_admin, warehouse):
+    _refresh()
+    world, alice = boards
+    for video in alice:
+        world.rate(video, 1, "r1@x.org", "perfect")
+    world.video(at=T0 + timedelta(days=5), collector="bob@example.com")
+    score_videos(warehouse)
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT collector_id, spreadsheet_id FROM collector_dashboards")
+        ids = dict(cur.fetchall())
+    warehouse.commit()
+    sandbox_admin("faults", {"status": 429, "count": 3, "path_contains": "values:batchUpdate"})
+    sandbox_admin("faults", {"status": 500, "count": 20, "path_contains": ids["bob@example.com"]})
+    stormy = _refresh()
+    assert stormy["written"] == 1 and stormy["failed"] == 1
+    assert "bob@example.com" in stormy["failures"][0]
+    sandbox_admin("reset-stats", {})  # clears the remaining faults
+    recovered = _refresh()
+    assert (recovered["written"], recovered["failed"]) == (1, 0)  # bob, retried
+
+
+@pytest.mark.airflow
+def test_the_dag_refreshes_every_collector(airflow_db, boards, warehouse):
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS / "dashboard_refresh.py")).get_dag("dashboard_refresh")
+    run = dag.test(run_conf={"chunk_size": 1})
+    assert str(run.state) == "success"
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT count(*) FROM collector_dashboards WHERE content_hash IS NOT NULL")
+        assert cur.fetchone()[0] == 2
+    warehouse.commit()
