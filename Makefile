@@ -20,7 +20,7 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv warehouse warehouse-up demo test lint format airflow bench clean lock sandbox sandbox-stop
+.PHONY: help venv browser warehouse warehouse-up demo test lint format airflow bench clean lock sandbox sandbox-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
@@ -54,10 +54,17 @@ warehouse-up: venv
 demo: warehouse-up
 	@bash scripts/demo.sh
 
-test: venv
+test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 2; fi; }
 
 lint: venv
 	$(BIN)/ruff check .

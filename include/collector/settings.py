@@ -82,6 +82,11 @@ def quicklook_public_url() -> str | None:
     return os.environ.get("COLLECTOR_QUICKLOOK_PUBLIC_URL") or None
 
 
+def dashboard_html_url() -> str:
+    """Where each collector's static HTML dashboard is written."""
+    return os.environ.get("COLLECTOR_DASHBOARD_HTML_URL") or str(state_dir() / "dashboards")
+
+
 def mp4_wait() -> timedelta:
     """How long an annotation JSON may wait for its MP4 before it is quarantined."""
     raw = os.environ.get("COLLECTOR_MP4_WAIT_MINUTES", "1440")

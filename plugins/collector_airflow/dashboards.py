@@ -63,6 +63,17 @@ def _layout_requests(sheet_ids: dict[str, int], layout: dict[str, int]) -> list[
     return requests
 
 
+def _write_html_page(board) -> None:
+    """The same frames as a static page (the web login's dashboard), through ObjectStoragePath."""
+    from collector import settings  # noqa: PLC0415
+    from collector.dashboard_html import page_name, render_html  # noqa: PLC0415
+    from collector_airflow.storage import storage_path  # noqa: PLC0415
+
+    folder = storage_path(settings.dashboard_html_url())
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / page_name(board.collector_id)).write_text(render_html(board))
+
+
 def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_warehouse") -> dict:
     """Refresh each collector's sheet if its content changed; one failure does not stop others."""
     from collector.appjson import normalize_email  # noqa: PLC0415
@@ -140,6 +151,7 @@ def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_wareh
                     )
                 conn.commit()
                 continue
+            _write_html_page(board)
             with conn.cursor() as cur:
                 cur.execute(
                     """UPDATE collector_dashboards SET content_hash = %s, layout = %s,

@@ -121,3 +121,44 @@ def test_the_dag_refreshes_every_collector(airflow_db, boards, warehouse):
         cur.execute("SELECT count(*) FROM collector_dashboards WHERE content_hash IS NOT NULL")
         assert cur.fetchone()[0] == 2
     warehouse.commit()
+
+
+def test_static_html_dashboard_in_a_real_browser(boards, tmp_path, monkeypatch):
+    """The web login's page, rendered by Chromium (installed by the test set-up)."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from collector.dashboard_html import page_name
+
+    monkeypatch.setenv("COLLECTOR_DASHBOARD_HTML_URL", str(tmp_path / "pages"))
+    _refresh()
+    page_file = tmp_path / "pages" / page_name("alice@example.com")
+    assert page_file.exists()
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "pages")
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    artifacts = Path(__file__).resolve().parents[2] / ".local" / "test" / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{page_file.name}")
+            assert page.title() == "Your collector dashboard"
+            _, alice = boards
+            video_rows = page.locator("table.videos tbody tr")
+            assert video_rows.count() == 3
+            assert video_rows.first.locator("td").first.inner_text() == alice[2]  # newest first
+            assert page.locator("table.videos").inner_text().count("YES") == 2
+            bars = page.locator("svg.chart rect.bar")
+            assert bars.count() >= 1 and bars.first.bounding_box()["height"] > 0
+            page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+            browser.close()
+    finally:
+        server.shutdown()
+    assert (artifacts / "dashboard.png").stat().st_size > 10_000
