@@ -61,7 +61,13 @@ def dashboard_refresh():
             )
         return totals
 
-    report(refresh_chunk.expand(chunk=collector_chunks()))
+    @task
+    def refresh_ops_summary() -> str:
+        from collector_airflow.dashboards import refresh_ops_summary  # noqa: PLC0415
+
+        return refresh_ops_summary()
+
+    refresh_ops_summary() << report(refresh_chunk.expand(chunk=collector_chunks()))
 
 
 dashboard_refresh()

@@ -9,3 +9,6 @@ CREATE TABLE collector_dashboards (
     last_error     text,
     error_at       timestamptz
 );
+
+-- Pipeline-owned sheets that are rewritten whole (the ops summary) skip unchanged writes.
+ALTER TABLE managed_spreadsheets ADD COLUMN content_hash text;

@@ -31,7 +31,14 @@ VIDEOS_HEADER = [
     "Why",
     "Payment",
 ]
-PAYMENTS_HEADER = ["Week (Mon, ET)", "Accepted videos", "Amount (USD)", "Status"]
+PAYMENTS_HEADER = [
+    "Week (Mon, ET)",
+    "Accepted videos",
+    "Amount (USD)",
+    "Provider",
+    "Status",
+    "Paid at",
+]
 SUMMARY_HEADER = ["What", "Value"]
 # One line of advice per reason, from the FAQ's own explanations.
 ADVICE = {
@@ -90,6 +97,68 @@ def accepted_cell(status: str, score: Decimal | None, threshold: Decimal) -> str
 def _money(cents: int) -> str:
     """Dollars as Sheets shows currency (a plain 3.50 would read back as 3.5)."""
     return f"${Decimal(cents) / 100:.2f}"
+
+
+OPS_HEADER = [
+    "Day (ET)",
+    "Collection",
+    "Submitted",
+    "Rated",
+    "Accepted",
+    "Pending",
+    "Acceptance rate",
+]
+
+
+def ops_summary(
+    conn: psycopg2.extensions.connection, now: datetime
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Per collection and day: submitted / rated / accepted / pending / acceptance rate; and
+    the pipeline's own lag (oldest unrated video, last dashboard refresh)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT (v.collected_at AT TIME ZONE 'America/New_York')::date AS day, v.collection_id,
+                      count(*),
+                      count(*) FILTER (WHERE EXISTS (
+                          SELECT 1 FROM activity_ratings r WHERE r.video_id = v.video_id)),
+                      count(*) FILTER (WHERE s.accepted),
+                      count(*) FILTER (WHERE s.status = 'pending' OR s.status IS NULL),
+                      count(*) FILTER (WHERE s.status IN ('accepted', 'rejected', 'blocked', 'superseded'))
+               FROM videos v LEFT JOIN video_scores s USING (video_id)
+               GROUP BY 1, 2 ORDER BY 1 DESC, 2"""
+        )
+        rows = [
+            [
+                day.isoformat(),
+                cid,
+                n,
+                rated,
+                accepted,
+                pending,
+                f"{accepted / decided:.0%}" if decided else "-",
+            ]
+            for day, cid, n, rated, accepted, pending, decided in cur.fetchall()
+        ]
+        cur.execute(
+            """SELECT min(v.collected_at) FROM videos v
+               WHERE NOT EXISTS (SELECT 1 FROM activity_ratings r WHERE r.video_id = v.video_id)"""
+        )
+        oldest_unrated = cur.fetchone()[0]
+        cur.execute("SELECT max(refreshed_at) FROM collector_dashboards")
+        last_refresh = cur.fetchone()[0]
+    conn.commit()
+
+    def ago(moment: datetime | None) -> str:
+        if moment is None:
+            return "-"
+        hours = (now - moment).total_seconds() / 3600
+        return f"{moment.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M} ET ({hours:.1f} h ago)"
+
+    lag = [
+        ["Oldest unrated video", ago(oldest_unrated)],
+        ["Last dashboard refresh", ago(last_refresh)],
+    ]
+    return rows, lag
 
 
 def build_dashboards(
@@ -176,11 +245,14 @@ def build_dashboards(
     for collector, board in dashboards.items():
         weeks = weekly[collector]
         board.payments = [
+            # Provider, status and paid-at come from the payout ledger once a week is paid.
             [
                 week.isoformat(),
                 count,
                 _money(cents),
+                "",
                 "expected (this week)" if week == this_week else "expected",
+                "",
             ]
             for week, (count, cents) in sorted(weeks.items(), reverse=True)
         ]

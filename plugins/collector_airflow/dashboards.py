@@ -74,6 +74,50 @@ def _write_html_page(board) -> None:
     (folder / page_name(board.collector_id)).write_text(render_html(board))
 
 
+def refresh_ops_summary(conn_id: str = "collector_warehouse") -> str:
+    """The ops summary spreadsheet (created on first use), rewritten only when it changed."""
+    import hashlib  # noqa: PLC0415
+
+    from collector.dashboard import OPS_HEADER, ops_summary  # noqa: PLC0415
+
+    hook = GoogleSheetsHook()
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    try:
+        rows, lag = ops_summary(conn, datetime.now(UTC))
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT spreadsheet_id, content_hash FROM managed_spreadsheets "
+                "WHERE purpose = 'ops_summary'"
+            )
+            found = cur.fetchone()
+        conn.commit()
+        if found is None:
+            sheet_id = hook.create_and_share("Ops summary", worksheets=["By day", "Lag"])
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO managed_spreadsheets (purpose, spreadsheet_id, title) "
+                    "VALUES ('ops_summary', %s, 'Ops summary')",
+                    (sheet_id,),
+                )
+            conn.commit()
+            found = (sheet_id, None)
+        sheet_id, old_hash = found
+        digest = hashlib.sha256(json.dumps([rows, lag], default=str).encode()).hexdigest()
+        if digest != old_hash:
+            hook.write_table(sheet_id, "By day", OPS_HEADER, rows)
+            hook.write_table(sheet_id, "Lag", ["What", "When"], lag)
+            with conn.cursor() as cur:
+                cur.execute(
+                    "UPDATE managed_spreadsheets SET content_hash = %s "
+                    "WHERE purpose = 'ops_summary'",
+                    (digest,),
+                )
+            conn.commit()
+        return sheet_id
+    finally:
+        conn.close()
+
+
 def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_warehouse") -> dict:
     """Refresh each collector's sheet if its content changed; one failure does not stop others."""
     from collector.appjson import normalize_email  # noqa: PLC0415

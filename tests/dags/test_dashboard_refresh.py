@@ -120,7 +120,24 @@ def test_the_dag_refreshes_every_collector(airflow_db, boards, warehouse):
     with warehouse.cursor() as cur:
         cur.execute("SELECT count(*) FROM collector_dashboards WHERE content_hash IS NOT NULL")
         assert cur.fetchone()[0] == 2
+        cur.execute("SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'ops_summary'")
+        [ops_sheet] = cur.fetchone()
     warehouse.commit()
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    by_day = GoogleSheetsHook().get_rows(ops_sheet, "By day")
+    assert by_day[0] == [
+        "Day (ET)",
+        "Collection",
+        "Submitted",
+        "Rated",
+        "Accepted",
+        "Pending",
+        "Acceptance rate",
+    ]
+    assert sum(int(row[2]) for row in by_day[1:]) == 4  # every video counted once
+    lag = dict(GoogleSheetsHook().get_rows(ops_sheet, "Lag")[1:])
+    assert lag["Last dashboard refresh"].endswith("h ago)")
 
 
 def test_static_html_dashboard_in_a_real_browser(boards, tmp_path, monkeypatch):
