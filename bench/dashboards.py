@@ -1,0 +1,193 @@
+"""Benchmark: refreshing 10,000 collector dashboards of which 2% changed, counting API requests
+in the sandbox, against gspread-dataframe's ``set_with_dataframe`` per tab (the usual way:
+every collector rewritten, three tabs each) measured in the same run.
+
+    make bench     # or: .venv/bin/python bench/dashboards.py [--collectors 10000]
+
+Setting up 10,000 spreadsheets in the sandbox takes a few minutes and is not timed. The
+reference is measured on the changed collectors and extrapolated to all collectors, since
+without a content hash it must rewrite every dashboard each hour.
+Targets: <= 2 requests per changed collector and 0 per unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+import psycopg2
+
+from collector import db, settings
+from collector.scoring import score_videos
+
+SEED = """
+INSERT INTO collections (collection_id, project_id) VALUES ('P901C001', 'P901');
+INSERT INTO collection_versions (collection_id, version, name, activity_shortnames,
+        activity_categories, required_activity_count, min_duration_s, rate_limit_hours,
+        score_threshold, pay_per_video_cents, perfect_bonus_cents, valid_from)
+    VALUES ('P901C001', 1, 'Bench collection', '{A,B}', '{a,b}', 2, 10, 12, 0.75, 300, 50, '2026-01-01');
+INSERT INTO reviewers (email) VALUES ('r1@x.org');
+INSERT INTO collectors (collector_id) SELECT 'c' || g || '@example.com' FROM generate_series(1, %(n)s) g;
+INSERT INTO videos (video_id, collector_id, collection_id, collection_version, collected_at,
+        frame_rate, duration_s, frame_width, frame_height, app_version, mp4_uri, current_annotation)
+    SELECT 'v' || g || '-' || k, 'c' || g || '@example.com', 'P901C001', 1,
+           timestamptz '2026-11-02' + k * interval '1 day' + g * interval '1 second', 30, 30,
+           1920, 1080, '2.3.1', '-', '-'
+    FROM generate_series(1, %(n)s) g, generate_series(0, 2) k;
+INSERT INTO activities (video_id, activity_index, shortname, start_frame, end_frame)
+    SELECT video_id, i, (ARRAY['A', 'B'])[i + 1], 0, 10 FROM videos, generate_series(0, 1) i;
+INSERT INTO review_queue_rows SELECT 'Q-' || video_id || '-' || activity_index, video_id,
+    activity_index FROM activities;
+INSERT INTO activity_ratings (video_id, activity_index, reviewer_email, labels, queue_id, sheet_row)
+    SELECT video_id, activity_index, 'r1@x.org', '{good}', 'Q-' || video_id || '-' || activity_index, 2
+    FROM activities;
+"""
+
+
+def admin(url: str, path: str, body: dict | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{url}/_sandbox/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--collectors", type=int, default=10_000)
+    parser.add_argument("--changed", type=float, default=0.02)
+    args = parser.parse_args()
+    from sandbox.credentials import service_account_info
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    state = tempfile.mkdtemp(prefix="bench-sandbox-")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--state-dir", state],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = settings.database_url().rsplit("/", 1)[0]
+    name = f"bench_dash_{uuid.uuid4().hex[:8]}"
+    pg = psycopg2.connect(base + "/postgres")
+    pg.autocommit = True
+    pg.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/sheets/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        admin(url, "quota", {"per_user": 10**9, "per_project": 10**9})
+        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = f"{base}/{name}"
+        os.environ["AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "google_sheets",
+                "extra": {
+                    "keyfile_dict": service_account_info(url),
+                    "api_base_url": url,
+                    "writes_per_minute": 10**9,
+                    "reads_per_minute": 10**9,
+                },
+            }
+        )
+        os.environ["COLLECTOR_DASHBOARD_HTML_URL"] = tempfile.mkdtemp(prefix="bench-pages-")
+        conn = db.connect(f"{base}/{name}")
+        db.migrate(conn)
+        with conn.cursor() as cur:
+            cur.execute(SEED, {"n": args.collectors})
+        conn.commit()
+        score_videos(conn)
+
+        from collector_airflow.dashboards import changed_collectors, refresh_collectors
+
+        everyone = changed_collectors()
+        started = time.perf_counter()
+        first = refresh_collectors(everyone)
+        print(
+            f"set-up: {first['created']:,} dashboards created and filled in "
+            f"{time.perf_counter() - started:.0f} s (not timed below)",
+            flush=True,
+        )
+
+        changed = everyone[: max(1, int(len(everyone) * args.changed))]
+        with conn.cursor() as cur:
+            cur.execute(
+                "UPDATE activity_ratings SET labels = '{box_too_big}', updated_at = now() "
+                "WHERE activity_index = 0 AND video_id IN "
+                "(SELECT video_id FROM videos WHERE collector_id = ANY(%s))",
+                (changed,),
+            )
+        conn.commit()
+        score_videos(conn)
+        admin(url, "reset-stats", {})
+        started = time.perf_counter()
+        ours = refresh_collectors(everyone)
+        ours_s = time.perf_counter() - started
+        ours_requests = admin(url, "stats")["requests"]
+        assert ours["written"] == len(changed), ours
+
+        # Reference: gspread-dataframe, one set_with_dataframe per tab, for the changed ones.
+        import pandas as pd
+        from gspread_dataframe import set_with_dataframe
+
+        from collector.dashboard import build_dashboards
+        from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+        hook = GoogleSheetsHook()
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT collector_id, spreadsheet_id FROM collector_dashboards "
+                "WHERE collector_id = ANY(%s)",
+                (changed,),
+            )
+            sheets = dict(cur.fetchall())
+        conn.commit()
+        from datetime import UTC, datetime
+
+        boards = build_dashboards(conn, changed, datetime.now(UTC))
+        admin(url, "reset-stats", {})
+        started = time.perf_counter()
+        for collector, board in boards.items():
+            book = hook.open(sheets[collector])
+            for tab, (header, rows) in board.tabs().items():
+                frame = pd.DataFrame(rows, columns=header)
+                set_with_dataframe(book.worksheet(tab), frame, resize=True)
+        ref_s = time.perf_counter() - started
+        ref_requests = admin(url, "stats")["requests"]
+        conn.close()
+    finally:
+        server.terminate()
+        pg.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg.close()
+    n, k = len(everyone), len(changed)
+    per_changed_ref = ref_requests / k
+    print(
+        f"ours     : {n:,} collectors, {k:,} changed -> {ours_requests:,} requests "
+        f"({ours_requests / k:.2f} per changed, 0 per unchanged), {ours_s:.1f} s"
+    )
+    print(
+        f"reference: set_with_dataframe per tab -> {per_changed_ref:.1f} requests per collector, "
+        f"{ref_s / k * 1000:.0f} ms per collector; rewriting all {n:,} hourly = "
+        f"{per_changed_ref * n:,.0f} requests, ~{ref_s / k * n:.0f} s"
+    )
+    print(
+        f"ratio    : {per_changed_ref * n / max(ours_requests, 1):,.0f}x fewer requests per hourly refresh; "
+        f"{per_changed_ref / (ours_requests / k):.1f}x fewer per changed collector"
+    )
+
+
+if __name__ == "__main__":
+    main()
