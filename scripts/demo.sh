@@ -10,6 +10,8 @@ quicklooks="$COLLECTOR_STATE_DIR/quicklooks"
 export COLLECTOR_CATALOG_URL="$COLLECTOR_STATE_DIR/catalog/collections.json"
 export COLLECTOR_QUICKLOOK_URL="$quicklooks"
 export COLLECTOR_QUICKLOOK_PUBLIC_URL="$SANDBOX_URL/public"
+export COLLECTOR_DASHBOARD_HTML_URL="$COLLECTOR_STATE_DIR/dashboards"
+rm -rf "$COLLECTOR_DASHBOARD_HTML_URL"
 rm -rf "$quarantine" "$quicklooks" "$COLLECTOR_STATE_DIR/catalog"
 if [ -z "${COLLECTOR_DB_URL:-}" ]; then collector demo reset; else collector db migrate; fi
 
@@ -63,6 +65,9 @@ echo "Demo finished in $(( $(date +%s) - started )) s. Where to look:"
 echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue, dashboards; still running: make sandbox-stop)"
 dashboard=$(psql -Atqc "SELECT spreadsheet_id FROM collector_dashboards ORDER BY collector_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
 echo "  a collector's sheet $SANDBOX_URL/sheets/$dashboard"
+ops=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'ops_summary'" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+echo "  ops summary sheet   $SANDBOX_URL/sheets/$ops"
+echo "  static dashboards   $COLLECTOR_STATE_DIR/dashboards/ (one HTML page per collector)"
 echo "  app catalog         $COLLECTOR_CATALOG_URL"
 echo "  landing area        $landing"
 echo "  quarantined files   $quarantine (each with a .reason.json)"
