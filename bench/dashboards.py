@@ -111,9 +111,9 @@ def main() -> None:
         conn.commit()
         score_videos(conn)
 
-        from collector_airflow.dashboards import changed_collectors, refresh_collectors
+        from collector_airflow.dashboards import collectors_with_videos, refresh_collectors
 
-        everyone = changed_collectors()
+        everyone = collectors_with_videos()
         started = time.perf_counter()
         first = refresh_collectors(everyone)
         print(

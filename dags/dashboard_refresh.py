@@ -34,9 +34,9 @@ A collector whose write fails is reported here and retried next run; the others 
 def dashboard_refresh():
     @task
     def collector_chunks(params: dict) -> list[list[str]]:
-        from collector_airflow.dashboards import changed_collectors  # noqa: PLC0415
+        from collector_airflow.dashboards import collectors_with_videos  # noqa: PLC0415
 
-        ids = changed_collectors()
+        ids = collectors_with_videos()
         size = int(params["chunk_size"])
         return [ids[i : i + size] for i in range(0, len(ids), size)]
 

@@ -16,8 +16,8 @@ TABS = ("Videos", "Payments", "Summary")
 ROW_BLOCK = 100  # rows are reserved in blocks, so most refreshes need no layout change
 
 
-def changed_collectors(conn_id: str = "collector_warehouse") -> list[str]:
-    """Collectors with videos; whether their content changed is decided per collector."""
+def collectors_with_videos(conn_id: str = "collector_warehouse") -> list[str]:
+    """Every collector with videos: whether a dashboard changed is decided by its content hash."""
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
         with conn.cursor() as cur:

@@ -34,9 +34,9 @@ def boards(warehouse, sheets_connection, monkeypatch):
 
 
 def _refresh():
-    from collector_airflow.dashboards import changed_collectors, refresh_collectors
+    from collector_airflow.dashboards import collectors_with_videos, refresh_collectors
 
-    return refresh_collectors(changed_collectors())
+    return refresh_collectors(collectors_with_videos())
 
 
 def test_first_refresh_creates_shares_and_fills(boards, sandbox_admin, warehouse):
