@@ -118,9 +118,49 @@ def refresh_ops_summary(conn_id: str = "collector_warehouse") -> str:
         conn.close()
 
 
-def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_warehouse") -> dict:
-    """Refresh each collector's sheet if its content changed; one failure does not stop others."""
+def _create_dashboard(hook: GoogleSheetsHook, conn, collector: str) -> tuple:
+    """Create, lay out and share a collector's spreadsheet; remember it (sheet ids included)."""
     from collector.appjson import normalize_email  # noqa: PLC0415
+
+    email = normalize_email(collector) if "@" in collector else None
+    sheet_id = hook.create_and_share(
+        f"Collector dashboard: {collector}", worksheets=list(TABS), readers=[email] if email else []
+    )
+    ids = {ws.title: ws.id for ws in hook.open(sheet_id).worksheets()}
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO collector_dashboards (collector_id, spreadsheet_id, sheet_ids) "
+            "VALUES (%s, %s, %s)",
+            (collector, sheet_id, json.dumps(ids)),
+        )
+    conn.commit()
+    return sheet_id, ids, {}, None
+
+
+def _write_dashboard(
+    hook: GoogleSheetsHook, sheet_id: str, sheet_ids: dict, layout: dict, board
+) -> dict:
+    """At most two requests: the layout when a tab outgrew its rows, then every tab's values."""
+    new_layout = _layout(board)
+    if new_layout != layout:
+        hook.http.batch_update(sheet_id, {"requests": _layout_requests(sheet_ids, new_layout)})
+    data = []
+    for tab, (header, rows) in board.tabs().items():
+        blank_rows = [[""] * len(header)] * (new_layout[tab] - len(rows) - 1)
+        data.append({"range": f"'{tab}'!A1", "values": [header, *rows, *blank_rows]})
+    hook.http.values_batch_update(sheet_id, {"valueInputOption": "USER_ENTERED", "data": data})
+    return new_layout
+
+
+def _record(conn, sql: str, args: tuple) -> None:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+    conn.commit()
+
+
+def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_warehouse") -> dict:
+    """Refresh each collector's sheet if its content changed; one failure does not stop others
+    (it is recorded, reported, and retried next run because its hash is left as it was)."""
     from collector.dashboard import build_dashboards  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
@@ -136,29 +176,13 @@ def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_wareh
             )
             known = {r[0]: r[1:] for r in cur.fetchall()}
         conn.commit()
-        for collector in collector_ids:
-            if collector not in known:
-                try:
-                    email = normalize_email(collector) if "@" in collector else None
-                    sheet_id = hook.create_and_share(
-                        f"Collector dashboard: {collector}",
-                        worksheets=list(TABS),
-                        readers=[email] if email else [],
-                    )
-                    ids = {ws.title: ws.id for ws in hook.open(sheet_id).worksheets()}
-                except Exception as exc:
-                    counts["failed"] += 1
-                    failures.append(f"{collector}: could not create the dashboard: {exc}")
-                    continue
-                with conn.cursor() as cur:
-                    cur.execute(
-                        "INSERT INTO collector_dashboards (collector_id, spreadsheet_id, sheet_ids) "
-                        "VALUES (%s, %s, %s)",
-                        (collector, sheet_id, json.dumps(ids)),
-                    )
-                conn.commit()
-                known[collector] = (sheet_id, ids, {}, None)
+        for collector in (c for c in collector_ids if c not in known):
+            try:
+                known[collector] = _create_dashboard(hook, conn, collector)
                 counts["created"] += 1
+            except Exception as exc:
+                counts["failed"] += 1
+                failures.append(f"{collector}: could not create the dashboard: {exc}")
         urls = {c: f"https://docs.google.com/spreadsheets/d/{v[0]}" for c, v in known.items()}
         boards = build_dashboards(
             conn, [c for c in collector_ids if c in known], datetime.now(UTC), urls
@@ -169,41 +193,26 @@ def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_wareh
             if new_hash == old_hash:
                 counts["unchanged"] += 1
                 continue
-            new_layout = _layout(board)
             try:
-                if new_layout != layout:
-                    hook.http.batch_update(
-                        sheet_id, {"requests": _layout_requests(sheet_ids, new_layout)}
-                    )
-                data = []
-                for tab, (header, rows) in board.tabs().items():
-                    padded = [header, *rows] + [[""] * len(header)] * (
-                        new_layout[tab] - len(rows) - 1
-                    )
-                    data.append({"range": f"'{tab}'!A1", "values": padded})
-                hook.http.values_batch_update(
-                    sheet_id, {"valueInputOption": "USER_ENTERED", "data": data}
-                )
+                new_layout = _write_dashboard(hook, sheet_id, sheet_ids, layout, board)
             except Exception as exc:
                 counts["failed"] += 1
                 failures.append(f"{collector}: {exc}")
-                with conn.cursor() as cur:
-                    cur.execute(
-                        "UPDATE collector_dashboards SET last_error = %s, error_at = now() "
-                        "WHERE collector_id = %s",
-                        (str(exc)[:500], collector),
-                    )
-                conn.commit()
+                _record(
+                    conn,
+                    "UPDATE collector_dashboards SET last_error = %s, error_at = now() "
+                    "WHERE collector_id = %s",
+                    (str(exc)[:500], collector),
+                )
                 continue
             _write_html_page(board)
-            with conn.cursor() as cur:
-                cur.execute(
-                    """UPDATE collector_dashboards SET content_hash = %s, layout = %s,
-                           refreshed_at = now(), last_error = NULL, error_at = NULL
-                       WHERE collector_id = %s""",
-                    (new_hash, json.dumps(new_layout), collector),
-                )
-            conn.commit()
+            _record(
+                conn,
+                """UPDATE collector_dashboards SET content_hash = %s, layout = %s,
+                                 refreshed_at = now(), last_error = NULL, error_at = NULL
+                             WHERE collector_id = %s""",
+                (new_hash, json.dumps(new_layout), collector),
+            )
             counts["written"] += 1
     finally:
         conn.close()
