@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
@@ -102,7 +102,6 @@ class Montage:
     height: int
     render_seconds: float
     peak_rss_bytes: int | None = None
-    tiles: list[Rect] = field(default_factory=list)  # source region shown in each tile
 
 
 def sample_frames(start: int, end: int, n: int, frame_count: int) -> list[int]:
@@ -169,8 +168,8 @@ def grid_shape(n: int) -> tuple[int, int]:
 
 def build_command(
     job: QuicklookJob, *, tiles: int = DEFAULT_TILES, tile_px: int = DEFAULT_TILE_PX
-) -> tuple[list[str], list[int], list[Rect]]:
-    """The ffmpeg command line (one process) and the frames and source regions it shows."""
+) -> tuple[list[str], list[int]]:
+    """The ffmpeg command line (one process) and the frames it shows."""
     frames = sample_frames(job.start_frame, job.end_frame, tiles, job.frame_count)
     boxes = [interpolate_box(job.keyframes, f) for f in frames]
     if any(b is None for b in boxes):
@@ -187,7 +186,7 @@ def build_command(
         )
     font = find_font()
     thickness = max(2, round(max(job.frame_width, job.frame_height) / 240))
-    streams, regions = [], []
+    streams = []
     for i, (frame, box) in enumerate(zip(frames, boxes, strict=True)):
         # Seek half a frame early: accurate seeking then lands exactly on `frame`.
         seek = max(0.0, (frame - 0.5) / job.frame_rate)
@@ -222,7 +221,6 @@ def build_command(
                 y=6,
             )
         streams.append(tile.filter("setsar", 1))
-        regions.append(region)
     columns, rows = grid_shape(tiles)
     layout = "|".join(f"{(i % columns) * tile_px}_{(i // columns) * tile_px}" for i in range(tiles))
     montage = ffmpeg.filter(streams, "xstack", inputs=tiles, layout=layout, fill="black")
@@ -230,7 +228,7 @@ def build_command(
         montage = montage.filter("pad", columns * tile_px, rows * tile_px, 0, 0)
     out = ffmpeg.output(montage, "pipe:", vframes=1, format="image2pipe", vcodec="mjpeg", q=3)
     args = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin"]
-    return args + out.get_args(), frames, regions
+    return args + out.get_args(), frames
 
 
 def render_montage(
@@ -242,7 +240,7 @@ def render_montage(
         raise QuicklookFailed(f"MP4 not found at {job.mp4_path}")
     if path.stat().st_size == 0:
         raise QuicklookFailed(f"MP4 at {job.mp4_path} is empty (0 bytes): the upload is incomplete")
-    args, frames, regions = build_command(job, tiles=tiles, tile_px=tile_px)
+    args, frames = build_command(job, tiles=tiles, tile_px=tile_px)
     started = time.perf_counter()
     result = run_measured(args)
     elapsed = time.perf_counter() - started
@@ -261,5 +259,4 @@ def render_montage(
         height=rows * tile_px,
         render_seconds=elapsed,
         peak_rss_bytes=result.peak_rss_bytes,
-        tiles=regions,
     )
