@@ -87,6 +87,11 @@ def dashboard_html_url() -> str:
     return os.environ.get("COLLECTOR_DASHBOARD_HTML_URL") or str(state_dir() / "dashboards")
 
 
+def payout_reports_url() -> str:
+    """Where the weekly payout's finance reports (CSV + HTML) are written."""
+    return os.environ.get("COLLECTOR_PAYOUT_REPORTS_URL") or str(state_dir() / "payout_reports")
+
+
 def mp4_wait() -> timedelta:
     """How long an annotation JSON may wait for its MP4 before it is quarantined."""
     raw = os.environ.get("COLLECTOR_MP4_WAIT_MINUTES", "1440")
