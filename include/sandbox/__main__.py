@@ -1,8 +1,9 @@
 """``python -m sandbox serve --port 8799 --state-dir .local/sandbox``: every emulator on one port.
 
-Paths do not collide (Sheets ``/v4``, Drive ``/drive/v3``, OAuth ``/token``), so one base URL
-serves every connection of the demo. ``python -m sandbox connections --base-url URL`` prints
-the Airflow connections (as ``AIRFLOW_CONN_*`` JSON) that point the hooks at it.
+Paths do not collide (Sheets ``/v4/spreadsheets``, Drive ``/drive/v3``, OAuth ``/token``, PayPal
+``/v1``, Payoneer ``/api/v2`` and ``/v4/programs``), so one base URL serves every connection of
+the demo. ``python -m sandbox connections --base-url URL`` prints the Airflow connections (as
+``AIRFLOW_CONN_*`` JSON) that point the hooks at it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def main() -> None:
     conns = sub.add_parser("connections")
     conns.add_argument("--base-url", required=True)
     conns.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".local/sandbox"),
+        help="the serve command's state dir: payment client credentials are read (or made) there",
+    )
+    conns.add_argument(
         "--key-file",
         type=Path,
         required=True,
@@ -38,9 +45,11 @@ def main() -> None:
         import uvicorn  # noqa: PLC0415
 
         from sandbox.google import create_app  # noqa: PLC0415
+        from sandbox.payments import register_payments  # noqa: PLC0415
 
         base_url = f"http://{args.host}:{args.port}"
         app = create_app(args.state_dir, base_url)
+        register_payments(app, args.state_dir, base_url)
         if args.public_dir:
             from fastapi.staticfiles import StaticFiles  # noqa: PLC0415
 
@@ -49,6 +58,7 @@ def main() -> None:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     else:
         from sandbox.credentials import service_account_info  # noqa: PLC0415
+        from sandbox.payments import load_clients  # noqa: PLC0415
 
         if not args.key_file.exists():
             args.key_file.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +71,26 @@ def main() -> None:
             },
         }
         print(f"export AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT={shlex.quote(json.dumps(sheets))}")
+        base = args.base_url.rstrip("/")
+        clients = load_clients(args.state_dir)
+        paypal = {
+            "conn_type": "paypal",
+            "login": clients["paypal"]["client_id"],
+            "password": clients["paypal"]["client_secret"],
+            "extra": {"mode": "sandbox", "endpoint": base},
+        }
+        payoneer = {
+            "conn_type": "payoneer",
+            "login": clients["payoneer"]["client_id"],
+            "password": clients["payoneer"]["client_secret"],
+            "extra": {
+                "program_id": clients["payoneer"]["program_id"],
+                "api_base_url": base,
+                "token_url": f"{base}/api/v2/oauth2/token",
+            },
+        }
+        print(f"export AIRFLOW_CONN_PAYPAL_DEFAULT={shlex.quote(json.dumps(paypal))}")
+        print(f"export AIRFLOW_CONN_PAYONEER_DEFAULT={shlex.quote(json.dumps(payoneer))}")
 
 
 if __name__ == "__main__":
