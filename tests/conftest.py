@@ -150,7 +150,11 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory):
             time.sleep(0.1)
     yield url
     process.terminate()
-    process.wait(10)
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:  # a response still sleeping in an injected timeout
+        process.kill()
+        process.wait(5)
 
 
 @pytest.fixture(scope="session")
@@ -196,3 +200,42 @@ def sheets_connection(sandbox_url: str, service_account: dict, monkeypatch: pyte
 def sandbox_admin(sandbox_url: str):
     """``sandbox_admin("faults", {...})``: the sandbox's fault, quota and stats switches."""
     return lambda path, body=None: _sandbox_admin(sandbox_url, path, body)
+
+
+@pytest.fixture
+def payment_connections(sandbox_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """paypal_default and payoneer_default pointing at the sandbox, whose payments state,
+    faults and stats are emptied for the test; fast processing (0.2 s). Returns the sandbox's
+    client credentials (for tests that check secrets never leak)."""
+    import json as _json
+
+    _sandbox_admin(sandbox_url, "payments/reset", {})
+    _sandbox_admin(sandbox_url, "payments/faults/clear", {})
+    _sandbox_admin(sandbox_url, "payments/reset-stats", {})
+    _sandbox_admin(
+        sandbox_url,
+        "payments/settings",
+        {"processing_seconds": 0.2, "unclaimed_return_seconds": 2592000},
+    )
+    clients = _sandbox_admin(sandbox_url, "payments/clients")
+    paypal = {
+        "conn_type": "paypal",
+        "login": clients["paypal"]["client_id"],
+        "password": clients["paypal"]["client_secret"],
+        "extra": {"mode": "sandbox", "endpoint": sandbox_url, "timeout_s": 5},
+    }
+    payoneer = {
+        "conn_type": "payoneer",
+        "login": clients["payoneer"]["client_id"],
+        "password": clients["payoneer"]["client_secret"],
+        "extra": {
+            "program_id": clients["payoneer"]["program_id"],
+            "api_base_url": sandbox_url,
+            "token_url": f"{sandbox_url}/api/v2/oauth2/token",
+            "timeout_s": 5,
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_PAYPAL_DEFAULT", _json.dumps(paypal))
+    monkeypatch.setenv("AIRFLOW_CONN_PAYONEER_DEFAULT", _json.dumps(payoneer))
+    monkeypatch.setenv("COLLECTOR_PAYOUT_REPORTS_URL", str(tmp_path / "payout_reports"))
+    return clients

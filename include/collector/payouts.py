@@ -504,6 +504,53 @@ def mark_chunk_error(
     conn.commit()
 
 
+def deny_chunk(
+    conn: psycopg2.extensions.connection, batch_id: int, chunk: int, reason: str, actor: str
+) -> None:
+    """The provider refused this chunk's money: its items failed, their videos roll over."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE payout_submissions SET accepted_at = now(), last_error = %s
+               WHERE batch_id = %s AND chunk = %s""",
+            (reason[:2000], batch_id, chunk),
+        )
+        cur.execute(
+            """UPDATE payout_items SET status = 'failed', failure_reason = %s, updated_at = now()
+               WHERE batch_id = %s AND chunk = %s AND status IN ('frozen', 'pending')
+               RETURNING item_id""",
+            (reason[:2000], batch_id, chunk),
+        )
+        items = [r[0] for r in cur.fetchall()]
+        cur.execute(
+            """UPDATE payout_item_videos SET released_at = now()
+               WHERE item_id = ANY(%s) AND released_at IS NULL""",
+            (items,),
+        )
+        _event(cur, batch_id, "chunk_refused", actor, {"chunk": chunk, "reason": reason})
+
+
+def close_submitted_denied(
+    conn: psycopg2.extensions.connection, batch_id: int, actor: str, reason: str
+) -> None:
+    """After reconciling a chunk the provider denied: a batch that paid nothing is ``denied``
+    (finance sees why); one that paid in other chunks stays reconciled, with the reason."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE payout_batches b
+               SET state = CASE WHEN EXISTS (SELECT 1 FROM payout_items i
+                                             WHERE i.batch_id = b.batch_id
+                                               AND i.status <> 'failed')
+                                THEN state ELSE 'denied' END,
+                   state_reason = %s, closed_at = coalesce(closed_at, now())
+               WHERE batch_id = %s AND state IN ('submitted', 'reconciled')
+               RETURNING state""",
+            (reason, batch_id),
+        )
+        row = cur.fetchone()
+        if row:
+            _event(cur, batch_id, "provider_denied", actor, {"reason": reason, "state": row[0]})
+
+
 def mark_submitted(cur, batch_id: int, actor: str) -> None:
     """approved -> submitted once every chunk is held by the provider (on the locking cursor)."""
     cur.execute(

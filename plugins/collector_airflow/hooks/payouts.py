@@ -1,0 +1,428 @@
+"""Payout providers behind one small interface: PayPal Payouts (paypalrestsdk) and Payoneer.
+
+A provider sends one *chunk* (up to ``max_items_per_request`` payments) per request, under an
+idempotency key the ledger wrote before the call, and reports each payment's status in its own
+words (:class:`collector.payouts.ItemOutcome`). A third provider implements
+:class:`PayoutProviderHook`'s three methods and registers its name in ``PROVIDER_HOOKS``.
+
+Connections (design.md §6): ``paypal_default`` (type ``paypal``: login = client id, password =
+client secret, extras ``mode`` ("sandbox"/"live"), optional ``endpoint`` for a local emulator,
+``timeout_s``) and ``payoneer_default`` (type ``payoneer``: login/password = client
+credentials, extras ``program_id``, ``api_base_url``, ``token_url``, ``timeout_s``). Secrets and
+tokens are never logged: paypalrestsdk's own DEBUG logging (which prints headers) is silenced.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import requests
+from airflow.sdk import BaseHook
+
+from collector.payout_report import dollars
+from collector.payouts import Chunk, Instruction, ItemOutcome
+
+log = logging.getLogger(__name__)
+# paypalrestsdk logs request headers (the Basic secret, the bearer token) at DEBUG.
+logging.getLogger("paypalrestsdk").setLevel(logging.INFO)
+
+
+class PayoutProviderError(RuntimeError):
+    """The provider could not be asked or answered unexpectedly: retry later, same keys."""
+
+
+class PayoutRefused(RuntimeError):
+    """The provider refused this money outright (insufficient funds, invalid request)."""
+
+
+@dataclass
+class ChunkStatus:
+    """Where a submitted chunk stands; ``outcomes`` only when asked for the items."""
+
+    done: bool
+    denied: str | None = None  # the provider refused the whole chunk, and why
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+
+
+class PayoutProviderHook(BaseHook, ABC):
+    """The provider interface the ledger's operators and trigger use."""
+
+    provider: ClassVar[str]
+    max_items_per_request: ClassVar[int]
+
+    @abstractmethod
+    def submit_chunk(self, chunk: Chunk) -> str | None:
+        """Send the chunk under ``chunk.idempotency_key``, or find it when it was sent already
+        (``chunk.attempted``); return the provider's reference for it. Never pays twice."""
+
+    @abstractmethod
+    def chunk_status(self, chunk: Chunk, waiting: Sequence[str], with_items: bool) -> ChunkStatus:
+        """Is the provider done with this chunk? With ``with_items``, every item's outcome
+        (``waiting`` = keys of the items the ledger still waits for)."""
+
+
+class _BoundedApi:
+    """paypalrestsdk.Api with a request timeout and at most ``auth_retries`` token refreshes.
+
+    paypalrestsdk passes no timeout to ``requests`` and retries a 401 by recursion without
+    limit (provider-notes.md); built lazily so importing the hook needs no paypalrestsdk.
+    """
+
+    @staticmethod
+    def create(options: dict, timeout_s: float, auth_retries: int = 2):
+        import paypalrestsdk  # noqa: PLC0415
+
+        class Api(paypalrestsdk.Api):
+            depth = 0
+
+            def http_call(self, url, method, **kwargs):
+                kwargs.setdefault("timeout", timeout_s)
+                try:
+                    return super().http_call(url, method, **kwargs)
+                except requests.RequestException as exc:
+                    raise PayoutProviderError(
+                        f"PayPal {method} {url.split('?')[0]} failed: {type(exc).__name__}"
+                    ) from None
+
+            def request(self, url, method, body=None, headers=None, refresh_token=None):
+                self.depth += 1
+                try:
+                    if self.depth > auth_retries + 1:
+                        raise PayoutProviderError(
+                            f"PayPal refused our credentials {auth_retries + 1} times in a row: "
+                            "check the paypal_default connection's client id and secret"
+                        )
+                    return super().request(url, method, body, headers, refresh_token)
+                finally:
+                    self.depth -= 1
+
+        return Api(options)
+
+
+class PayPalPayoutsHook(PayoutProviderHook):
+    """PayPal Payouts v1 through paypalrestsdk (``Payout.create``; lookups by plain GET,
+    because ``Payout.find`` doubles the id)."""
+
+    conn_name_attr = "paypal_conn_id"
+    default_conn_name = "paypal_default"
+    conn_type = "paypal"
+    hook_name = "PayPal Payouts"
+    provider = "paypal"
+    max_items_per_request = 15_000
+    PAGE_SIZE = 1000
+    FINAL_BATCH = ("SUCCESS", "DENIED", "CANCELED")
+
+    def __init__(self, paypal_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.paypal_conn_id = paypal_conn_id
+        self._api = None
+
+    def get_conn(self):
+        if self._api is None:
+            conn = self.get_connection(self.paypal_conn_id)
+            extra = conn.extra_dejson or {}
+            options = {
+                "mode": extra.get("mode", "sandbox"),
+                "client_id": conn.login,
+                "client_secret": conn.password,
+            }
+            if extra.get("endpoint"):
+                options["endpoint"] = extra["endpoint"]
+                options["token_endpoint"] = extra["endpoint"]
+            self._api = _BoundedApi.create(options, float(extra.get("timeout_s", 60)))
+        return self._api
+
+    def _get(self, path: str) -> dict:
+        import paypalrestsdk.exceptions as pp  # noqa: PLC0415
+
+        try:
+            return self.get_conn().get(path)
+        except pp.ResourceNotFound:
+            raise
+        except pp.ConnectionError as exc:
+            raise PayoutProviderError(f"PayPal GET {path.split('?')[0]}: {exc}") from None
+
+    def submit_chunk(self, chunk: Chunk) -> str | None:
+        import paypalrestsdk  # noqa: PLC0415
+        import paypalrestsdk.exceptions as pp  # noqa: PLC0415
+
+        body = {
+            "sender_batch_header": {
+                "sender_batch_id": chunk.idempotency_key,
+                "recipient_type": "EMAIL",
+                "email_subject": "You have a payment from the Collector team",
+                "email_message": "Thank you for your videos. This pays your accepted videos.",
+            },
+            "items": [_paypal_item(i) for i in chunk.items],
+        }
+        payout = paypalrestsdk.Payout(body, api=self.get_conn())
+        try:
+            created = payout.create(sync_mode=False)
+        except pp.ConnectionError as exc:
+            code = getattr(getattr(exc, "response", None), "status_code", 0)
+            if 400 <= code < 500 and code not in (401, 408, 429):
+                raise PayoutRefused(
+                    f"PayPal refused {chunk.idempotency_key} (HTTP {code}): {_error_name(exc)}"
+                ) from None
+            # 5xx, 429, timeouts: the same sender_batch_id makes a retry safe.
+            raise PayoutProviderError(
+                f"PayPal create {chunk.idempotency_key}: HTTP {code}"
+            ) from None
+        if created:
+            return payout.batch_header["payout_batch_id"]
+        error = payout.error or {}
+        original = _duplicate_of(error)
+        if original:
+            self.log.info(
+                "PayPal already holds %s as batch %s: resuming it, nothing sent twice",
+                chunk.idempotency_key,
+                original,
+            )
+            return original
+        raise PayoutRefused(
+            f"PayPal refused {chunk.idempotency_key}: {error.get('name')}: {error.get('message')} "
+            f"{[d.get('issue') for d in error.get('details', [])]}"
+        )
+
+    def chunk_status(self, chunk: Chunk, waiting: Sequence[str], with_items: bool) -> ChunkStatus:
+        ref = chunk.provider_batch_id
+        size = self.PAGE_SIZE if with_items else 1
+        page = self._get(f"v1/payments/payouts/{ref}?page=1&page_size={size}&total_required=true")
+        status = page["batch_header"]["batch_status"]
+        result = ChunkStatus(done=status in self.FINAL_BATCH)
+        if status == "DENIED":
+            result.denied = "PayPal denied the batch"
+        if not with_items:
+            return result
+        items = list(page.get("items", []))
+        for number in range(2, int(page.get("total_pages") or 1) + 1):
+            more = self._get(
+                f"v1/payments/payouts/{ref}?page={number}&page_size={size}&total_required=true"
+            )
+            items += more.get("items", [])
+        for item in items:
+            errors = item.get("errors") or {}
+            reason = errors.get("name")
+            if reason and errors.get("message"):
+                reason = f"{reason}: {errors['message']}"
+            if status == "DENIED" and reason:
+                result.denied = f"PayPal denied the batch: {reason}"
+            result.outcomes.append(
+                ItemOutcome(
+                    item["payout_item"]["sender_item_id"],
+                    item["transaction_status"],
+                    item.get("payout_item_id"),
+                    reason,
+                )
+            )
+        return result
+
+
+def _paypal_item(item: Instruction) -> dict:
+    return {
+        "recipient_type": "EMAIL",
+        "amount": {"value": dollars(item.amount_cents), "currency": item.currency},
+        "receiver": item.receiver,
+        "note": item.note,
+        "sender_item_id": item.idempotency_key,
+    }
+
+
+def _error_name(exc: Exception) -> str:
+    """PayPal's error name and message from an exception's body (never its headers)."""
+    import json  # noqa: PLC0415
+
+    try:
+        body = json.loads(getattr(exc, "content", "") or "{}")
+    except ValueError:
+        return "no JSON body"
+    return f"{body.get('name')}: {body.get('message')}"
+
+
+def _duplicate_of(error: dict) -> str | None:
+    """The original batch id when PayPal says this sender_batch_id was used already."""
+    if error.get("name") != "USER_BUSINESS_ERROR":
+        return None
+    if not any(d.get("field") == "SENDER_BATCH_ID" for d in error.get("details", [])):
+        return None
+    for link in error.get("links", []):
+        href = link.get("href", "")
+        if "/v1/payments/payouts/" in href:
+            return href.rstrip("/").rsplit("/", 1)[-1]
+    raise PayoutProviderError(
+        "PayPal says the sender_batch_id exists but gave no link to the original batch"
+    )
+
+
+class PayoneerPayoutsHook(PayoutProviderHook):
+    """Payoneer mass payouts (REST, OAuth client credentials). Each payment carries its own
+    ``client_reference_id``; the chunk's reference is our key (Payoneer has no batch id)."""
+
+    conn_name_attr = "payoneer_conn_id"
+    default_conn_name = "payoneer_default"
+    conn_type = "payoneer"
+    hook_name = "Payoneer mass payouts"
+    provider = "payoneer"
+    max_items_per_request = 1_000
+
+    def __init__(self, payoneer_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.payoneer_conn_id = payoneer_conn_id
+        self._session: requests.Session | None = None
+        self._token: str | None = None
+        self._connection = None
+
+    def _settings(self) -> tuple[Any, dict]:
+        if self._connection is None:
+            self._connection = self.get_connection(self.payoneer_conn_id)
+        return self._connection, self._connection.extra_dejson or {}
+
+    def get_conn(self) -> requests.Session:
+        if self._session is None:
+            self._session = requests.Session()
+        return self._session
+
+    def _authorize(self) -> None:
+        conn, extra = self._settings()
+        token_url = extra.get("token_url") or "https://login.payoneer.com/api/v2/oauth2/token"
+        try:
+            answer = self.get_conn().post(
+                token_url,
+                data={"grant_type": "client_credentials", "scope": "read write"},
+                auth=(conn.login or "", conn.password or ""),
+                timeout=float(extra.get("timeout_s", 60)),
+            )
+        except requests.RequestException as exc:
+            raise PayoutProviderError(
+                f"Payoneer token request failed: {type(exc).__name__}"
+            ) from None
+        if answer.status_code != 200:
+            raise PayoutProviderError(
+                f"Payoneer refused our client credentials (HTTP {answer.status_code}): check "
+                "the payoneer_default connection"
+            )
+        self._token = answer.json()["access_token"]
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> requests.Response:
+        _, extra = self._settings()
+        base = (extra.get("api_base_url") or "https://api.payoneer.com").rstrip("/")
+        url = f"{base}/v4/programs/{extra['program_id']}{path}"
+        for attempt in range(2):  # one token refresh on 401, then give up
+            if self._token is None:
+                self._authorize()
+            try:
+                answer = self.get_conn().request(
+                    method,
+                    url,
+                    json=body,
+                    headers={"Authorization": f"Bearer {self._token}"},
+                    timeout=float(extra.get("timeout_s", 60)),
+                )
+            except requests.RequestException as exc:
+                raise PayoutProviderError(
+                    f"Payoneer {method} {path}: {type(exc).__name__}"
+                ) from None
+            if answer.status_code == 401 and attempt == 0:
+                self._token = None
+                continue
+            if answer.status_code >= 500 or answer.status_code in (401, 429):
+                raise PayoutProviderError(f"Payoneer {method} {path}: HTTP {answer.status_code}")
+            return answer
+        raise AssertionError("unreachable")
+
+    def _status(self, key: str) -> dict | None:
+        answer = self._call("GET", f"/payouts/{key}/status")
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise PayoutProviderError(f"Payoneer status of {key}: HTTP {answer.status_code}")
+        body = answer.json()
+        return body.get("result", body) if isinstance(body.get("result"), dict) else body
+
+    def submit_chunk(self, chunk: Chunk) -> str | None:
+        todo = list(chunk.items)
+        if chunk.attempted:
+            # A call may have reached Payoneer: send only what it does not hold.
+            todo = [item for item in todo if self._status(item.idempotency_key) is None]
+            self.log.info(
+                "Payoneer already holds %d of %d payments of %s; sending the other %d",
+                len(chunk.items) - len(todo),
+                len(chunk.items),
+                chunk.idempotency_key,
+                len(todo),
+            )
+        if not todo:
+            return chunk.idempotency_key
+        answer = self._call(
+            "POST",
+            "/masspayouts",
+            {
+                "payments": [
+                    {
+                        "client_reference_id": item.idempotency_key,
+                        "payee_id": item.receiver,
+                        "amount": item.amount_cents / 100,  # shortest repr: exactly 2 decimals
+                        "currency": item.currency,
+                        "description": item.note,
+                    }
+                    for item in todo
+                ]
+            },
+        )
+        if answer.status_code in (200, 201):
+            return chunk.idempotency_key
+        try:
+            error = answer.json()
+        except ValueError:
+            error = {"error": answer.text[:200]}
+        if "duplicate" in str(error.get("error", "")).lower():
+            # Someone sent part of it already: look each reference up, send only the rest.
+            return self.submit_chunk(_as_attempted(chunk))
+        raise PayoutRefused(
+            f"Payoneer refused {chunk.idempotency_key} (HTTP {answer.status_code}): "
+            f"{error.get('error')}: {error.get('error_description') or error.get('error_details')}"
+        )
+
+    def chunk_status(self, chunk: Chunk, waiting: Sequence[str], with_items: bool) -> ChunkStatus:
+        result = ChunkStatus(done=True)
+        for key in waiting:
+            status = self._status(key)
+            if status is None:
+                raise PayoutProviderError(f"Payoneer does not know payment {key} it accepted")
+            if status["status"] == "Pending":
+                result.done = False
+                if not with_items:
+                    return result
+            reason = status.get("reason_description") or status.get("reason_code")
+            result.outcomes.append(
+                ItemOutcome(key, status["status"], str(status.get("payout_id") or ""), reason)
+            )
+        return result
+
+
+def _as_attempted(chunk: Chunk) -> Chunk:
+    return Chunk(
+        chunk.batch_id,
+        chunk.chunk,
+        chunk.idempotency_key,
+        chunk.provider_batch_id,
+        True,
+        chunk.accepted,
+        chunk.items,
+    )
+
+
+PROVIDER_HOOKS: dict[str, type[PayoutProviderHook]] = {
+    "paypal": PayPalPayoutsHook,
+    "payoneer": PayoneerPayoutsHook,
+}
+
+
+def provider_hook(provider: str, conn_id: str | None = None) -> PayoutProviderHook:
+    """The hook for a provider name, on its default connection unless one is given."""
+    cls = PROVIDER_HOOKS[provider]
+    return cls(conn_id or cls.default_conn_name)

@@ -1,0 +1,373 @@
+"""Task-side glue for the weekly payout: ledger (collector.payouts) + provider hooks.
+
+Every function here is safe to run again: freezing resumes the open batch, submitting sends
+only chunks the provider does not hold (found by their keys), reconciling applies outcomes
+idempotently. Logs name batches, chunks, counts and amounts, never receivers' secrets or ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import date
+
+from collector_airflow.hooks.payouts import PayoutRefused, provider_hook
+from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+
+log = logging.getLogger(__name__)
+DEFAULT_CONN_IDS = {"paypal": "paypal_default", "payoneer": "payoneer_default"}
+
+
+@contextlib.contextmanager
+def _warehouse(conn_id: str) -> Iterator:
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def refresh_outstanding(
+    providers: list[str],
+    warehouse_conn_id: str = "collector_warehouse",
+    conn_ids: dict[str, str] | None = None,
+) -> dict[str, int]:
+    """Ask the providers about items sent in earlier weeks that may still change (unclaimed,
+    pending): returned money is released here and rolls into the freeze that follows."""
+    from collector.payouts import chunks_of, record_outcomes  # noqa: PLC0415
+
+    conn_ids = {**DEFAULT_CONN_IDS, **(conn_ids or {})}
+    changed: dict[str, int] = {}
+    with _warehouse(warehouse_conn_id) as conn:
+        with conn.cursor() as cur:
+            cur.execute(
+                """SELECT DISTINCT i.provider, i.batch_id, i.chunk FROM payout_items i
+                   JOIN payout_batches b USING (batch_id)
+                   WHERE i.provider = ANY(%s) AND i.status IN ('pending', 'unclaimed')
+                     AND b.state IN ('submitted', 'reconciled') ORDER BY 1, 2, 3""",
+                (providers,),
+            )
+            open_chunks = cur.fetchall()
+        conn.commit()
+        for provider, batch_id, chunk_no in open_chunks:
+            hook = provider_hook(provider, conn_ids[provider])
+            chunk = next(c for c in chunks_of(conn, batch_id) if c.chunk == chunk_no)
+            status = hook.chunk_status(chunk, _open_keys(conn, batch_id, chunk_no), True)
+            counts = record_outcomes(conn, provider, status.outcomes, "refresh_outstanding")
+            conn.commit()
+            for key, n in counts.items():
+                changed[key] = changed.get(key, 0) + n
+    if changed:
+        log.info("Earlier payments changed since last week: %s", changed)
+    return changed
+
+
+def _open_keys(conn, batch_id: int, chunk: int) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT idempotency_key FROM payout_items WHERE batch_id = %s AND chunk = %s
+               AND status IN ('frozen', 'pending', 'unclaimed') ORDER BY item_id""",
+            (batch_id, chunk),
+        )
+        keys = [r[0] for r in cur.fetchall()]
+    conn.commit()
+    return keys
+
+
+def resolve_run(params: dict, run_type: str, logical_date, now) -> dict:
+    """Week, providers and dry run for this run, from the trigger form or the schedule.
+
+    The Tuesday schedule pays the previous week for real; a run triggered by hand defaults to a
+    dry run (the form's box), so a curious click never freezes money.
+    """
+    from collector.payouts import PROVIDERS, LedgerError, previous_week  # noqa: PLC0415
+
+    if params.get("week"):
+        week = date.fromisoformat(str(params["week"]))
+        if week.weekday() != 0:
+            raise LedgerError(
+                f"week must be a Monday (payout weeks run Monday to Monday, ET), got {week} ({week:%A})"
+            )
+    else:
+        week = previous_week(logical_date or now)
+    providers = list(params.get("providers") or PROVIDERS)
+    scheduled = run_type == "scheduled"
+    dry_run = False if scheduled else bool(params.get("dry_run", True))
+    log.info(
+        "Payout for the week of %s (Monday to Monday, ET), providers %s, %s",
+        week,
+        ", ".join(providers),
+        "DRY RUN: nothing will be frozen or paid" if dry_run else "for real",
+    )
+    return {"week": week.isoformat(), "providers": providers, "dry_run": dry_run}
+
+
+def freeze(
+    week: date,
+    providers: list[str],
+    frozen_by: str,
+    warehouse_conn_id: str = "collector_warehouse",
+) -> list[dict]:
+    """Freeze the week's batches (or find the open ones) and commit."""
+    from collector.payouts import freeze_week  # noqa: PLC0415
+
+    with _warehouse(warehouse_conn_id) as conn:
+        frozen = freeze_week(conn, week, providers, frozen_by)
+        conn.commit()
+    return [
+        {"batch_id": b.batch_id, "provider": b.provider, "state": b.state, "resumed": b.resumed}
+        for b in frozen.batches
+    ]
+
+
+def release_rejected(
+    week: date,
+    providers: list[str],
+    answer: dict | None,
+    warehouse_conn_id: str = "collector_warehouse",
+) -> list[int]:
+    """When finance rejected the payout: close the week's drafts, release their videos."""
+    from collector.payouts import close_unsubmitted  # noqa: PLC0415
+
+    if not answer or answer.get("chosen_options") != ["Reject"]:
+        return []
+    who = answer.get("responded_by_user") or {}
+    by = who.get("name") or who.get("id") or "unknown"
+    drafts = batches_in(week, ("draft",), providers, warehouse_conn_id)
+    with _warehouse(warehouse_conn_id) as conn:
+        closed = close_unsubmitted(
+            conn, drafts, "rejected", by, "rejected by finance in the Airflow UI"
+        )
+        conn.commit()
+    log.warning(
+        "%s rejected the payout for the week of %s: batches %s closed, their videos go to the next batch",
+        by,
+        week,
+        closed,
+    )
+    return closed
+
+
+def freeze_and_report(
+    week: date,
+    providers: list[str],
+    dry_run: bool,
+    frozen_by: str,
+    warehouse_conn_id: str = "collector_warehouse",
+) -> dict:
+    """Freeze the week (or preview it, rolled back) and write the finance report files.
+
+    Returns what the approval and the submit step need: the report's paths, its markdown
+    summary and the fingerprint finance approves.
+    """
+    from collector import settings  # noqa: PLC0415
+    from collector.payout_report import build_report  # noqa: PLC0415
+    from collector.payouts import freeze_week  # noqa: PLC0415
+    from collector_airflow.storage import storage_path  # noqa: PLC0415
+
+    with _warehouse(warehouse_conn_id) as conn:
+        frozen = freeze_week(conn, week, providers, frozen_by)
+        report = build_report(conn, week, [b.batch_id for b in frozen.batches], dry_run)
+        if dry_run:
+            conn.rollback()
+        else:
+            conn.commit()
+    folder = storage_path(settings.payout_reports_url())
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"payout-{week.isoformat()}" + ("-dry-run" if dry_run else "")
+    csv_path, html_path = folder / f"{stem}.csv", folder / f"{stem}.html"
+    csv_path.write_text(report.csv_text())
+    html_path.write_text(report.html_text())
+    for batch in frozen.batches:
+        log.info(
+            "%s %s batch %s (attempt %s): %s payments, $%s%s",
+            "Previewed" if dry_run else ("Resumed" if batch.resumed else "Froze"),
+            batch.provider,
+            batch.batch_id,
+            batch.attempt,
+            batch.item_count,
+            f"{batch.total_cents // 100}.{batch.total_cents % 100:02d}",
+            f", state {batch.state}" if batch.resumed else "",
+        )
+    log.info("Finance report: %s and %s", html_path, csv_path)
+    if frozen.held_collectors:
+        log.warning(
+            "%d collectors held (see the report): $%s not paid this week",
+            frozen.held_collectors,
+            f"{frozen.held_cents // 100}.{frozen.held_cents % 100:02d}",
+        )
+    return {
+        "week": week.isoformat(),
+        "dry_run": dry_run,
+        "report_html": str(html_path),
+        "report_csv": str(csv_path),
+        "summary": report.summary(),
+        "markdown": report.markdown() + f"\n\nFull report: `{html_path}`",
+        "fingerprint": frozen.fingerprint(),
+        "needs_approval": any(b.state == "draft" for b in frozen.batches) and not dry_run,
+        "batch_ids": [b.batch_id for b in frozen.batches],
+    }
+
+
+def submit_batch(
+    batch_id: int,
+    warehouse_conn_id: str = "collector_warehouse",
+    conn_ids: dict[str, str] | None = None,
+    actor: str = "weekly_payout",
+) -> str:
+    """Send every chunk of an approved batch the provider does not hold yet; return the state.
+
+    The batch row stays locked (``FOR NO KEY UPDATE``) on one connection for the whole submit,
+    so a concurrent trigger waits and then finds the work done; progress (attempted, accepted)
+    is committed on a second connection before and after each call, so a crash anywhere leaves
+    enough behind to resume by key without paying twice.
+    """
+    from collector.payouts import (  # noqa: PLC0415
+        LedgerError,
+        chunks_of,
+        close_unsubmitted,
+        deny_chunk,
+        mark_accepted,
+        mark_attempted,
+        mark_chunk_error,
+        mark_submitted,
+    )
+
+    conn_ids = {**DEFAULT_CONN_IDS, **(conn_ids or {})}
+    with _warehouse(warehouse_conn_id) as lock_conn, _warehouse(warehouse_conn_id) as conn:
+        with lock_conn.cursor() as lock:
+            lock.execute("SET lock_timeout = '15min'")
+            lock.execute(
+                """SELECT provider, state FROM payout_batches WHERE batch_id = %s
+                   FOR NO KEY UPDATE""",
+                (batch_id,),
+            )
+            provider, state = lock.fetchone()
+            if state != "approved":
+                if state == "draft":
+                    raise LedgerError(f"batch {batch_id} is not approved: nothing sent")
+                log.info("Batch %s is %s: nothing to send", batch_id, state)
+                lock_conn.commit()
+                return state
+            hook = provider_hook(provider, conn_ids[provider])
+            chunks = chunks_of(conn, batch_id)
+            conn.commit()
+            for chunk in chunks:
+                if chunk.accepted:
+                    continue
+                mark_attempted(conn, batch_id, chunk.chunk)
+                try:
+                    ref = hook.submit_chunk(chunk)
+                except PayoutRefused as refused:
+                    log.error("Batch %s chunk %s refused: %s", batch_id, chunk.chunk, refused)
+                    deny_chunk(conn, batch_id, chunk.chunk, str(refused), actor)
+                    conn.commit()
+                    continue
+                except Exception as exc:
+                    mark_chunk_error(conn, batch_id, chunk.chunk, str(exc))
+                    raise
+                mark_accepted(conn, batch_id, chunk.chunk, ref, actor)
+                log.info(
+                    "%s accepted batch %s chunk %s (%s payments) as %s",
+                    provider,
+                    batch_id,
+                    chunk.chunk,
+                    len(chunk.items),
+                    ref,
+                )
+            with conn.cursor() as cur:
+                cur.execute(
+                    """SELECT count(*) FILTER (WHERE status <> 'failed'), count(*),
+                              string_agg(DISTINCT failure_reason, '; ')
+                       FROM payout_items WHERE batch_id = %s""",
+                    (batch_id,),
+                )
+                alive, _, reasons = cur.fetchone()
+            conn.commit()
+            if not alive:
+                close_unsubmitted(lock_conn, [batch_id], "denied", actor, reasons or "refused")
+                lock_conn.commit()
+                log.error("Batch %s denied, nothing paid: %s", batch_id, reasons)
+                return "denied"
+            mark_submitted(lock, batch_id, actor)
+        lock_conn.commit()
+    return "submitted"
+
+
+def batches_in(
+    week: date,
+    states: tuple[str, ...],
+    providers: list[str],
+    warehouse_conn_id: str = "collector_warehouse",
+) -> list[int]:
+    from collector.payouts import open_batches  # noqa: PLC0415
+
+    with _warehouse(warehouse_conn_id) as conn:
+        found = [b for b, p, _ in open_batches(conn, week, states) if p in providers]
+        conn.commit()
+    return found
+
+
+def reconcile_batches(
+    batch_ids: list[int],
+    warehouse_conn_id: str = "collector_warehouse",
+    conn_ids: dict[str, str] | None = None,
+    actor: str = "weekly_payout",
+) -> dict:
+    """Fetch every item's outcome and apply it; a batch the provider denied pays nothing."""
+    from collector.payouts import (  # noqa: PLC0415
+        chunks_of,
+        close_submitted_denied,
+        record_outcomes,
+    )
+
+    conn_ids = {**DEFAULT_CONN_IDS, **(conn_ids or {})}
+    summary: dict = {"items": {}, "batches": {}}
+    with _warehouse(warehouse_conn_id) as conn:
+        for batch_id in batch_ids:
+            with conn.cursor() as cur:
+                cur.execute("SELECT provider FROM payout_batches WHERE batch_id = %s", (batch_id,))
+                (provider,) = cur.fetchone()
+            hook = provider_hook(provider, conn_ids[provider])
+            denied = []
+            for chunk in chunks_of(conn, batch_id):
+                if not chunk.accepted or (provider == "paypal" and not chunk.provider_batch_id):
+                    continue
+                status = hook.chunk_status(chunk, _open_keys(conn, batch_id, chunk.chunk), True)
+                counts = record_outcomes(conn, provider, status.outcomes, actor)
+                conn.commit()
+                if status.denied:
+                    denied.append(status.denied)
+                for key, n in counts.items():
+                    summary["items"][key] = summary["items"].get(key, 0) + n
+            if denied:
+                close_submitted_denied(conn, batch_id, actor, "; ".join(sorted(set(denied))))
+                conn.commit()
+            with conn.cursor() as cur:
+                cur.execute(
+                    """SELECT b.state, b.state_reason, count(i.*) FILTER (WHERE i.status = 'paid'),
+                              coalesce(sum(i.amount_cents) FILTER (WHERE i.status = 'paid'), 0)
+                       FROM payout_batches b JOIN payout_items i USING (batch_id)
+                       WHERE b.batch_id = %s GROUP BY b.state, b.state_reason""",
+                    (batch_id,),
+                )
+                state, reason, paid, paid_cents = cur.fetchone()
+            conn.commit()
+            summary["batches"][str(batch_id)] = {
+                "provider": provider,
+                "state": state,
+                "reason": reason,
+                "paid_items": paid,
+                "paid_cents": int(paid_cents),
+            }
+            log.info(
+                "Batch %s (%s): %s, %s payments paid, $%s%s",
+                batch_id,
+                provider,
+                state,
+                paid,
+                f"{int(paid_cents) // 100}.{int(paid_cents) % 100:02d}",
+                f" ({reason})" if reason else "",
+            )
+    return summary

@@ -1,0 +1,1 @@
+"""Sensors over our providers and ledger."""

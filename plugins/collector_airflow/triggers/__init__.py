@@ -1,0 +1,1 @@
+"""Deferrable triggers (run by the triggerer; importable from here, never from dags/)."""
