@@ -141,7 +141,7 @@ def weekly_payout():
     )
     wait_for_providers = PayoutBatchSensor(
         task_id="wait_for_providers",
-        batch_ids=submit.output["batch_ids"],
+        batch_ids=submit.output,
         poll_interval=30,
     )
 
@@ -151,14 +151,18 @@ def weekly_payout():
 
         return reconcile_batches([int(b) for b in submitted["batch_ids"]])
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="none_failed")  # runs when `submit` was skipped by a rejection
     def release_if_rejected(run: dict, ti=None) -> list:
         from datetime import date  # noqa: PLC0415
 
         from collector_airflow.payouts import release_rejected  # noqa: PLC0415
 
-        answer = ti.xcom_pull(task_ids="approve_payout")
-        return release_rejected(date.fromisoformat(run["week"]), run["providers"], answer)
+        # A rejection skips `submit` from inside the approval (its answer is not an XCom then).
+        states = ti.get_task_states(
+            dag_id=ti.dag_id, task_ids=["approve_payout", "submit"], run_ids=[ti.run_id]
+        ).get(ti.run_id, {})
+        rejected = states.get("approve_payout") == "success" and states.get("submit") == "skipped"
+        return release_rejected(date.fromisoformat(run["week"]), run["providers"], rejected)
 
     already_approved = EmptyOperator(task_id="already_approved")
     route(report, run) >> [approve_payout, already_approved]

@@ -935,6 +935,11 @@ def register_payments(app: FastAPI, state_dir: Path, base_url: str) -> None:
     async def get_clients():
         return state.clients
 
+    @pay.get("/_sandbox/payments/state-dir")
+    async def get_state_dir():
+        """Where tokens and batches are kept (tests scan logs for every token issued)."""
+        return {"path": str(state.folder)}
+
     @pay.get("/_sandbox/payments/faults")
     async def list_faults():
         return {"faults": state.faults}

@@ -81,12 +81,15 @@ def resolve_run(params: dict, run_type: str, logical_date, now) -> dict:
     The Tuesday schedule pays the previous week for real; a run triggered by hand defaults to a
     dry run (the form's box), so a curious click never freezes money.
     """
-    from collector.payouts import PROVIDERS, LedgerError, previous_week  # noqa: PLC0415
+    from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
+
+    from collector.payouts import PROVIDERS, previous_week  # noqa: PLC0415
 
     if params.get("week"):
         week = date.fromisoformat(str(params["week"]))
         if week.weekday() != 0:
-            raise LedgerError(
+            # A wrong form entry is not fixed by a retry: fail at once, say what to enter.
+            raise AirflowFailException(
                 f"week must be a Monday (payout weeks run Monday to Monday, ET), got {week} ({week:%A})"
             )
     else:
@@ -124,16 +127,18 @@ def freeze(
 def release_rejected(
     week: date,
     providers: list[str],
-    answer: dict | None,
+    rejected: bool,
     warehouse_conn_id: str = "collector_warehouse",
 ) -> list[int]:
-    """When finance rejected the payout: close the week's drafts, release their videos."""
+    """When finance rejected the payout: close the week's drafts, release their videos.
+
+    Who rejected is recorded by Airflow on the approval task (its Required Actions entry).
+    """
     from collector.payouts import close_unsubmitted  # noqa: PLC0415
 
-    if not answer or answer.get("chosen_options") != ["Reject"]:
+    if not rejected:
         return []
-    who = answer.get("responded_by_user") or {}
-    by = who.get("name") or who.get("id") or "unknown"
+    by = "finance (Airflow UI: approve_payout)"
     drafts = batches_in(week, ("draft",), providers, warehouse_conn_id)
     with _warehouse(warehouse_conn_id) as conn:
         closed = close_unsubmitted(

@@ -12,7 +12,8 @@ from collector_airflow.triggers.payouts import PayoutBatchTrigger
 
 class PayoutBatchSensor(BaseOperator):
     """Done when every item of ``batch_ids`` is terminal at its provider (or nothing to wait
-    for). Always deferrable: the wait happens in the triggerer."""
+    for). Always deferrable: the wait happens in the triggerer. ``batch_ids`` may be a list or
+    the submit operator's ``{"batch_ids": [...]}``."""
 
     template_fields = ("batch_ids",)
 
@@ -34,7 +35,10 @@ class PayoutBatchSensor(BaseOperator):
         self.wait_timeout = wait_timeout
 
     def execute(self, context: Any) -> dict:
-        batch_ids = [int(b) for b in (self.batch_ids or [])]
+        value = self.batch_ids or []
+        if isinstance(value, dict):  # SubmitPayoutBatchOperator's return value
+            value = value.get("batch_ids") or []
+        batch_ids = [int(b) for b in value]
         if not batch_ids:
             self.log.info("No submitted batches: nothing to wait for")
             return {"status": "done", "batch_ids": []}

@@ -1,0 +1,223 @@
+"""The weekly payout DAG end to end with real Airflow: `airflow dags test` in its own process,
+finance's answer given over the REST API the way the UI gives it, the wait deferred to a
+trigger, the sandbox paying through the real clients. Plus: a rejection, a dry run, and a scan
+for secrets in everything a task leaves behind."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from payout_checks import admin, assert_paid_exactly_once, rows
+from scoring_world import T0, World
+
+from collector.payouts import set_payment_profile
+from collector.scoring import score_videos
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+WEEK = "2026-11-16"
+
+
+@pytest.fixture(scope="module")
+def api_server(airflow_db):
+    """A lone Airflow API server on the tests' metadata DB: where the approval is answered."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(airflow_db / "api-server-test.log", "w")
+    env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin"}
+    process = subprocess.Popen(
+        [AIRFLOW, "api-server", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/version", timeout=2)
+            break
+        except OSError:
+            assert process.poll() is None, (airflow_db / "api-server-test.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "api-server did not start"
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def payout_world(warehouse, payment_connections):
+    world = World(warehouse, pay_per_video_cents=300, perfect_bonus_cents=50)
+    payees = {
+        "ann@x.org": ("paypal", "ann@x.org"),
+        "bob@x.org": ("paypal", "bob+unclaimed@x.org"),
+        "dee@x.org": ("payoneer", "DEE-1"),
+        "nop@x.org": None,  # no payment details: held
+    }
+    for n, (collector, profile) in enumerate(payees.items()):
+        world.video(collector=collector, at=T0 + timedelta(minutes=n), labels=("good", "perfect"))
+        world.video(collector=collector, at=T0 + timedelta(days=1, minutes=n))
+        if profile:
+            set_payment_profile(warehouse, collector, *profile, "test")
+    score_videos(warehouse)
+    warehouse.commit()
+    return payment_connections
+
+
+def _dags_test(conf: dict, tmp_path: Path) -> subprocess.Popen:
+    out = open(tmp_path / "dags-test.log", "w")
+    return subprocess.Popen(
+        [AIRFLOW, "dags", "test", "weekly_payout", "-c", json.dumps(conf)],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin"},
+    )
+
+
+def _answer(api: str, decision: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "approve_payout.py"),
+            "--api",
+            api,
+            "--decision",
+            decision,
+            "--timeout",
+            "180",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def _finish(run: subprocess.Popen, tmp_path: Path) -> str:
+    try:
+        run.wait(240)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        raise
+    output = (tmp_path / "dags-test.log").read_text()
+    assert run.returncode == 0, output[-5000:]
+    return output
+
+
+def _api(api: str, path: str) -> dict:
+    from importlib import util
+
+    spec = util.spec_from_file_location("approve_payout", ROOT / "scripts" / "approve_payout.py")
+    module = util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._call(api, "GET", path, module.login(api))
+
+
+def test_approved_payout_is_paid_reconciled_and_published(
+    payout_world, api_server, warehouse, sandbox_url, tmp_path
+):
+    started = time.time()
+    run = _dags_test({"week": WEEK, "dry_run": False}, tmp_path)
+    answered = _answer(api_server, "Approve")
+    output = _finish(run, tmp_path)
+    assert answered.returncode == 0, answered.stderr
+    assert "**$19.50** to pay" in answered.stdout  # finance read the report's summary
+    assert "Held (not paid, with the reason): 1 collectors" in answered.stdout
+
+    states = rows(warehouse, "SELECT provider, state, approved_by FROM payout_batches")
+    assert sorted(states) == [
+        ("payoneer", "reconciled", "admin"),
+        ("paypal", "reconciled", "admin"),
+    ]
+    statuses = dict(rows(warehouse, "SELECT collector_id, status FROM payout_items"))
+    assert statuses == {"ann@x.org": "paid", "bob@x.org": "unclaimed", "dee@x.org": "paid"}
+    assert_paid_exactly_once(warehouse, sandbox_url)
+    assert "Deferring until the providers finish" in output
+
+    run_id = answered.stdout.strip().rsplit("(run ", 1)[1].rstrip(")")
+    events = _api(api_server, "/api/v2/assets/events?source_dag_id=weekly_payout")
+    assert any(e["source_run_id"] == run_id for e in events["asset_events"])
+
+    # Secrets: nothing a task leaves behind holds a client secret, a Basic header or a token.
+    clients = payout_world
+    secrets = {clients["paypal"]["client_secret"], clients["payoneer"]["client_secret"]}
+    for provider in ("paypal", "payoneer"):
+        pair = f"{clients[provider]['client_id']}:{clients[provider]['client_secret']}"
+        secrets.add(base64.b64encode(pair.encode()).decode())
+    tokens = Path(admin(sandbox_url, "payments/state-dir")["path"]) / "tokens.json"
+    issued = json.loads(tokens.read_text())  # provider -> {access token: expiry}
+    secrets |= {token for by_token in issued.values() for token in by_token}
+    assert len(secrets) >= 6  # 2 secrets, 2 Basic headers, a token per provider at least
+    places = {"dags test output": output}
+    for log in Path(os.environ["AIRFLOW_HOME"], "logs").rglob("*"):
+        if log.is_file() and log.stat().st_mtime >= started:
+            places[str(log)] = log.read_text(errors="replace")
+    tis = _api(api_server, f"/api/v2/dags/weekly_payout/dagRuns/{run_id}/taskInstances")
+    places["rendered fields"] = json.dumps(
+        [ti.get("rendered_fields") for ti in tis["task_instances"]]
+    )
+    xcoms = _api(
+        api_server,
+        f"/api/v2/dags/weekly_payout/dagRuns/{run_id}/taskInstances/~/xcomEntries?limit=100",
+    )
+    for entry in xcoms["xcom_entries"]:
+        value = _api(
+            api_server,
+            f"/api/v2/dags/weekly_payout/dagRuns/{run_id}/taskInstances/{entry['task_id']}"
+            f"/xcomEntries/{entry['key']}?map_index={entry['map_index']}",
+        )
+        places[f"xcom {entry['task_id']}"] = json.dumps(value)
+    reports = Path(os.environ["COLLECTOR_PAYOUT_REPORTS_URL"])
+    for report in reports.iterdir():
+        places[str(report)] = report.read_text()
+    assert any("finance_report" in p for p in places), sorted(places)
+    assert len(places) > 10
+    leaks = [(where, s[:6]) for where, text in places.items() for s in secrets if s in text]
+    assert not leaks, leaks
+
+
+def test_rejected_payout_pays_nothing_and_releases_the_videos(
+    payout_world, api_server, warehouse, sandbox_url, tmp_path
+):
+    run = _dags_test({"week": WEEK, "dry_run": False}, tmp_path)
+    answered = _answer(api_server, "Reject")
+    output = _finish(run, tmp_path)
+    assert answered.returncode == 0, answered.stderr
+    assert "rejected the payout for the week of 2026-11-16" in output
+    assert {s for (s,) in rows(warehouse, "SELECT state FROM payout_batches")} == {"rejected"}
+    assert rows(warehouse, "SELECT count(*) FROM payout_item_videos WHERE released_at IS NULL") == [
+        (0,)
+    ]
+    assert admin(sandbox_url, "payments/stats")["paypal"]["create"] == 0
+    assert admin(sandbox_url, "payments/batches") == {"paypal": [], "payoneer": []}
+
+
+def test_hand_triggered_run_defaults_to_a_dry_run(payout_world, airflow_db, warehouse, tmp_path):
+    run = _dags_test({"week": WEEK}, tmp_path)
+    output = _finish(run, tmp_path)
+    assert "DRY RUN: nothing will be frozen or paid" in output
+    assert rows(warehouse, "SELECT count(*) FROM payout_batches") == [(0,)]
+    assert rows(warehouse, "SELECT count(*) FROM payout_holds") == [(0,)]
+    html = Path(os.environ["COLLECTOR_PAYOUT_REPORTS_URL"], f"payout-{WEEK}-dry-run.html")
+    assert "DRY RUN: nothing was frozen, approved or paid." in html.read_text()
+    assert "$19.50" in html.read_text()
+
+
+def test_a_week_that_is_not_a_monday_is_refused_with_the_reason(payout_world, airflow_db, tmp_path):
+    run = _dags_test({"week": "2026-11-18"}, tmp_path)
+    run.wait(240)
+    output = (tmp_path / "dags-test.log").read_text()
+    assert run.returncode != 0
+    assert "week must be a Monday" in output and "Wednesday" in output
