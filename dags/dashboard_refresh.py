@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from collector_airflow.assets import SCORES
+from collector_airflow.assets import PAYOUTS, SCORES
 from collector_airflow.defaults import START_DATE, default_args
 
 DOC = """
 ### Dashboard refresh
-Hourly and whenever scores change. Each collector's Google Sheet (created and shared with the
+Hourly and whenever scores or payouts change. Each collector's Google Sheet (created and shared with the
 collector's normalized email on first refresh) is rewritten only when its content hash changed:
 one values request for all tabs, plus one layout request when a tab outgrows its reserved rows.
 A collector whose write fails is reported here and retried next run; the others go on.
@@ -21,7 +21,7 @@ A collector whose write fails is reported here and retried next run; the others 
 @dag(
     dag_id="dashboard_refresh",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("15 * * * *", timezone="UTC"), assets=[SCORES]
+        timetable=CronTriggerTimetable("15 * * * *", timezone="UTC"), assets=(SCORES | PAYOUTS)
     ),
     start_date=START_DATE,
     catchup=False,

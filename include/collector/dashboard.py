@@ -99,6 +99,54 @@ def _money(cents: int) -> str:
     return f"${Decimal(cents) / 100:.2f}"
 
 
+PROVIDER_NAMES = {"paypal": "PayPal", "payoneer": "Payoneer"}
+
+
+def payment_words(status: str, provider: str, reason: str | None = None) -> str:
+    """A payout item's status as a collector reads it, with what to do when it needs them."""
+    name = PROVIDER_NAMES.get(provider, provider)
+    return {
+        "frozen": "in this week's payout, awaiting approval",
+        "pending": f"sent to {name}, processing",
+        "paid": f"paid via {name}",
+        "unclaimed": f"unclaimed: accept the payment in your {name} account",
+        "failed": f"failed ({reason or 'refused'}): check your payment details under Profile; "
+        "it rolls into the next payout",
+        "returned": f"returned by {name}: check your payment details under Profile; it rolls "
+        "into the next payout",
+    }.get(status, status)
+
+
+def _payout_items(cur, collector_ids: list[str] | None) -> dict[str, list[list[Any]]]:
+    """Payments tab rows from the payout ledger, newest week first."""
+    cur.execute(
+        """SELECT i.collector_id, b.week_start, count(v.video_id), i.amount_cents, i.provider,
+                  i.status, i.failure_reason,
+                  CASE WHEN i.status IN ('paid', 'unclaimed') THEN i.updated_at END
+           FROM payout_items i
+           JOIN payout_batches b USING (batch_id)
+           LEFT JOIN payout_item_videos v USING (item_id)
+           WHERE i.status <> 'released'
+             AND (%(ids)s::text[] IS NULL OR i.collector_id = ANY(%(ids)s::text[]))
+           GROUP BY i.item_id, b.week_start
+           ORDER BY b.week_start DESC, i.item_id DESC""",
+        {"ids": collector_ids},
+    )
+    found: dict[str, list[list[Any]]] = defaultdict(list)
+    for collector, week, videos, cents, provider, status, reason, paid_at in cur.fetchall():
+        found[collector].append(
+            [
+                week.isoformat(),
+                videos,
+                _money(cents),
+                PROVIDER_NAMES.get(provider, provider),
+                payment_words(status, provider, reason),
+                paid_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d") if paid_at else "",
+            ]
+        )
+    return found
+
+
 OPS_HEADER = [
     "Day (ET)",
     "Collection",
@@ -172,6 +220,7 @@ def build_dashboards(
         cur.execute(
             """SELECT v.collector_id, v.video_id, v.collected_at, cv.name, s.score, s.threshold,
                       s.status, s.reasons, s.perfect, cv.pay_per_video_cents, cv.perfect_bonus_cents,
+                      paid.status AS payout_status, paid.provider, paid.failure_reason,
                       (SELECT string_agg(a.shortname || ': ' || coalesce(
                                   (SELECT string_agg(rv.faq_name, ', ' ORDER BY rv.faq_name)
                                    FROM unnest(asc_.labels) l JOIN rating_vocabulary rv ON rv.code = l),
@@ -183,11 +232,22 @@ def build_dashboards(
                JOIN collection_versions cv
                  ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
                LEFT JOIN video_scores s USING (video_id)
+               LEFT JOIN LATERAL (
+                   SELECT i.status, i.provider, i.failure_reason
+                   FROM payout_item_videos pv JOIN payout_items i USING (item_id)
+                   WHERE pv.video_id = v.video_id AND pv.released_at IS NULL) paid ON true
                WHERE %(ids)s::text[] IS NULL OR v.collector_id = ANY(%(ids)s::text[])
                ORDER BY v.collector_id, v.collected_at DESC, v.video_id""",
             {"ids": collector_ids},
         )
         rows = cur.fetchall()
+        ledger_rows = _payout_items(cur, collector_ids)
+        cur.execute(
+            """SELECT collector_id FROM payment_profiles
+               WHERE %(ids)s::text[] IS NULL OR collector_id = ANY(%(ids)s::text[])""",
+            {"ids": collector_ids},
+        )
+        with_profile = {r[0] for r in cur.fetchall()}
     conn.commit()
     dashboards: dict[str, Dashboard] = {}
     this_week = week_start(now)
@@ -206,6 +266,9 @@ def build_dashboards(
         perfect,
         pay,
         bonus,
+        payout_status,
+        provider,
+        failure_reason,
         activities,
     ) in rows:
         board = dashboards.setdefault(collector, Dashboard(collector))
@@ -215,9 +278,14 @@ def build_dashboards(
         payment = ""
         if status == "accepted":
             cents = pay + (bonus if perfect else 0)
-            weekly[collector][week][0] += 1
-            weekly[collector][week][1] += cents
-            payment = f"expected {_money(cents)}"
+            if payout_status:  # in the payout ledger: its status, not an expectation
+                payment = f"{_money(cents)} " + payment_words(
+                    payout_status, provider, failure_reason
+                )
+            elif cents:
+                weekly[collector][week][0] += 1
+                weekly[collector][week][1] += cents
+                payment = f"expected {_money(cents)}"
         if status in ("accepted", "rejected", "blocked", "superseded"):
             decided[collector].append(status == "accepted")
         for reason in reasons or []:
@@ -245,7 +313,7 @@ def build_dashboards(
     for collector, board in dashboards.items():
         weeks = weekly[collector]
         board.payments = [
-            # Provider, status and paid-at come from the payout ledger once a week is paid.
+            # Accepted videos not in a payout yet, by the week they were collected in.
             [
                 week.isoformat(),
                 count,
@@ -255,7 +323,7 @@ def build_dashboards(
                 "",
             ]
             for week, (count, cents) in sorted(weeks.items(), reverse=True)
-        ]
+        ] + ledger_rows.get(collector, [])
         outcomes = decided[collector]
         rate = f"{sum(outcomes) / len(outcomes):.0%}" if outcomes else "-"
         current = weeks.get(this_week, [0, 0])
@@ -264,6 +332,12 @@ def build_dashboards(
             ["Accepted videos this week", current[0]],
             ["Acceptance rate (decided videos)", rate],
             ["Dashboard", (dashboard_urls or {}).get(collector, "")],
+            [
+                "Payment details",
+                "on file (change them under Profile)"
+                if collector in with_profile
+                else "missing: enter PayPal or Payoneer under Profile to get paid",
+            ],
         ] + [
             [f"Most common: {reason} ({n})", ADVICE[reason]]
             for reason, n in reasons_seen[collector].most_common(3)

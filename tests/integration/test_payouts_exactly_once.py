@@ -14,11 +14,13 @@ import sys
 import threading
 import time
 from datetime import date, timedelta
+from unittest.mock import ANY
 
 import pytest
 from payout_checks import admin, assert_paid_exactly_once, rows, wait_until_final
 from scoring_world import T0, World
 
+from collector.dashboard import build_dashboards
 from collector.payouts import approve_batches, freeze_week, set_payment_profile
 from collector.scoring import score_videos
 from collector_airflow.hooks.payouts import PayoutProviderError
@@ -71,6 +73,16 @@ def test_happy_path_pays_each_collector_once_and_rolls_failures_over(warehouse, 
     }
     assert {s for (s,) in rows(warehouse, "SELECT state FROM payout_batches")} == {"reconciled"}
     assert_paid_exactly_once(warehouse, sandbox_url)
+    # What the collectors' dashboards now say (FAQ 13: payments on the dashboard).
+    boards = build_dashboards(warehouse, None, T0 + timedelta(days=9))
+    payments = {c: board.payments for c, board in boards.items()}
+    assert payments["ann@x.org"] == [["2026-11-16", 2, "$6.50", "PayPal", "paid via PayPal", ANY]]
+    assert payments["bob@x.org"][0][4] == "unclaimed: accept the payment in your PayPal account"
+    # A failed payment: its videos are expected again, and the failure says what to fix.
+    assert payments["cy@x.org"][0][4] == "expected"
+    assert payments["cy@x.org"][1][4].startswith("failed (RECEIVER_UNREGISTERED")
+    assert "rolls into the next payout" in payments["eve@x.org"][1][4]
+    assert boards["ann@x.org"].videos[0][8] == "$3.00 paid via PayPal"
     # Submitting or reconciling again changes nothing and sends nothing.
     stats = admin(sandbox_url, "payments/stats")
     for batch_id in batches.values():
@@ -204,4 +216,62 @@ def test_insufficient_funds_pays_nothing_and_finance_sees_why(warehouse, week, s
         assert submit_batch(batch_id) == "submitted"
     wait_until_final(list(retry.values()))
     reconcile_batches(list(retry.values()))
+    assert_paid_exactly_once(warehouse, sandbox_url)
+
+
+def test_the_same_week_triggered_twice_freezes_once_and_pays_once(warehouse, week, sandbox_url):
+    """Two runs for one week, at the same time: the freeze lock and the batch row lock make
+    the second find the first's batches; every step after that is a no-op for it."""
+    from collector_airflow.payouts import freeze
+
+    frozen: list[list[dict]] = []
+    runs = [
+        threading.Thread(target=lambda r=r: frozen.append(freeze(WEEK, ["paypal"], r)))
+        for r in ("run-1", "run-2")
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(30)
+    assert sorted(b["resumed"] for f in frozen for b in f) == [False, True]
+    assert rows(warehouse, "SELECT count(*) FROM payout_batches") == [(1,)]
+    batch_id = frozen[0][0]["batch_id"]
+    approve_batches(warehouse, {str(batch_id): [3, 1950]}, "finance@x.org")
+    warehouse.commit()
+    results: list[str] = []
+    submits = [
+        threading.Thread(target=lambda: results.append(submit_batch(batch_id))) for _ in range(2)
+    ]
+    for run in submits:
+        run.start()
+    for run in submits:
+        run.join(30)
+    assert results == ["submitted", "submitted"]
+    assert admin(sandbox_url, "payments/stats")["paypal"]["create"] == 1
+    wait_until_final([batch_id])
+    reconcile_batches([batch_id])
+    reconcile_batches([batch_id])
+    assert_paid_exactly_once(warehouse, sandbox_url)
+
+
+def test_large_batches_go_in_chunks_each_with_its_own_key(
+    warehouse, week, sandbox_url, monkeypatch
+):
+    from collector import payouts
+
+    monkeypatch.setitem(payouts.MAX_ITEMS_PER_REQUEST, "paypal", 2)
+    monkeypatch.setitem(payouts.MAX_ITEMS_PER_REQUEST, "payoneer", 1)
+    batches = _freeze_and_approve(warehouse)
+    keys = rows(warehouse, "SELECT idempotency_key FROM payout_submissions ORDER BY 1")
+    assert [k for (k,) in keys] == [
+        "collector-20261116-payoneer-a1-c1",
+        "collector-20261116-payoneer-a1-c2",
+        "collector-20261116-paypal-a1-c1",
+        "collector-20261116-paypal-a1-c2",
+    ]
+    for batch_id in batches.values():
+        assert submit_batch(batch_id) == "submitted"
+    assert len(admin(sandbox_url, "payments/batches")["paypal"]) == 2
+    wait_until_final(list(batches.values()))
+    reconcile_batches(list(batches.values()))
     assert_paid_exactly_once(warehouse, sandbox_url)
