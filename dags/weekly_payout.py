@@ -32,6 +32,7 @@ is frozen or paid).
    publishes the payouts asset the dashboards read.
 
 Re-triggering a week, or clearing any task, resumes the same batches: nothing is paid twice.
+The wait polls every `payout_poll_seconds` (Airflow Variable, default 60).
 """
 
 
@@ -142,7 +143,7 @@ def weekly_payout():
     wait_for_providers = PayoutBatchSensor(
         task_id="wait_for_providers",
         batch_ids=submit.output,
-        poll_interval=30,
+        poll_interval="{{ var.value.get('payout_poll_seconds', 60) }}",
     )
 
     @task(outlets=[PAYOUTS])

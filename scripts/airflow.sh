@@ -9,6 +9,10 @@ fi
 password=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$passwords")
 echo "Airflow UI: http://localhost:${AIRFLOW__API__PORT:-8080}  login: admin / $password"
 echo "(Ctrl-C stops it; DAG files are picked up from $AIRFLOW__CORE__DAGS_FOLDER)"
+# Local connections point at the sandbox (Google, PayPal, Payoneer); production sets real ones.
+curl -fs "$SANDBOX_URL/sheets/" >/dev/null 2>&1 || bash "$(dirname "$0")/sandbox.sh" start
+eval "$(python -m sandbox connections --base-url "$SANDBOX_URL" --key-file "$COLLECTOR_STATE_DIR/sandbox-service-account.json" --state-dir "$COLLECTOR_STATE_DIR/sandbox")"
+echo "Connections: warehouse, Google Sheets, PayPal and Payoneer (sandbox at $SANDBOX_URL)"
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1
 airflow pools import "$(dirname "$0")/../config/pools.json" >/dev/null
 exec airflow standalone

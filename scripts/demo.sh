@@ -12,12 +12,12 @@ export COLLECTOR_QUICKLOOK_URL="$quicklooks"
 export COLLECTOR_QUICKLOOK_PUBLIC_URL="$SANDBOX_URL/public"
 export COLLECTOR_DASHBOARD_HTML_URL="$COLLECTOR_STATE_DIR/dashboards"
 rm -rf "$COLLECTOR_DASHBOARD_HTML_URL"
-rm -rf "$quarantine" "$quicklooks" "$COLLECTOR_STATE_DIR/catalog"
+rm -rf "$quarantine" "$quicklooks" "$COLLECTOR_STATE_DIR/catalog" "$COLLECTOR_STATE_DIR/payout_reports"
 if [ -z "${COLLECTOR_DB_URL:-}" ]; then collector demo reset; else collector db migrate; fi
 
-echo "== 1/5 sandbox (Google Sheets/Drive emulator) on $SANDBOX_URL"
+echo "== 1/5 sandbox (Google Sheets/Drive, PayPal, Payoneer emulators) on $SANDBOX_URL"
 bash "$(dirname "$0")/sandbox.sh" restart
-eval "$(python -m sandbox connections --base-url "$SANDBOX_URL" --key-file "$COLLECTOR_STATE_DIR/sandbox-service-account.json")"
+eval "$(python -m sandbox connections --base-url "$SANDBOX_URL" --key-file "$COLLECTOR_STATE_DIR/sandbox-service-account.json" --state-dir "$COLLECTOR_STATE_DIR/sandbox")"
 echo "== 2/5 demo landing area (real MP4s made with ffmpeg, app JSON in every format)"
 collector demo generate --landing "$landing"
 echo "== 3/5 Collections master sheet, filled in as ops would"
@@ -53,9 +53,27 @@ python scripts/seed_sandbox.py ratings "$review_sheet" | sed 's/^/   reviewers: 
 run_dag review_queue "{}" "ratings -> warehouse" 5
 run_dag score_aggregation "{}" "ratings -> scores" 6
 run_dag dashboard_refresh "{}" "scores -> collector sheets" 7
+collector demo seed-profiles | sed 's/^/   payment details: /'
+week=$(python -c "from collector.demo import DEMO_EPOCH; from collector.dashboard import week_start; print(week_start(DEMO_EPOCH))")
+export AIRFLOW_VAR_PAYOUT_POLL_SECONDS=2
+# The approval is answered over the REST API, so a lone API server runs for the payout.
+api_port=$(python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+airflow api-server --port "$api_port" >"$AIRFLOW_HOME/demo-api-server.log" 2>&1 &
+api_pid=$!
+trap 'kill $api_pid 2>/dev/null || true' EXIT
+for _ in $(seq 120); do curl -fs "http://127.0.0.1:$api_port/api/v2/version" >/dev/null 2>&1 && break; sleep 0.5; done
+echo "   The demo approves the payout itself, as finance would with Approve in the Airflow UI:"
+python scripts/approve_payout.py --api "http://127.0.0.1:$api_port" --decision Approve >"$AIRFLOW_HOME/demo-approval.log" 2>&1 &
+approval_pid=$!
+run_dag weekly_payout "{\"week\": \"$week\", \"dry_run\": false}" "approve -> PayPal, Payoneer" 8
+wait "$approval_pid" || { cat "$AIRFLOW_HOME/demo-approval.log"; exit 1; }
+sed 's/^/     /' "$AIRFLOW_HOME/demo-approval.log"
+kill "$api_pid" 2>/dev/null || true
 
 echo
 collector status
+echo
+collector payouts show "$week"
 example=$(psql -Atqc "SELECT video_id FROM video_scores ORDER BY status = 'rejected' DESC, video_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
 echo
 echo "Why a video was or was not accepted (collector explain $example):"
@@ -68,6 +86,8 @@ echo "  a collector's sheet $SANDBOX_URL/sheets/$dashboard"
 ops=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'ops_summary'" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
 echo "  ops summary sheet   $SANDBOX_URL/sheets/$ops"
 echo "  static dashboards   $COLLECTOR_STATE_DIR/dashboards/ (one HTML page per collector)"
+echo "  payout report       $COLLECTOR_STATE_DIR/payout_reports/payout-$week.html (and .csv for accounting)"
+echo "  sandbox payouts     $SANDBOX_URL/payouts/   (what PayPal and Payoneer received)"
 echo "  app catalog         $COLLECTOR_CATALOG_URL"
 echo "  landing area        $landing"
 echo "  quarantined files   $quarantine (each with a .reason.json)"

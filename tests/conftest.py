@@ -238,4 +238,5 @@ def payment_connections(sandbox_url: str, monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("AIRFLOW_CONN_PAYPAL_DEFAULT", _json.dumps(paypal))
     monkeypatch.setenv("AIRFLOW_CONN_PAYONEER_DEFAULT", _json.dumps(payoneer))
     monkeypatch.setenv("COLLECTOR_PAYOUT_REPORTS_URL", str(tmp_path / "payout_reports"))
+    monkeypatch.setenv("AIRFLOW_VAR_PAYOUT_POLL_SECONDS", "0.5")
     return clients

@@ -55,6 +55,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"{len(manifest.files)} annotation files and {len(manifest.mp4s)} MP4s in "
             f"{args.landing} (manifest: {args.manifest})"
         )
+    elif args.action == "seed-profiles":
+        conn = db.connect()
+        try:
+            for collector, profile in demo.seed_payment_profiles(conn).items():
+                print(f"{collector}: {profile}")
+        finally:
+            conn.close()
     elif args.action == "seed-collections":
         conn = db.connect()
         try:
@@ -131,6 +138,38 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_payouts(args: argparse.Namespace) -> int:
+    from datetime import date  # noqa: PLC0415
+
+    from collector import db, payout_report, payouts  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        if args.action == "profile":
+            if len(args.values) != 3:
+                print(
+                    "usage: collector payouts profile COLLECTOR paypal|payoneer VALUE",
+                    file=sys.stderr,
+                )
+                return 2
+            collector, method, value = args.values
+            try:
+                method, receiver = payouts.set_payment_profile(
+                    conn, collector, method, value, args.by
+                )
+            except payouts.ProfileError as exc:
+                print(f"collector: {collector}: {exc}", file=sys.stderr)
+                return 2
+            conn.commit()
+            print(f"{collector}: {method} {receiver} (applies from the next frozen batch)")
+        else:
+            week = date.fromisoformat(args.values[0]) if args.values else None
+            print(payout_report.ledger_status(conn, week))
+    finally:
+        conn.close()
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from collector import db, reports  # noqa: PLC0415
 
@@ -149,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "url", "migrate"])
     p.set_defaults(func=_cmd_db)
     p = sub.add_parser("demo", help="demo data")
-    p.add_argument("action", choices=["reset", "generate", "seed-collections"])
+    p.add_argument("action", choices=["reset", "generate", "seed-collections", "seed-profiles"])
     p.add_argument("--landing", default=settings.landing_url())
     p.add_argument("--manifest", default=str(settings.state_dir() / "demo-manifest.json"))
     p.add_argument("--seed", type=int, default=7)
@@ -169,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video_ids", nargs="*")
     p.add_argument("--rules-version", type=int)
     p.set_defaults(func=_cmd_score)
+    p = sub.add_parser("payouts", help="payment details, and the payout ledger for a week")
+    p.add_argument("action", choices=["profile", "show"])
+    p.add_argument("values", nargs="*", help="profile: COLLECTOR METHOD VALUE; show: [WEEK]")
+    p.add_argument("--by", default=os.environ.get("USER", "cli"), help="who changes a profile")
+    p.set_defaults(func=_cmd_payouts)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
     return parser

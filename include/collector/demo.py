@@ -571,3 +571,24 @@ def generate_bulk_submissions(root: Path, count: int, *, seed: int = 11) -> list
         b.write_json(f"{video_id}.json", document)
         (root / f"{video_id}.mp4").write_bytes(b"")
     return [f.name for f in sorted(root.glob("*.json"))]
+
+
+def seed_payment_profiles(conn) -> dict[str, str]:
+    """Payment details for the demo's collectors, as they would enter them under Profile:
+    PayPal and Payoneer in turn, and the last collector none (held, so the report shows it)."""
+    from collector.payouts import set_payment_profile  # noqa: PLC0415
+
+    with conn.cursor() as cur:
+        cur.execute("SELECT collector_id FROM collectors ORDER BY collector_id")
+        collectors = [r[0] for r in cur.fetchall()]
+    seeded = {}
+    for n, collector in enumerate(collectors[:-1]):
+        if n % 2 == 0:
+            method, value = "paypal", collector
+        else:
+            method, value = "payoneer", f"PAYEE-{n:04d}"
+        seeded[collector] = "{}: {}".format(
+            *set_payment_profile(conn, collector, method, value, "demo")
+        )
+    conn.commit()
+    return seeded

@@ -292,3 +292,44 @@ def _anomalies(cur, week: date, batch_ids: list[int]) -> list[dict]:
                 }
             )
     return sorted(found, key=lambda a: -a["cents"])
+
+
+def ledger_status(conn: psycopg2.extensions.connection, week: date | None = None) -> str:
+    """Plain text for ops and finance: each batch of the week (all weeks when None), its items
+    by status and amount, and who is held and why."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT b.week_start, b.batch_id, b.provider, b.attempt, b.state, b.total_cents,
+                      b.approved_by, b.state_reason,
+                      (SELECT string_agg(status || ' ' || n || ' ($' || cents || ')', ', '
+                                         ORDER BY status)
+                       FROM (SELECT status, count(*) AS n,
+                                    to_char(sum(amount_cents) / 100.0, 'FM999999990.00') AS cents
+                             FROM payout_items WHERE batch_id = b.batch_id GROUP BY status) s)
+               FROM payout_batches b
+               WHERE %(week)s::date IS NULL OR b.week_start = %(week)s::date
+               ORDER BY b.week_start DESC, b.provider, b.attempt""",
+            {"week": week},
+        )
+        batches = cur.fetchall()
+        cur.execute(
+            """SELECT week_start, collector_id, reason, video_count, amount_cents
+               FROM payout_holds WHERE %(week)s::date IS NULL OR week_start = %(week)s::date
+               ORDER BY week_start DESC, collector_id""",
+            {"week": week},
+        )
+        holds = cur.fetchall()
+    conn.commit()
+    lines = [f"Payouts{f' for the week of {week}' if week else ''}:"]
+    if not batches:
+        lines.append("  no batches")
+    for monday, batch_id, provider, attempt, state, total, by, reason, items in batches:
+        lines.append(
+            f"  {monday} {provider} batch {batch_id} (attempt {attempt}): {state}, "
+            f"${dollars(total)}{f', approved by {by}' if by else ''}"
+            f"{f' - {reason}' if reason else ''}"
+        )
+        lines.append(f"      items: {items}")
+    for monday, collector, reason, videos, cents in holds:
+        lines.append(f"  held {monday} {collector}: {videos} videos, ${dollars(cents)}: {reason}")
+    return "\n".join(lines)

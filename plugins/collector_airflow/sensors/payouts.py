@@ -15,7 +15,7 @@ class PayoutBatchSensor(BaseOperator):
     for). Always deferrable: the wait happens in the triggerer. ``batch_ids`` may be a list or
     the submit operator's ``{"batch_ids": [...]}``."""
 
-    template_fields = ("batch_ids",)
+    template_fields = ("batch_ids", "poll_interval")
 
     def __init__(
         self,
@@ -23,7 +23,7 @@ class PayoutBatchSensor(BaseOperator):
         batch_ids: list[int] | Any,
         warehouse_conn_id: str = "collector_warehouse",
         conn_ids: dict[str, str] | None = None,
-        poll_interval: float = 60.0,
+        poll_interval: float | str = 60.0,
         wait_timeout: timedelta = timedelta(days=2),
         **kwargs: Any,
     ) -> None:
@@ -45,7 +45,7 @@ class PayoutBatchSensor(BaseOperator):
         self.log.info("Deferring until the providers finish batches %s", batch_ids)
         self.defer(
             trigger=PayoutBatchTrigger(
-                batch_ids, self.warehouse_conn_id, self.conn_ids, self.poll_interval
+                batch_ids, self.warehouse_conn_id, self.conn_ids, float(self.poll_interval)
             ),
             method_name="execute_complete",
             timeout=self.wait_timeout,
