@@ -87,6 +87,9 @@ sandbox-stop:
 bench: warehouse
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/quicklook.py
+	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/dashboards.py
+	$(BIN)/python bench/payouts.py
 
 # Re-resolve the pinned set (needs network access to PyPI).
 lock:

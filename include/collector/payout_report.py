@@ -178,13 +178,15 @@ def build_report(
         report.batches = [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
         cur.execute(
             """SELECT b.week_start, b.batch_id, b.provider, b.attempt, b.state, i.collector_id,
-                      i.receiver, i.amount_cents, i.currency,
-                      (SELECT count(*) FROM payout_item_videos v WHERE v.item_id = i.item_id
-                         AND v.released_at IS NULL),
+                      i.receiver, i.amount_cents, i.currency, coalesce(v.videos, 0),
                       i.idempotency_key, i.status
                FROM payout_items i JOIN payout_batches b USING (batch_id)
-               WHERE b.batch_id = ANY(%s) ORDER BY b.provider, i.collector_id""",
-            (batch_ids,),
+               LEFT JOIN (SELECT pv.item_id, count(*) AS videos
+                          FROM payout_item_videos pv JOIN payout_items pi USING (item_id)
+                          WHERE pi.batch_id = ANY(%(batches)s) AND pv.released_at IS NULL
+                          GROUP BY pv.item_id) v USING (item_id)
+               WHERE b.batch_id = ANY(%(batches)s) ORDER BY b.provider, i.collector_id""",
+            {"batches": batch_ids},
         )
         for row in cur.fetchall():
             row = list(row)
@@ -208,21 +210,26 @@ def build_report(
         keys = ("collector_id", "reason", "video_count", "amount_cents")
         report.held = [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
         # Rolled over: a video from an earlier week, or one whose earlier payment was released.
+        # Set-based (hash joins), so the cost stays linear whatever the planner's statistics.
         cur.execute(
-            """SELECT i.collector_id, v.video_id, v.video_week,
-                      (SELECT 'earlier payment ' || pi.status
-                              || coalesce(': ' || pi.failure_reason, '')
-                              || ' (batch ' || pi.batch_id || ')'
-                       FROM payout_item_videos pv JOIN payout_items pi USING (item_id)
-                       WHERE pv.video_id = v.video_id AND pv.released_at IS NOT NULL
-                       ORDER BY pv.released_at DESC LIMIT 1)
-               FROM payout_items i JOIN payout_item_videos v USING (item_id)
-               WHERE i.batch_id = ANY(%s) AND v.released_at IS NULL
-                 AND (v.video_week < %s OR EXISTS (
-                        SELECT 1 FROM payout_item_videos pv
-                        WHERE pv.video_id = v.video_id AND pv.released_at IS NOT NULL))
-               ORDER BY i.collector_id, v.video_id""",
-            (batch_ids, week),
+            """WITH live AS MATERIALIZED (
+                   SELECT i.collector_id, v.video_id, v.video_week
+                   FROM payout_items i JOIN payout_item_videos v USING (item_id)
+                   WHERE i.batch_id = ANY(%(batches)s) AND v.released_at IS NULL),
+               earlier AS (
+                   SELECT DISTINCT ON (pv.video_id) pv.video_id,
+                          'earlier payment ' || pi.status
+                          || coalesce(': ' || pi.failure_reason, '')
+                          || ' (batch ' || pi.batch_id || ')' AS why
+                   FROM payout_item_videos pv JOIN payout_items pi USING (item_id)
+                   JOIN live USING (video_id)
+                   WHERE pv.released_at IS NOT NULL
+                   ORDER BY pv.video_id, pv.released_at DESC)
+               SELECT live.collector_id, live.video_id, live.video_week, earlier.why
+               FROM live LEFT JOIN earlier USING (video_id)
+               WHERE live.video_week < %(week)s OR earlier.video_id IS NOT NULL
+               ORDER BY live.collector_id, live.video_id""",
+            {"batches": batch_ids, "week": week},
         )
         report.rolled_over = [
             {

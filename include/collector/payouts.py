@@ -266,6 +266,8 @@ def _freeze_provider(cur, week: date, provider: str, frozen_by: str) -> FrozenBa
         (provider,),
     )
     cur.execute("DROP TABLE payout_new_items")
+    # Fresh statistics: the report and the submit read these rows next, in bulk.
+    cur.execute("ANALYZE payout_items, payout_item_videos")
     _check_totals(cur, batch_id)
     _event(cur, batch_id, "frozen", frozen_by, {"items": items, "total_cents": int(total)})
     return FrozenBatch(batch_id, provider, attempt, "draft", items, int(total), False)

@@ -1,0 +1,198 @@
+"""Benchmark: the weekly payout for 50,000 collectors (freeze + finance report + submit to the
+PayPal sandbox through paypalrestsdk), counting API calls, against the naive way measured in
+the same run: one ``Payout.create`` per collector.
+
+    make bench     # or: .venv/bin/python bench/payouts.py [--collectors 50000] [--naive 1000]
+
+Seeding 100,000 accepted videos (and scoring them) is not timed. The naive loop is measured on
+``--naive`` collectors and extrapolated to all of them (it makes one request per collector, so
+it scales linearly). Target: <= 4 PayPal create calls for 50,000 collectors (15,000 a request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import date
+
+import psycopg2
+
+from collector import db, settings
+from collector.scoring import score_videos
+
+WEEK = date(2026, 11, 16)
+SEED = """
+INSERT INTO collections (collection_id, project_id) VALUES ('P901C001', 'P901');
+INSERT INTO collection_versions (collection_id, version, name, activity_shortnames,
+        activity_categories, required_activity_count, min_duration_s, rate_limit_hours,
+        score_threshold, pay_per_video_cents, perfect_bonus_cents, valid_from)
+    VALUES ('P901C001', 1, 'Bench collection', '{A,B}', '{a,b}', 2, 10, 12, 0.75, 300, 50, '2026-01-01');
+INSERT INTO reviewers (email) VALUES ('r1@x.org');
+INSERT INTO collectors (collector_id) SELECT 'c' || g || '@example.com' FROM generate_series(1, %(n)s) g;
+INSERT INTO payment_profiles (collector_id, method, receiver)
+    SELECT collector_id, 'paypal', collector_id FROM collectors;
+INSERT INTO videos (video_id, collector_id, collection_id, collection_version, collected_at,
+        frame_rate, duration_s, frame_width, frame_height, app_version, mp4_uri, current_annotation)
+    SELECT 'v' || g || '-' || k, 'c' || g || '@example.com', 'P901C001', 1,
+           timestamptz '2026-11-17' + k * interval '1 day' + g * interval '1 second', 30, 30,
+           1920, 1080, '2.3.1', '-', '-'
+    FROM generate_series(1, %(n)s) g, generate_series(0, 1) k;
+INSERT INTO activities (video_id, activity_index, shortname, start_frame, end_frame)
+    SELECT video_id, i, (ARRAY['A', 'B'])[i + 1], 0, 10 FROM videos, generate_series(0, 1) i;
+INSERT INTO review_queue_rows SELECT 'Q-' || video_id || '-' || activity_index, video_id,
+    activity_index FROM activities;
+INSERT INTO activity_ratings (video_id, activity_index, reviewer_email, labels, queue_id, sheet_row)
+    SELECT video_id, activity_index, 'r1@x.org',
+           CASE WHEN activity_index = 1 AND video_id LIKE '%%-0' THEN '{perfect}'::text[] ELSE '{good}'::text[] END,
+           'Q-' || video_id || '-' || activity_index, 2
+    FROM activities;
+"""
+
+
+def admin(url: str, path: str, body: dict | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{url}/_sandbox/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--collectors", type=int, default=50_000)
+    parser.add_argument("--naive", type=int, default=1_000)
+    args = parser.parse_args()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    state = tempfile.mkdtemp(prefix="bench-sandbox-")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--state-dir", state],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = settings.database_url().rsplit("/", 1)[0]
+    name = f"bench_pay_{uuid.uuid4().hex[:8]}"
+    pg = psycopg2.connect(base + "/postgres")
+    pg.autocommit = True
+    pg.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/sheets/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        clients = admin(url, "payments/clients")["paypal"]
+        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = f"{base}/{name}"
+        os.environ["AIRFLOW_CONN_PAYPAL_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "paypal",
+                "login": clients["client_id"],
+                "password": clients["client_secret"],
+                "extra": {"mode": "sandbox", "endpoint": url, "timeout_s": 120},
+            }
+        )
+        os.environ["COLLECTOR_PAYOUT_REPORTS_URL"] = tempfile.mkdtemp(prefix="bench-reports-")
+        conn = db.connect(f"{base}/{name}")
+        db.migrate(conn)
+        with conn.cursor() as cur:
+            cur.execute(SEED, {"n": args.collectors})
+        conn.commit()
+        score_videos(conn)
+
+        from collector.payouts import approve_batches
+        from collector_airflow.payouts import freeze, freeze_and_report, submit_batch
+
+        admin(url, "payments/reset-stats", {})
+        started = time.perf_counter()
+        frozen = freeze(WEEK, ["paypal"], "bench")
+        freeze_s = time.perf_counter() - started
+        started = time.perf_counter()
+        report = freeze_and_report(WEEK, ["paypal"], False, "bench")
+        report_s = time.perf_counter() - started
+        approve_batches(conn, report["fingerprint"], "bench")
+        conn.commit()
+        started = time.perf_counter()
+        state_after = submit_batch(frozen[0]["batch_id"])
+        submit_s = time.perf_counter() - started
+        calls = admin(url, "payments/stats")["paypal"]
+        assert state_after == "submitted", state_after
+        total_cents = report["summary"]["total_usd"]
+
+        # Naive: one single-item payout per collector, through the same client library.
+        import paypalrestsdk
+
+        api = paypalrestsdk.Api(
+            {
+                "mode": "sandbox",
+                "client_id": clients["client_id"],
+                "client_secret": clients["client_secret"],
+                "endpoint": url,
+                "token_endpoint": url,
+            }
+        )
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT receiver, amount_cents FROM payout_items ORDER BY item_id LIMIT %s",
+                (args.naive,),
+            )
+            sample = cur.fetchall()
+        conn.commit()
+        admin(url, "payments/reset-stats", {})
+        started = time.perf_counter()
+        for n, (receiver, cents) in enumerate(sample):
+            body = {
+                "sender_batch_header": {"sender_batch_id": f"naive-{n}"},
+                "items": [
+                    {
+                        "recipient_type": "EMAIL",
+                        "amount": {"value": f"{cents // 100}.{cents % 100:02d}", "currency": "USD"},
+                        "receiver": receiver,
+                        "sender_item_id": f"naive-{n}",
+                    }
+                ],
+            }
+            assert paypalrestsdk.Payout(body, api=api).create(sync_mode=False)
+        naive_s = time.perf_counter() - started
+        naive_calls = admin(url, "payments/stats")["paypal"]
+        conn.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        pg.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg.close()
+    n = args.collectors
+    ours_s = freeze_s + report_s + submit_s
+    naive_total_s = naive_s / len(sample) * n
+    print(
+        f"ours     : {n:,} collectors, ${total_cents}: freeze {freeze_s:.1f} s, report "
+        f"{report_s:.1f} s, submit {submit_s:.1f} s = {ours_s:.1f} s; PayPal calls: "
+        f"{calls['create']} create + {calls['token']} token"
+    )
+    print(
+        f"naive    : one Payout.create per collector: {naive_s / len(sample) * 1000:.1f} ms each "
+        f"(measured on {len(sample):,}), {naive_calls['create'] / len(sample):.0f} create call "
+        f"per collector; for {n:,}: {n:,} create calls, ~{naive_total_s:.0f} s"
+    )
+    print(
+        f"ratio    : {n / max(calls['create'], 1):,.0f}x fewer create calls; submit "
+        f"{naive_total_s / submit_s:.0f}x faster; whole run {naive_total_s / ours_s:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
