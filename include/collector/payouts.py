@@ -30,6 +30,7 @@ PROVIDERS = ("paypal", "payoneer")
 # sandbox's 1,000 is an assumption (docs/decisions.md).
 MAX_ITEMS_PER_REQUEST = {"paypal": 15_000, "payoneer": 1_000}
 OPEN_BATCH_STATES = ("draft", "approved", "submitted")
+_KEY_TAG = {"paypal": "pp", "payoneer": "po"}  # in item keys: short, never ambiguous
 
 # Provider status -> ledger status. "pending" waits; "unclaimed" is final for the week (the money
 # left us) but the item stays open until it is claimed or returned (PayPal returns after 30 days).
@@ -254,7 +255,11 @@ def _freeze_provider(cur, week: date, provider: str, frozen_by: str) -> FrozenBa
            SELECT item_id, %(batch)s, chunk, collector_id, %(provider)s, receiver, amount_cents,
                   %(key)s || '-' || item_id, 'frozen'
            FROM payout_new_items""",
-        {"batch": batch_id, "provider": provider, "key": f"cp{week:%y%m%d}{provider[:2]}{attempt}"},
+        {
+            "batch": batch_id,
+            "provider": provider,
+            "key": f"cp{week:%y%m%d}{_KEY_TAG[provider]}{attempt}",
+        },
     )
     cur.execute(
         """INSERT INTO payout_item_videos (item_id, video_id, collection_id, collection_version,
