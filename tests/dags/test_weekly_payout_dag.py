@@ -187,6 +187,15 @@ def test_approved_payout_is_paid_reconciled_and_published(
     leaks = [(where, s[:6]) for where, text in places.items() for s in secrets if s in text]
     assert not leaks, leaks
 
+    # Finance triggers the same week again: nothing new to freeze, nothing sent, no approval.
+    creates = admin(sandbox_url, "payments/stats")["paypal"]["create"]
+    again = _finish(_dags_test({"week": WEEK, "dry_run": False}, tmp_path), tmp_path)
+    assert "Branch into []" in again  # neither approval nor submit
+    assert "Resumed" not in again and "Froze" not in again
+    assert rows(warehouse, "SELECT count(*) FROM payout_batches") == [(2,)]
+    assert admin(sandbox_url, "payments/stats")["paypal"]["create"] == creates
+    assert_paid_exactly_once(warehouse, sandbox_url)
+
 
 def test_rejected_payout_pays_nothing_and_releases_the_videos(
     payout_world, api_server, warehouse, sandbox_url, tmp_path
