@@ -24,6 +24,8 @@ RATINGS = [
     (["Under review"], "sam.reviewer@example.com"),
     (["Incorrect label"], "rita.reviewer@example.com"),
     (["Gud"], "sam.reviewer@example.com"),  # a typo the pipeline must report, not guess
+    # the rest of the queue passes, so the demo week's payout has several collectors to pay
+    *[(["Good"], "rita.reviewer@example.com")] * 12,
 ]
 
 
