@@ -23,7 +23,7 @@ from scoring_world import T0, World
 from collector.dashboard import build_dashboards
 from collector.payouts import approve_batches, freeze_week, set_payment_profile
 from collector.scoring import score_videos
-from collector_airflow.hooks.payouts import PayoutProviderError
+from collector_airflow.hooks.payouts import PayoutProviderError, PayPalPayoutsHook
 from collector_airflow.payouts import reconcile_batches, refresh_outstanding, submit_batch
 
 WEEK = date(2026, 11, 16)
@@ -73,6 +73,14 @@ def test_happy_path_pays_each_collector_once_and_rolls_failures_over(warehouse, 
     }
     assert {s for (s,) in rows(warehouse, "SELECT state FROM payout_batches")} == {"reconciled"}
     assert_paid_exactly_once(warehouse, sandbox_url)
+    [(ann_item,)] = rows(
+        warehouse, "SELECT provider_item_id FROM payout_items WHERE collector_id = 'ann@x.org'"
+    )
+    item = PayPalPayoutsHook().find_item(ann_item)
+    assert (item["transaction_status"], item["payout_item"]["amount"]["value"]) == (
+        "SUCCESS",
+        "6.50",
+    )
     # What the collectors' dashboards now say (FAQ 13: payments on the dashboard).
     boards = build_dashboards(warehouse, None, T0 + timedelta(days=9))
     payments = {c: board.payments for c, board in boards.items()}

@@ -146,6 +146,17 @@ class PayPalPayoutsHook(PayoutProviderHook):
         except pp.ConnectionError as exc:
             raise PayoutProviderError(f"PayPal GET {path.split('?')[0]}: {exc}") from None
 
+    def find_batch(self, payout_batch_id: str, page: int = 1, page_size: int = 1000) -> dict:
+        """``Payout.find`` done right: one page of a batch (header and items)."""
+        return self._get(
+            f"v1/payments/payouts/{payout_batch_id}?page={page}&page_size={page_size}"
+            "&total_required=true"
+        )
+
+    def find_item(self, payout_item_id: str) -> dict:
+        """``PayoutItem.find`` done right: one item, e.g. to answer a collector's question."""
+        return self._get(f"v1/payments/payouts-item/{payout_item_id}")
+
     def submit_chunk(self, chunk: Chunk) -> str | None:
         import paypalrestsdk  # noqa: PLC0415
         import paypalrestsdk.exceptions as pp  # noqa: PLC0415
@@ -191,7 +202,7 @@ class PayPalPayoutsHook(PayoutProviderHook):
     def chunk_status(self, chunk: Chunk, waiting: Sequence[str], with_items: bool) -> ChunkStatus:
         ref = chunk.provider_batch_id
         size = self.PAGE_SIZE if with_items else 1
-        page = self._get(f"v1/payments/payouts/{ref}?page=1&page_size={size}&total_required=true")
+        page = self.find_batch(ref, 1, size)
         status = page["batch_header"]["batch_status"]
         result = ChunkStatus(done=status in self.FINAL_BATCH)
         if status == "DENIED":
@@ -200,10 +211,7 @@ class PayPalPayoutsHook(PayoutProviderHook):
             return result
         items = list(page.get("items", []))
         for number in range(2, int(page.get("total_pages") or 1) + 1):
-            more = self._get(
-                f"v1/payments/payouts/{ref}?page={number}&page_size={size}&total_required=true"
-            )
-            items += more.get("items", [])
+            items += self.find_batch(ref, number, size).get("items", [])
         for item in items:
             errors = item.get("errors") or {}
             reason = errors.get("name")
