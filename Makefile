@@ -96,7 +96,7 @@ lock:
 	rm -rf $(STATE)/lock-venv && $(PYTHON) -m venv $(STATE)/lock-venv
 	$(STATE)/lock-venv/bin/pip install --quiet "apache-airflow==3.3.2" apache-airflow-providers-postgres \
 	  apache-airflow-providers-standard pandas gspread google-auth psycopg2-binary ffmpeg-python \
-	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff
+	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi
 	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
 
 clean:

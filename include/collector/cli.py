@@ -170,6 +170,28 @@ def _cmd_payouts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_portal(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from collector import accounts, db  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        account = accounts.create_account(conn, args.email, "ops" if args.ops else "collector")
+        purpose = "reset_password" if args.reset else "set_password"
+        token = accounts.issue_link(conn, account, purpose, datetime.now(UTC))
+        conn.commit()
+    except accounts.AccountError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    valid = accounts.LINK_TTL[purpose]
+    print(f"{account.email} ({account.role}): choose a password within {valid} at")
+    print(f"{settings.portal_url()}/set-password?token={token}")
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from collector import db, reports  # noqa: PLC0415
 
@@ -213,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("values", nargs="*", help="profile: COLLECTOR METHOD VALUE; show: [WEEK]")
     p.add_argument("--by", default=os.environ.get("USER", "cli"), help="who changes a profile")
     p.set_defaults(func=_cmd_payouts)
+    p = sub.add_parser("portal", help="create a portal account and print its set-password link")
+    p.add_argument("action", choices=["invite"])
+    p.add_argument("email")
+    p.add_argument("--ops", action="store_true", help="an ops account (read-only, any collector)")
+    p.add_argument("--reset", action="store_true", help="a 2-hour reset link instead")
+    p.set_defaults(func=_cmd_portal)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
     return parser

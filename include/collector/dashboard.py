@@ -65,6 +65,7 @@ ADVICE = {
 class Dashboard:
     collector_id: str
     videos: list[list[Any]] = field(default_factory=list)
+    video_count: int = 0  # all of the collector's videos, also when ``videos`` is one page
     payments: list[list[Any]] = field(default_factory=list)
     summary: list[list[Any]] = field(default_factory=list)
 
@@ -209,25 +210,46 @@ def ops_summary(
     return rows, lag
 
 
+def _fill_activities(conn: psycopg2.extensions.connection, boards: dict[str, Dashboard]) -> None:
+    """The "Activities and ratings" cell, in the FAQ's words, for the video rows kept."""
+    rows_by_video = {row[0]: row for board in boards.values() for row in board.videos}
+    if not rows_by_video:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT a.video_id,
+                      string_agg(a.shortname || ': ' || coalesce(
+                          (SELECT string_agg(rv.faq_name, ', ' ORDER BY rv.faq_name)
+                           FROM unnest(s.labels) l JOIN rating_vocabulary rv ON rv.code = l),
+                          'Unrated'), '; ' ORDER BY a.activity_index)
+               FROM activities a
+               LEFT JOIN activity_scores s USING (video_id, activity_index)
+               WHERE a.video_id = ANY(%s)
+               GROUP BY a.video_id""",
+            (list(rows_by_video),),
+        )
+        for video_id, text in cur.fetchall():
+            rows_by_video[video_id][3] = text or ""
+    conn.commit()
+
+
 def build_dashboards(
     conn: psycopg2.extensions.connection,
     collector_ids: list[str] | None,
     now: datetime,
     dashboard_urls: dict[str, str] | None = None,
+    videos_page: tuple[int, int] | None = None,
 ) -> dict[str, Dashboard]:
-    """Dashboards for these collectors (all with videos when None), newest first."""
+    """Dashboards for these collectors (all with videos when None), newest first.
+
+    ``videos_page`` = (offset, limit) keeps only that slice of each collector's Videos tab (the
+    portal pages through thousands); payments and summary always cover every video.
+    """
     with conn.cursor() as cur:
         cur.execute(
             """SELECT v.collector_id, v.video_id, v.collected_at, cv.name, s.score, s.threshold,
                       s.status, s.reasons, s.perfect, cv.pay_per_video_cents, cv.perfect_bonus_cents,
-                      paid.status AS payout_status, paid.provider, paid.failure_reason,
-                      (SELECT string_agg(a.shortname || ': ' || coalesce(
-                                  (SELECT string_agg(rv.faq_name, ', ' ORDER BY rv.faq_name)
-                                   FROM unnest(asc_.labels) l JOIN rating_vocabulary rv ON rv.code = l),
-                                  'Unrated'), '; ' ORDER BY a.activity_index)
-                       FROM activities a
-                       LEFT JOIN activity_scores asc_ USING (video_id, activity_index)
-                       WHERE a.video_id = v.video_id) AS activities
+                      paid.status AS payout_status, paid.provider, paid.failure_reason
                FROM videos v
                JOIN collection_versions cv
                  ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
@@ -269,9 +291,9 @@ def build_dashboards(
         payout_status,
         provider,
         failure_reason,
-        activities,
     ) in rows:
         board = dashboards.setdefault(collector, Dashboard(collector))
+        board.video_count += 1
         status = status or "pending"
         threshold = threshold if threshold is not None else Decimal(0)
         week = week_start(collected)
@@ -295,12 +317,16 @@ def build_dashboards(
         pending_why = [
             r for r in (reasons or []) if r in ("Unrated", "Under review", "Needs improvement")
         ]
+        if videos_page and not (
+            videos_page[0] < board.video_count <= videos_page[0] + videos_page[1]
+        ):
+            continue
         board.videos.append(
             [
                 video_id,
                 collected.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
                 cname,
-                activities or "",
+                "",  # activities and ratings: filled in below, for the rows kept only
                 "" if score is None else float(score),
                 float(threshold),
                 accepted_cell(status, score, threshold),
@@ -310,6 +336,7 @@ def build_dashboards(
                 payment,
             ]
         )
+    _fill_activities(conn, dashboards)
     for collector, board in dashboards.items():
         weeks = weekly[collector]
         board.payments = [

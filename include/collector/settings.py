@@ -92,6 +92,31 @@ def payout_reports_url() -> str:
     return os.environ.get("COLLECTOR_PAYOUT_REPORTS_URL") or str(state_dir() / "payout_reports")
 
 
+def portal_url() -> str:
+    """Where collectors reach the portal (links in emails and CLI output)."""
+    return (os.environ.get("COLLECTOR_PORTAL_URL") or "http://127.0.0.1:8790").rstrip("/")
+
+
+def portal_secret() -> str:
+    """Key that signs portal cookies: COLLECTOR_PORTAL_SECRET, else one made once for this
+    machine under the state dir (fine for one portal process; set it when there are several)."""
+    if os.environ.get("COLLECTOR_PORTAL_SECRET"):
+        return os.environ["COLLECTOR_PORTAL_SECRET"]
+    path = state_dir() / "portal-secret"
+    if not path.exists():
+        import secrets  # noqa: PLC0415
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def sheets_web_url() -> str:
+    """Base of a spreadsheet's web address: Google's, or the sandbox's /sheets/ in the demo."""
+    return os.environ.get("COLLECTOR_SHEETS_WEB_URL") or "https://docs.google.com/spreadsheets/d/"
+
+
 def mp4_wait() -> timedelta:
     """How long an annotation JSON may wait for its MP4 before it is quarantined."""
     raw = os.environ.get("COLLECTOR_MP4_WAIT_MINUTES", "1440")

@@ -1,0 +1,30 @@
+"""``python -m portal serve --port 8790``: the portal as its own service (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="portal", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8790)
+    serve.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    import uvicorn  # noqa: PLC0415
+
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,  # URLs carry link tokens: keep them out of logs
+    )
+
+
+if __name__ == "__main__":
+    main()

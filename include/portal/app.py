@@ -1,0 +1,372 @@
+"""The portal's pages. Server-rendered (Jinja2), no script needed; every form carries a CSRF
+token; sessions are signed cookies naming a server-side session (so logout really ends it).
+
+Authorization is by the session only: a collector's pages and profile are always their own,
+whatever id a URL or form names; ops (a role) may read any collector's dashboard, never change
+it, and no page shows a password or a whole payment identifier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg2.pool
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from collector import accounts, settings
+from collector.dashboard import (
+    PAYMENTS_HEADER,
+    SUMMARY_HEADER,
+    VIDEOS_HEADER,
+    Dashboard,
+    build_dashboards,
+)
+from collector.dashboard_html import _shown, weekly_chart
+from collector.payouts import ProfileError
+
+log = logging.getLogger("portal")
+SESSION_COOKIE = "collector_session"
+LOGIN_CSRF_COOKIE = "collector_login_csrf"
+PER_PAGE = 50
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    database_url: str | None = None,
+    secret: str | None = None,
+    sheets_web_url: str | None = None,
+) -> FastAPI:
+    app = FastAPI(title="Collector portal", docs_url=None, redoc_url=None, openapi_url=None)
+    templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+    signer = URLSafeSerializer(secret or settings.portal_secret(), salt="collector-portal")
+    pool = psycopg2.pool.ThreadedConnectionPool(
+        1, 32, database_url or settings.database_url(), application_name="portal"
+    )
+    sheets_base = sheets_web_url or settings.sheets_web_url()
+
+    @contextlib.contextmanager
+    def connection() -> Iterator:
+        conn = pool.getconn()
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            pool.putconn(conn)
+
+    def db() -> Iterator:
+        with connection() as conn:
+            yield conn
+
+    def current(request: Request, conn=Depends(db)) -> tuple[accounts.Account, str] | None:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        try:
+            raw = signer.loads(cookie)
+        except BadSignature:
+            return None
+        return accounts.session_account(conn, raw, _now())
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    def secure(request: Request) -> bool:
+        return request.url.hostname not in LOCAL_HOSTS
+
+    def login_form(request: Request, status: int = 200, **context) -> HTMLResponse:
+        token = secrets.token_urlsafe(24)
+        response = page(request, "login.html", status, csrf=token, **context)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            signer.dumps(token),
+            httponly=True,
+            secure=secure(request),
+            samesite="lax",
+        )
+        return response
+
+    def login_csrf_ok(request: Request, submitted: str) -> bool:
+        try:
+            expected = signer.loads(request.cookies.get(LOGIN_CSRF_COOKIE, ""))
+        except BadSignature:
+            return False
+        return bool(submitted) and hmac.compare_digest(str(expected), submitted)
+
+    def refuse(request: Request, status: int, message: str) -> HTMLResponse:
+        return page(request, "message.html", status, title="Not allowed", message=message)
+
+    @app.get("/healthz")
+    def healthz(conn=Depends(db)) -> dict:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        return {"status": "ok"}
+
+    @app.get("/")
+    def home(who=Depends(current)) -> Response:
+        if who is None:
+            return RedirectResponse("/login", 303)
+        return RedirectResponse("/ops" if who[0].role == "ops" else "/dashboard", 303)
+
+    @app.get("/login")
+    def login_page(request: Request) -> HTMLResponse:
+        return login_form(request)
+
+    @app.post("/login")
+    def login(
+        request: Request,
+        email: str = Form(""),
+        password: str = Form(""),
+        csrf_token: str = Form(""),
+        conn=Depends(db),
+    ) -> Response:
+        if not login_csrf_ok(request, csrf_token):
+            return login_form(request, 403, error="The form expired. Please try again.")
+        client = request.client.host if request.client else "unknown"
+        result = accounts.authenticate(conn, email, password, client, _now())
+        if result.account is None:
+            conn.commit()  # the failed attempt counts
+            status = 429 if result.retry_after_s else 401
+            response = login_form(request, status, error=result.message, email=email)
+            if result.retry_after_s:
+                response.headers["Retry-After"] = str(result.retry_after_s)
+            return response
+        raw, _ = accounts.open_session(conn, result.account, _now())
+        target = "/ops" if result.account.role == "ops" else "/dashboard"
+        response = RedirectResponse(target, 303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            signer.dumps(raw),
+            max_age=int(accounts.SESSION_TTL.total_seconds()),
+            httponly=True,
+            secure=secure(request),
+            samesite="lax",
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE)
+        log.info("login: account %s (%s)", result.account.account_id, result.account.role)
+        return response
+
+    @app.post("/logout")
+    def logout(
+        request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)
+    ):
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if not hmac.compare_digest(who[1], csrf_token or ""):
+            return refuse(request, 403, "The form expired. Please go back and try again.")
+        accounts.close_session(conn, signer.loads(request.cookies[SESSION_COOKIE]), _now())
+        response = RedirectResponse("/login?bye=1", 303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    def dashboard_page(
+        request: Request, conn, who, collector_id: str, page_no: int, read_only: bool
+    ) -> HTMLResponse:
+        page_no = max(1, page_no)
+        boards = build_dashboards(
+            conn, [collector_id], _now(), videos_page=((page_no - 1) * PER_PAGE, PER_PAGE)
+        )
+        board = boards.get(collector_id) or Dashboard(collector_id)
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT spreadsheet_id FROM collector_dashboards WHERE collector_id = %s",
+                (collector_id,),
+            )
+            row = cur.fetchone()
+        pages = max(1, -(-board.video_count // PER_PAGE))
+        videos = [
+            [{"text": _shown(v), "formula": v if str(v).startswith("=") else ""} for v in row]
+            for row in board.videos
+        ]
+        return page(
+            request,
+            "dashboard.html",
+            account=who[0],
+            csrf=who[1],
+            collector_id=collector_id,
+            read_only=read_only,
+            videos_header=VIDEOS_HEADER,
+            videos=videos,
+            payments_header=PAYMENTS_HEADER,
+            payments=board.payments,
+            summary_header=SUMMARY_HEADER,
+            summary=board.summary,
+            chart=weekly_chart(_weekly_earnings(board.payments)),
+            sheet_url=(sheets_base + quote(row[0])) if row else None,
+            page_no=min(page_no, pages),
+            pages=pages,
+            video_count=board.video_count,
+        )
+
+    @app.get("/dashboard")
+    def own_dashboard(request: Request, page: int = 1, who=Depends(current), conn=Depends(db)):
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "collector":
+            return RedirectResponse("/ops", 303)
+        return dashboard_page(request, conn, who, who[0].collector_id, page, read_only=False)
+
+    @app.get("/collectors/{collector_id}/dashboard")
+    def any_dashboard(
+        request: Request, collector_id: str, page: int = 1, who=Depends(current), conn=Depends(db)
+    ):
+        if who is None:
+            return RedirectResponse("/login", 303)
+        collector_id = accounts.normalize_email(collector_id)
+        if who[0].role == "collector":
+            if collector_id == who[0].collector_id:
+                return RedirectResponse(f"/dashboard?page={max(1, page)}", 303)
+            return refuse(request, 404, "There is no such page.")  # never confirm others exist
+        return dashboard_page(request, conn, who, collector_id, page, read_only=True)
+
+    @app.get("/ops")
+    def ops_home(request: Request, q: str = "", who=Depends(current), conn=Depends(db)):
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "ops":
+            return refuse(request, 404, "There is no such page.")
+        with conn.cursor() as cur:
+            cur.execute(
+                """SELECT c.collector_id, count(v.video_id), p.method IS NOT NULL
+                   FROM collectors c LEFT JOIN videos v USING (collector_id)
+                   LEFT JOIN payment_profiles p USING (collector_id)
+                   WHERE c.collector_id LIKE %s
+                   GROUP BY c.collector_id, p.method ORDER BY c.collector_id LIMIT 200""",
+                (f"%{accounts.normalize_email(q)}%",),
+            )
+            collectors = cur.fetchall()
+        return page(request, "ops.html", account=who[0], csrf=who[1], collectors=collectors, q=q)
+
+    def profile_page(request: Request, conn, who, status: int = 200, **context) -> HTMLResponse:
+        on_file = accounts.payment_profile(conn, who[0].collector_id)
+        return page(
+            request,
+            "profile.html",
+            status,
+            account=who[0],
+            csrf=who[1],
+            on_file=on_file,
+            **context,
+        )
+
+    @app.get("/profile")
+    def profile(request: Request, who=Depends(current), conn=Depends(db)):
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "collector":
+            return refuse(request, 403, "Only collectors have payment details.")
+        return profile_page(request, conn, who)
+
+    @app.post("/profile")
+    def change_profile(
+        request: Request,
+        method: str = Form(""),
+        receiver: str = Form(""),
+        csrf_token: str = Form(""),
+        who=Depends(current),
+        conn=Depends(db),
+    ):
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "collector":
+            return refuse(request, 403, "Only collectors have payment details.")
+        if not hmac.compare_digest(who[1], csrf_token or ""):
+            return refuse(request, 403, "The form expired. Please go back and try again.")
+        try:
+            change = accounts.change_payment_profile(conn, who[0], method, receiver, _now())
+        except ProfileError as exc:
+            conn.rollback()
+            return profile_page(
+                request, conn, who, 400, error=str(exc), method=method, receiver=receiver
+            )
+        log.info("payment details changed: account %s, %s", who[0].account_id, change.method)
+        return profile_page(request, conn, who, saved=change)
+
+    @app.get("/set-password")
+    def set_password_page(request: Request, token: str = "") -> HTMLResponse:
+        csrf = secrets.token_urlsafe(24)
+        response = page(request, "set_password.html", token=token, csrf=csrf)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, signer.dumps(csrf), httponly=True, secure=secure(request),
+            samesite="lax",
+        )  # fmt: skip
+        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
+        return response
+
+    @app.post("/set-password")
+    def set_password(
+        request: Request,
+        token: str = Form(""),
+        password: str = Form(""),
+        confirm: str = Form(""),
+        csrf_token: str = Form(""),
+        conn=Depends(db),
+    ) -> Response:
+        if not login_csrf_ok(request, csrf_token):
+            return refuse(request, 403, "The form expired. Open the link again.")
+        if password != confirm:
+            return page(
+                request, "set_password.html", 400, token=token, csrf=csrf_token,
+                error="The two passwords are not the same.",
+            )  # fmt: skip
+        try:
+            accounts.use_link(conn, token, password, _now())
+        except accounts.AccountError as exc:
+            conn.rollback()
+            return page(
+                request, "set_password.html", 400, token=token, csrf=csrf_token, error=str(exc)
+            )
+        return login_form(request, info="Your password is set. You can log in now.")
+
+    @app.get("/reset")
+    def reset_page(request: Request) -> HTMLResponse:
+        csrf = secrets.token_urlsafe(24)
+        response = page(request, "reset.html", csrf=csrf)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, signer.dumps(csrf), httponly=True, secure=secure(request),
+            samesite="lax",
+        )  # fmt: skip
+        return response
+
+    @app.post("/reset")
+    def request_reset(
+        request: Request, email: str = Form(""), csrf_token: str = Form(""), conn=Depends(db)
+    ) -> HTMLResponse:
+        """The same answer whether or not the email has an account; the link itself is made and
+        mailed by the notifications pipeline (only its hash is ever stored)."""
+        if not login_csrf_ok(request, csrf_token):
+            return refuse(request, 403, "The form expired. Please try again.")
+        accounts.request_reset(conn, email, _now())
+        return page(request, "message.html", title="Check your email", message=(
+            "If an account exists for that address, a link to choose a new password is on its "
+            "way. It works once, for two hours."
+        ))  # fmt: skip
+
+    return app
+
+
+def _weekly_earnings(payments: list[list]) -> list[list]:
+    """One bar per week: expected plus sent, leaving out failed and returned money."""
+    by_week: dict[str, Decimal] = {}
+    for week, _, amount, _, status, _ in payments:
+        if str(status).startswith(("failed", "returned")):
+            continue
+        by_week[week] = by_week.get(week, Decimal(0)) + Decimal(str(amount).lstrip("$"))
+    return [[w, "", f"${a:.2f}"] for w, a in sorted(by_week.items(), reverse=True)]

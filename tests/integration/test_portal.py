@@ -1,0 +1,352 @@
+"""The portal over a real warehouse, through HTTP (FastAPI's TestClient): login, sessions,
+CSRF, authorization between collectors and for ops, links, throttling, and what is kept."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from scoring_world import T0, World
+
+from collector import accounts
+from collector.scoring import score_videos
+
+PASSWORD = "correct horse battery"
+SECRET = "portal-test-secret-0123456789"
+
+
+@pytest.fixture
+def portal(warehouse, warehouse_url):
+    from portal.app import create_app
+
+    world = World(warehouse, pay_per_video_cents=300, perfect_bonus_cents=50)
+    for n in range(120):  # ann: more videos than one page
+        world.video(collector="ann@example.com", at=T0 + timedelta(hours=13 * n))
+    world.video(collector="bob@example.com", labels=("good", "perfect"))
+    score_videos(warehouse)
+    app = create_app(warehouse_url, SECRET, "https://sheets.example/d/")
+    return app
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def invite(conn, email: str, role: str = "collector") -> str:
+    account = accounts.create_account(conn, email, role)
+    token = accounts.issue_link(conn, account, "set_password", datetime.now(UTC))
+    conn.commit()
+    return token
+
+
+def set_password(client: TestClient, token: str, password: str = PASSWORD):
+    form = client.get(f"/set-password?token={token}")
+    return client.post(
+        "/set-password",
+        data={
+            "token": token,
+            "password": password,
+            "confirm": password,
+            "csrf_token": _csrf(form.text),
+        },
+    )
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD):
+    form = client.get("/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": _csrf(form.text)},
+        follow_redirects=False,
+    )
+
+
+def member(portal, conn, email: str, role: str = "collector") -> TestClient:
+    client = TestClient(portal, base_url="http://127.0.0.1")
+    assert set_password(client, invite(conn, email, role)).status_code == 200
+    assert login(client, email).status_code == 303
+    return client
+
+
+def test_login_sets_a_signed_httponly_lax_session_secure_off_localhost(portal, warehouse):
+    token = invite(warehouse, "ann@example.com")
+    local = TestClient(portal, base_url="http://127.0.0.1")
+    set_password(local, token)
+    answer = login(local, "  Ann@Example.COM ")  # FAQ 5: spaces and capitals are forgiven
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    remote = TestClient(portal, base_url="https://portal.example.com")
+    answer = login(remote, "ann@example.com")
+    assert answer.status_code == 303 and "Secure" in answer.headers["set-cookie"]
+    # A tampered cookie is no session.
+    forged = TestClient(portal, base_url="http://127.0.0.1")
+    forged.cookies.set("collector_session", "x" + local.cookies["collector_session"])
+    assert forged.get("/dashboard", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_failed_login_says_the_same_whether_or_not_the_email_exists(portal, warehouse):
+    client = member(portal, warehouse, "ann@example.com")
+    client.cookies.clear()
+    wrong = login(client, "ann@example.com", "not the password")
+    unknown = login(client, "nobody@example.com", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    message = re.search(r'id="error">([^<]+)<', wrong.text).group(1)
+    assert message == re.search(r'id="error">([^<]+)<', unknown.text).group(1)
+    assert message == accounts.LOGIN_REFUSED
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("ann@gmail.con", "ann@gmail.com"),
+        ("ann@gmial.com", "ann@gmail.com"),
+        ("ann@yahoo.co", "ann@yahoo.com"),
+        ("ann@hotmial.com", "ann@hotmail.com"),
+        ("ann@example.com", None),
+        ("ann@gmail.com", None),
+    ],
+)
+def test_typo_suggestion(typed, suggested):
+    assert accounts.suggest_email(typed) == suggested
+
+
+def test_typo_is_suggested_on_the_login_page(portal, warehouse):
+    client = TestClient(portal, base_url="http://127.0.0.1")
+    answer = login(client, "ann@gmail.con", "whatever it is")
+    assert "Did you mean ann@gmail.com?" in answer.text
+
+
+def test_forms_without_the_right_csrf_token_are_refused(portal, warehouse):
+    client = member(portal, warehouse, "ann@example.com")
+    no_token = client.post("/profile", data={"method": "paypal", "receiver": "ann@example.com"})
+    wrong = client.post(
+        "/profile",
+        data={"method": "paypal", "receiver": "ann@example.com", "csrf_token": "forged"},
+    )
+    assert no_token.status_code == wrong.status_code == 403
+    assert accounts.payment_profile(warehouse, "ann@example.com") is None
+    stranger = TestClient(portal, base_url="http://127.0.0.1")
+    answer = stranger.post("/login", data={"email": "ann@example.com", "password": PASSWORD})
+    assert answer.status_code == 403  # login form posted from elsewhere: no CSRF cookie
+
+
+def test_a_collector_sees_and_changes_only_their_own_data(portal, warehouse):
+    ann = member(portal, warehouse, "ann@example.com")
+    member(portal, warehouse, "bob@example.com")
+    assert ann.get("/collectors/bob@example.com/dashboard").status_code == 404
+    assert ann.get("/collectors/nobody@example.com/dashboard").status_code == 404
+    assert ann.get("/ops").status_code == 404
+    own = ann.get("/collectors/ANN@example.com/dashboard")
+    assert own.status_code == 200 and "Your dashboard" in own.text
+    csrf = _csrf(ann.get("/profile").text)
+    answer = ann.post(
+        "/profile",
+        data={
+            "method": "paypal",
+            "receiver": "ann.pay@example.com",
+            "csrf_token": csrf,
+            "collector_id": "bob@example.com",  # ignored: the session says who
+        },
+    )
+    assert answer.status_code == 200
+    assert accounts.payment_profile(warehouse, "ann@example.com") == ("paypal", "a***@example.com")
+    assert accounts.payment_profile(warehouse, "bob@example.com") is None
+    dashboard = ann.get("/dashboard").text
+    assert "bob@example.com" not in dashboard
+
+
+def test_ops_read_any_dashboard_and_change_nothing(portal, warehouse):
+    ops = member(portal, warehouse, "ops@example.com", role="ops")
+    assert ops.get("/dashboard", follow_redirects=False).headers["location"] == "/ops"
+    listing = ops.get("/ops")
+    assert "bob@example.com" in listing.text and "ann@example.com" in listing.text
+    page = ops.get("/collectors/bob@example.com/dashboard")
+    assert page.status_code == 200 and "(read only)" in page.text
+    assert ops.get("/profile").status_code == 403
+    csrf = _csrf(page.text)
+    answer = ops.post(
+        "/profile", data={"method": "paypal", "receiver": "x@y.org", "csrf_token": csrf}
+    )
+    assert answer.status_code == 403
+    assert "password" not in page.text.lower().replace("forgot your password", "")
+
+
+def test_links_are_single_use_and_expire(warehouse):
+    account = accounts.create_account(warehouse, "ann@example.com")
+    now = datetime.now(UTC)
+    token = accounts.issue_link(warehouse, account, "set_password", now)
+    accounts.use_link(warehouse, token, PASSWORD, now)
+    with pytest.raises(accounts.AccountError, match="expired or was already used"):
+        accounts.use_link(warehouse, token, PASSWORD + "x", now)
+    reset = accounts.issue_link(warehouse, account, "reset_password", now)
+    with pytest.raises(accounts.AccountError, match="expired"):
+        accounts.use_link(warehouse, reset, PASSWORD, now + timedelta(hours=2, seconds=1))
+    warehouse.commit()
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT token_hash FROM portal_tokens")
+        stored = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT password_hash FROM portal_accounts")
+        (password_hash,) = cur.fetchone()
+    assert token not in stored and reset not in stored and all(len(h) == 64 for h in stored)
+    assert password_hash.startswith("$argon2id$v=19$")
+
+
+def test_reset_request_answers_the_same_for_unknown_emails(portal, warehouse):
+    member(portal, warehouse, "ann@example.com")
+    client = TestClient(portal, base_url="http://127.0.0.1")
+    answers = []
+    for email in ("ann@example.com", "nobody@example.com"):
+        csrf = _csrf(client.get("/reset").text)
+        answers.append(client.post("/reset", data={"email": email, "csrf_token": csrf}))
+    assert answers[0].status_code == answers[1].status_code == 200
+    assert answers[0].text == answers[1].text
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT kind, collector_id FROM collector_events")
+        assert cur.fetchall() == [("password_reset_requested", "ann@example.com")]
+    warehouse.commit()
+
+
+def test_login_throttling_per_account_and_per_client(portal, warehouse):
+    member(portal, warehouse, "ann@example.com")
+    client = TestClient(portal, base_url="http://127.0.0.1")
+    for _ in range(accounts.MAX_FAILURES_PER_ACCOUNT):
+        assert login(client, "ann@example.com", "wrong password").status_code == 401
+    blocked = login(client, "ann@example.com")  # even the right password waits now
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in blocked.text
+    # One address trying many accounts is stopped too, even for an account it never tried.
+    accounts.use_link(warehouse, invite(warehouse, "bob@example.com"), PASSWORD, datetime.now(UTC))
+    warehouse.commit()
+    for n in range(accounts.MAX_FAILURES_PER_CLIENT):
+        login(client, f"guess{n}@example.com", "wrong password")
+    assert login(client, "bob@example.com").status_code == 429
+
+
+def test_profile_change_after_the_freeze_says_it_applies_to_the_next_batch(portal, warehouse):
+    from collector.payouts import set_payment_profile
+
+    ann = member(portal, warehouse, "ann@example.com")
+    set_payment_profile(warehouse, "bob@example.com", "paypal", "bob@example.com", "test")
+    now = datetime.now(UTC)
+    from collector.payouts import previous_week
+
+    coming = previous_week(now)
+    first = ann.post(
+        "/profile",
+        data={
+            "method": "paypal",
+            "receiver": " Ann.Pay@Example.com ",
+            "csrf_token": _csrf(ann.get("/profile").text),
+        },
+    )
+    assert "after-freeze" not in first.text
+    assert coming.strftime("%B %d, %Y") in first.text
+    # Finance freezes the coming payout; a change now waits for the next one.
+    with warehouse.cursor() as cur:
+        cur.execute(
+            """INSERT INTO payout_batches (week_start, provider, attempt, state, item_count,
+                   total_cents, frozen_by) VALUES (%s, 'paypal', 1, 'draft', 1, 1, 'test')""",
+            (coming,),
+        )
+    warehouse.commit()
+    bad = ann.post(
+        "/profile",
+        data={
+            "method": "paypal",
+            "receiver": "not-an-email",
+            "csrf_token": _csrf(ann.get("/profile").text),
+        },
+    )
+    assert bad.status_code == 400 and "PayPal needs the email" in bad.text
+    second = ann.post(
+        "/profile",
+        data={
+            "method": "payoneer",
+            "receiver": "PAYEE-778899",
+            "csrf_token": _csrf(ann.get("/profile").text),
+        },
+    )
+    assert 'id="after-freeze"' in second.text
+    assert (coming + timedelta(days=7)).strftime("%B %d, %Y") in second.text
+    with warehouse.cursor() as cur:
+        cur.execute(
+            "SELECT method, receiver FROM payment_profiles WHERE collector_id = %s",
+            ("ann@example.com",),
+        )
+        assert cur.fetchone() == ("payoneer", "PAYEE-778899")  # what the payout reads
+        cur.execute(
+            """SELECT changed_by, old_method, old_receiver, new_method, new_receiver, applies_from
+               FROM payment_profile_changes ORDER BY change_id"""
+        )
+        audit = cur.fetchall()
+        cur.execute("SELECT kind, payload FROM collector_events ORDER BY event_id")
+        events = cur.fetchall()
+    warehouse.commit()
+    assert audit == [
+        ("ann@example.com", None, None, "paypal", "a***@example.com", coming),
+        (
+            "ann@example.com",
+            "paypal",
+            "a***@example.com",
+            "payoneer",
+            "****8899",
+            coming + timedelta(days=7),
+        ),
+    ]
+    assert [kind for kind, _ in events] == ["payment_details_changed"] * 2
+    assert "PAYEE-778899" not in str(events) and "ann.pay@example.com" not in str(events)
+
+
+def test_no_password_token_or_payment_identifier_in_logs(portal, warehouse, caplog):
+    caplog.set_level(logging.DEBUG)
+    token = invite(warehouse, "ann@example.com")
+    client = TestClient(portal, base_url="http://127.0.0.1")
+    set_password(client, token)
+    login(client, "ann@example.com", "a wrong password here")
+    login(client, "ann@example.com")
+    client.post(
+        "/profile",
+        data={
+            "method": "payoneer",
+            "receiver": "PAYEE-SECRET-4242",
+            "csrf_token": _csrf(client.get("/profile").text),
+        },
+    )
+    session = client.cookies["collector_session"]
+    # The test's own HTTP client (httpx) logs the URLs it requests; the server must log nothing.
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    )
+    for secret in (PASSWORD, "a wrong password here", token, "PAYEE-SECRET-4242", session):
+        assert secret not in logged
+    assert "payment details changed" in logged  # the log does say what happened
+
+
+def test_dashboard_pages_through_thousands_and_links_the_sheet(portal, warehouse):
+    with warehouse.cursor() as cur:
+        cur.execute(
+            """INSERT INTO collector_dashboards (collector_id, spreadsheet_id, sheet_ids)
+               VALUES ('ann@example.com', 'SHEET123', '{}')"""
+        )
+    warehouse.commit()
+    ann = member(portal, warehouse, "ann@example.com")
+    first = ann.get("/dashboard")
+    assert first.text.count("<tr>") - 1 >= 50
+    rows = re.findall(r"<td>(P004C009-v\d+)</td>", first.text)
+    assert len(rows) == 50 and "Page 1 of 3" in first.text
+    last = ann.get("/dashboard?page=3")
+    assert len(re.findall(r"<td>(P004C009-v\d+)</td>", last.text)) == 20
+    assert 'href="https://sheets.example/d/SHEET123" target="_blank"' in first.text
+    assert "Videos (120)" in first.text
+    assert "=IF(1&gt;=0.75,&#34;YES&#34;,&#34;NO&#34;)" in first.text  # FAQ 11: the formula shown
+    assert first.text.count('class="bar"') >= 1  # weekly earnings chart
+
+
+def test_week_boundaries_in_profile_messages_use_mondays():
+    assert accounts.mask("paypal", "ann@example.com") == "a***@example.com"
+    assert accounts.mask("payoneer", "AB") == "****"
+    assert date(2026, 11, 16).weekday() == 0
