@@ -180,16 +180,21 @@ def create_app(
         request: Request, conn, who, collector_id: str, page_no: int, read_only: bool
     ) -> HTMLResponse:
         page_no = max(1, page_no)
-        boards = build_dashboards(
-            conn, [collector_id], _now(), videos_page=((page_no - 1) * PER_PAGE, PER_PAGE)
-        )
-        board = boards.get(collector_id) or Dashboard(collector_id)
         with conn.cursor() as cur:
             cur.execute(
                 "SELECT spreadsheet_id FROM collector_dashboards WHERE collector_id = %s",
                 (collector_id,),
             )
             row = cur.fetchone()
+        sheet_url = (sheets_base + quote(row[0])) if row else None
+        boards = build_dashboards(
+            conn,
+            [collector_id],
+            _now(),
+            dashboard_urls={collector_id: sheet_url} if sheet_url else None,
+            videos_page=((page_no - 1) * PER_PAGE, PER_PAGE),
+        )
+        board = boards.get(collector_id) or Dashboard(collector_id)
         pages = max(1, -(-board.video_count // PER_PAGE))
         videos = [
             [{"text": _shown(v), "formula": v if str(v).startswith("=") else ""} for v in row]
@@ -209,7 +214,7 @@ def create_app(
             summary_header=SUMMARY_HEADER,
             summary=board.summary,
             chart=weekly_chart(_weekly_earnings(board.payments)),
-            sheet_url=(sheets_base + quote(row[0])) if row else None,
+            sheet_url=sheet_url,
             page_no=min(page_no, pages),
             pages=pages,
             video_count=board.video_count,
