@@ -20,12 +20,13 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv browser warehouse warehouse-up demo test lint format airflow bench clean lock sandbox sandbox-stop
+.PHONY: help venv browser warehouse warehouse-up demo test lint format airflow bench clean lock sandbox sandbox-stop portal portal-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
 	@echo "make test    install what tests need, lint, and run the whole suite"
 	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
+	@echo "make portal  the collectors' portal on http://127.0.0.1:8790"
 	@echo "make bench   benchmarks under bench/ (figures go in the README; ~3 min the first time)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -76,6 +77,15 @@ format: venv
 
 airflow: warehouse
 	@bash scripts/airflow.sh
+
+# The collector portal on http://127.0.0.1:8790 (PORTAL_PORT), in the foreground.
+portal: warehouse
+	@echo "portal: http://127.0.0.1:$${PORTAL_PORT:-8790}  (accounts: collector portal invite EMAIL)"
+	@COLLECTOR_SHEETS_WEB_URL=$${COLLECTOR_SHEETS_WEB_URL:-http://127.0.0.1:$${SANDBOX_PORT:-8799}/sheets/} \
+	  $(BIN)/python -m portal serve --port $${PORTAL_PORT:-8790}
+
+portal-stop:
+	@bash scripts/portal.sh stop
 
 # The API emulators (Google Sheets/Drive, ...) on http://127.0.0.1:8799 (SANDBOX_PORT).
 sandbox: venv

@@ -69,6 +69,8 @@ run_dag weekly_payout "{\"week\": \"$week\", \"dry_run\": false}" "approve -> Pa
 wait "$approval_pid" || { cat "$AIRFLOW_HOME/demo-approval.log"; exit 1; }
 sed 's/^/     /' "$AIRFLOW_HOME/demo-approval.log"
 kill "$api_pid" 2>/dev/null || true
+collector demo seed-accounts >/dev/null
+bash "$(dirname "$0")/portal.sh" restart
 
 echo
 collector status
@@ -80,6 +82,9 @@ echo "Why a video was or was not accepted (collector explain $example):"
 collector explain "$example" | sed 's/^/  /'
 echo
 echo "Demo finished in $(( $(date +%s) - started )) s. Where to look:"
+first=$(psql -Atqc "SELECT collector_id FROM payment_profiles ORDER BY collector_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+password=$(python -c "from collector.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)")
+echo "  collector portal    http://127.0.0.1:${PORTAL_PORT:-8790}/   log in as $first / $password (ops: ops@example.com, same password; still running: make portal-stop)"
 echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue, dashboards; still running: make sandbox-stop)"
 dashboard=$(psql -Atqc "SELECT spreadsheet_id FROM collector_dashboards ORDER BY collector_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
 echo "  a collector's sheet $SANDBOX_URL/sheets/$dashboard"

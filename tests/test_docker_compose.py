@@ -20,8 +20,8 @@ AIRFLOW_SERVICES = {
 }
 
 
-def test_the_official_airflow_3_services_and_our_warehouse_are_there():
-    assert {"postgres", "warehouse", "redis", *AIRFLOW_SERVICES} == set(SERVICES)
+def test_the_official_airflow_3_services_our_warehouse_and_portal_are_there():
+    assert {"postgres", "warehouse", "redis", "portal", *AIRFLOW_SERVICES} == set(SERVICES)
 
 
 def test_celery_pieces_are_behind_the_celery_profile():
@@ -73,3 +73,12 @@ def test_dockerfile_installs_the_versions_pinned_in_requirements():
         assert re.search(pattern, package), package
         assert re.search(rf"^{re.escape(package)}==", pins, re.M), package
     assert "FROM apache/airflow:3.3.2" in dockerfile
+
+
+def test_the_portal_is_its_own_service_without_airflow():
+    portal = SERVICES["portal"]
+    assert "portal" in portal["entrypoint"] and "airflow" not in " ".join(portal["entrypoint"])
+    env = portal["environment"]
+    assert env["COLLECTOR_DB_URL"].endswith("@warehouse:5432/collector")
+    assert "COLLECTOR_PORTAL_SECRET" in env and "AIRFLOW__CORE__EXECUTOR" not in env
+    assert portal["ports"] == ["8790:8790"]

@@ -55,6 +55,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"{len(manifest.files)} annotation files and {len(manifest.mp4s)} MP4s in "
             f"{args.landing} (manifest: {args.manifest})"
         )
+    elif args.action == "seed-accounts":
+        conn = db.connect()
+        try:
+            emails = demo.seed_portal_accounts(conn)
+        finally:
+            conn.close()
+        print(
+            f"{len(emails)} portal accounts, password {demo.DEMO_PASSWORD!r}: {', '.join(emails)}"
+        )
     elif args.action == "seed-profiles":
         conn = db.connect()
         try:
@@ -210,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "url", "migrate"])
     p.set_defaults(func=_cmd_db)
     p = sub.add_parser("demo", help="demo data")
-    p.add_argument("action", choices=["reset", "generate", "seed-collections", "seed-profiles"])
+    p.add_argument(
+        "action",
+        choices=["reset", "generate", "seed-collections", "seed-profiles", "seed-accounts"],
+    )
     p.add_argument("--landing", default=settings.landing_url())
     p.add_argument("--manifest", default=str(settings.state_dir() / "demo-manifest.json"))
     p.add_argument("--seed", type=int, default=7)

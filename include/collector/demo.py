@@ -594,3 +594,26 @@ def seed_payment_profiles(conn) -> dict[str, str]:
         )
     conn.commit()
     return seeded
+
+
+DEMO_PASSWORD = "collector-demo-1"  # the demo's login, printed by make demo; never in production
+
+
+def seed_portal_accounts(conn, password: str = DEMO_PASSWORD) -> list[str]:
+    """Portal accounts for every demo collector and one ops account, all with the demo password
+    set through the same single-use link a collector would follow."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from collector import accounts  # noqa: PLC0415
+
+    with conn.cursor() as cur:
+        cur.execute("SELECT collector_id FROM collectors ORDER BY collector_id")
+        emails = [(r[0], "collector") for r in cur.fetchall()] + [("ops@example.com", "ops")]
+    now = datetime.now(UTC)
+    for email, role in emails:
+        account = accounts.create_account(conn, email, role)
+        accounts.use_link(
+            conn, accounts.issue_link(conn, account, "set_password", now), password, now
+        )
+    conn.commit()
+    return [email for email, _ in emails]
