@@ -100,6 +100,7 @@ bench: warehouse
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/dashboards.py
 	$(BIN)/python bench/payouts.py
+	$(BIN)/python bench/portal.py
 
 # Re-resolve the pinned set (needs network access to PyPI).
 lock:

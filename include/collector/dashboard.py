@@ -249,15 +249,18 @@ def build_dashboards(
         cur.execute(
             """SELECT v.collector_id, v.video_id, v.collected_at, cv.name, s.score, s.threshold,
                       s.status, s.reasons, s.perfect, cv.pay_per_video_cents, cv.perfect_bonus_cents,
-                      paid.status AS payout_status, paid.provider, paid.failure_reason
+                      paid.status AS payout_status, paid.provider, paid.failure_reason,
+                      date_trunc('week', v.collected_at AT TIME ZONE 'America/New_York')::date
                FROM videos v
                JOIN collection_versions cv
                  ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
                LEFT JOIN video_scores s USING (video_id)
-               LEFT JOIN LATERAL (
-                   SELECT i.status, i.provider, i.failure_reason
+               LEFT JOIN (
+                   SELECT pv.video_id, i.status, i.provider, i.failure_reason
                    FROM payout_item_videos pv JOIN payout_items i USING (item_id)
-                   WHERE pv.video_id = v.video_id AND pv.released_at IS NULL) paid ON true
+                   WHERE pv.released_at IS NULL
+                     AND (%(ids)s::text[] IS NULL OR i.collector_id = ANY(%(ids)s::text[]))
+               ) paid USING (video_id)
                WHERE %(ids)s::text[] IS NULL OR v.collector_id = ANY(%(ids)s::text[])
                ORDER BY v.collector_id, v.collected_at DESC, v.video_id""",
             {"ids": collector_ids},
@@ -291,36 +294,34 @@ def build_dashboards(
         payout_status,
         provider,
         failure_reason,
+        week,  # the payout week (Monday, ET) the video was collected in
     ) in rows:
         board = dashboards.setdefault(collector, Dashboard(collector))
         board.video_count += 1
         status = status or "pending"
-        threshold = threshold if threshold is not None else Decimal(0)
-        week = week_start(collected)
-        payment = ""
-        if status == "accepted":
-            cents = pay + (bonus if perfect else 0)
-            if payout_status:  # in the payout ledger: its status, not an expectation
-                payment = f"{_money(cents)} " + payment_words(
-                    payout_status, provider, failure_reason
-                )
-            elif cents:
-                weekly[collector][week][0] += 1
-                weekly[collector][week][1] += cents
-                payment = f"expected {_money(cents)}"
+        cents = pay + (bonus if perfect else 0) if status == "accepted" else 0
+        if cents and not payout_status:  # not in the payout ledger yet: expected
+            weekly[collector][week][0] += 1
+            weekly[collector][week][1] += cents
         if status in ("accepted", "rejected", "blocked", "superseded"):
             decided[collector].append(status == "accepted")
         for reason in reasons or []:
             key = reason.split(" (")[0]
             if key in ADVICE:
                 reasons_seen[collector][key] += 1
-        pending_why = [
-            r for r in (reasons or []) if r in ("Unrated", "Under review", "Needs improvement")
-        ]
         if videos_page and not (
             videos_page[0] < board.video_count <= videos_page[0] + videos_page[1]
         ):
-            continue
+            continue  # counted above; formatted only when shown
+        payment = ""
+        if status == "accepted" and payout_status:  # the ledger's status, not an expectation
+            payment = f"{_money(cents)} " + payment_words(payout_status, provider, failure_reason)
+        elif cents:
+            payment = f"expected {_money(cents)}"
+        threshold = threshold if threshold is not None else Decimal(0)
+        pending_why = [
+            r for r in (reasons or []) if r in ("Unrated", "Under review", "Needs improvement")
+        ]
         board.videos.append(
             [
                 video_id,

@@ -1,0 +1,215 @@
+"""Benchmark: the portal's dashboard page under 50 concurrent sessions, with 10,000 collectors
+and 1,000,000 videos in the warehouse, against reading the same rows with one plain query at
+the same concurrency, in the same run.
+
+    make bench     # or: .venv/bin/python bench/portal.py [--sessions 50] [--seconds 30]
+
+The portal runs as its own service (`python -m portal serve --workers 2`) on this machine, as
+does the load generator (threads, one keep-alive HTTP session per collector, a think time of
+0.5-1.5 s between page loads, as a person reading a page). Ten collectors have 5,000 videos
+each, the others about 95; a fifth of the sessions are the heavy ones. Seeding and scoring the
+million videos takes a few minutes and is not timed. Target: p95 <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+
+import psycopg2
+import requests
+
+from collector import accounts, db, settings
+from collector.scoring import score_videos
+
+HEAVY = 10
+SEED = """
+INSERT INTO collections (collection_id, project_id) VALUES ('P901C001', 'P901');
+INSERT INTO collection_versions (collection_id, version, name, activity_shortnames,
+        activity_categories, required_activity_count, min_duration_s, rate_limit_hours,
+        score_threshold, pay_per_video_cents, perfect_bonus_cents, valid_from)
+    VALUES ('P901C001', 1, 'Bench collection', '{A}', '{a}', 1, 10, 12, 0.75, 300, 50, '2026-01-01');
+INSERT INTO reviewers (email) VALUES ('r1@x.org');
+INSERT INTO collectors (collector_id) SELECT 'c' || g || '@example.com' FROM generate_series(1, %(n)s) g;
+INSERT INTO videos (video_id, collector_id, collection_id, collection_version, collected_at,
+        frame_rate, duration_s, frame_width, frame_height, app_version, mp4_uri, current_annotation)
+    SELECT 'v' || g || '-' || k, 'c' || g || '@example.com', 'P901C001', 1,
+           timestamptz '2025-06-01' + k * interval '13 hours' + g * interval '1 second', 30, 30,
+           1920, 1080, '2.3.1', '-', '-'
+    FROM generate_series(1, %(n)s) g,
+         LATERAL generate_series(0, CASE WHEN g <= %(heavy)s THEN 4999 ELSE %(per)s - 1 END) k;
+INSERT INTO activities (video_id, activity_index, shortname, start_frame, end_frame)
+    SELECT video_id, 0, 'A', 0, 10 FROM videos;
+INSERT INTO review_queue_rows SELECT 'Q-' || video_id || '-0', video_id, 0 FROM videos;
+INSERT INTO activity_ratings (video_id, activity_index, reviewer_email, labels, queue_id, sheet_row)
+    SELECT video_id, 0, 'r1@x.org',
+           CASE WHEN right(video_id, 1) = '7' THEN '{box_too_big}'::text[] ELSE '{good}'::text[] END,
+           'Q-' || video_id || '-0', 2
+    FROM videos;
+ANALYZE;
+"""
+# The same rows the page shows, read with one plain query: the reference.
+PLAIN = """
+SELECT v.video_id, v.collected_at, s.score, s.threshold, s.status, s.reasons
+FROM videos v LEFT JOIN video_scores s USING (video_id)
+WHERE v.collector_id = %s ORDER BY v.collected_at DESC, v.video_id LIMIT 50
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_sessions(sessions: list, seconds: float, request) -> list[float]:
+    """Each session: request, think 0.5-1.5 s, repeat until time is up. Latencies in ms."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def session(state) -> None:
+        rng = random.Random(id(state))
+        time.sleep(rng.uniform(0, 1.0))  # do not start in lockstep
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            request(state)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+            time.sleep(rng.uniform(0.5, 1.5))
+
+    threads = [threading.Thread(target=session, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--collectors", type=int, default=10_000)
+    parser.add_argument("--videos-per-collector", type=int, default=95)
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    base = settings.database_url().rsplit("/", 1)[0]
+    name = f"bench_portal_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(base + "/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    url = f"{base}/{name}"
+    server = None
+    try:
+        conn = db.connect(url)
+        db.migrate(conn)
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.execute(
+                SEED,
+                {"n": args.collectors, "heavy": HEAVY, "per": args.videos_per_collector},
+            )
+            cur.execute("SELECT count(*) FROM videos")
+            (videos,) = cur.fetchone()
+        conn.commit()
+        score_videos(conn)
+        heavy = [f"c{g}@example.com" for g in range(1, HEAVY + 1)]
+        light = [f"c{g}@example.com" for g in range(HEAVY + 1, args.collectors + 1)]
+        chosen = heavy[: args.sessions // 5] + random.Random(7).sample(
+            light, args.sessions - min(len(heavy), args.sessions // 5)
+        )
+        password = "bench password 1"
+        now = datetime.now(UTC)
+        for email in chosen:
+            account = accounts.create_account(conn, email)
+            accounts.use_link(
+                conn, accounts.issue_link(conn, account, "set_password", now), password, now
+            )
+        conn.commit()
+        print(
+            f"set-up: {args.collectors:,} collectors, {videos:,} videos seeded and scored in "
+            f"{time.perf_counter() - started:.0f} s (not timed below)",
+            flush=True,
+        )
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
+            env={**os.environ, "COLLECTOR_DB_URL": url, "COLLECTOR_PORTAL_SECRET": "bench"},
+        )
+        portal = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{portal}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        def log_in(email: str) -> requests.Session:
+            session = requests.Session()
+            form = session.get(f"{portal}/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            answer = session.post(
+                f"{portal}/login",
+                data={"email": email, "password": password, "csrf_token": csrf},
+            )
+            assert answer.url.endswith("/dashboard"), answer.status_code
+            return session
+
+        sessions = [log_in(email) for email in chosen]
+
+        def load_page(session: requests.Session) -> None:
+            answer = session.get(f"{portal}/dashboard")
+            assert answer.status_code == 200 and "Videos (" in answer.text
+
+        for session in sessions[:5]:  # warm up both workers
+            load_page(session)
+        ours = run_sessions(sessions, args.seconds, load_page)
+
+        connections = {email: db.connect(url) for email in chosen}
+
+        def plain_query(email: str) -> None:
+            with connections[email].cursor() as cur:
+                cur.execute(PLAIN, (email,))
+                assert len(cur.fetchall()) == 50
+            connections[email].commit()
+
+        plain = run_sessions(chosen, args.seconds, plain_query)
+        for c in connections.values():
+            c.close()
+        conn.close()
+    finally:
+        if server:
+            server.terminate()
+            server.wait(10)
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    for label, values in (("portal page", ours), ("plain query", plain)):
+        print(
+            f"{label:12}: {len(values):,} requests from {args.sessions} sessions in "
+            f"{args.seconds:.0f} s: p50 {statistics.median(values):.1f} ms, "
+            f"p95 {percentile(values, 0.95):.1f} ms, max {max(values):.1f} ms"
+        )
+    print(
+        f"ratio       : the whole page (session, 5 queries, 50 rendered rows, payments, chart) "
+        f"costs {statistics.median(ours) / statistics.median(plain):.1f}x the plain query at p50, "
+        f"{percentile(ours, 0.95) / percentile(plain, 0.95):.1f}x at p95 (target p95 <= 150 ms: "
+        f"{'met' if percentile(ours, 0.95) <= 150 else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
