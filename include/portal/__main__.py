@@ -13,8 +13,14 @@ def main() -> None:
     serve.add_argument("--port", type=int, default=8790)
     serve.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    import logging  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
 
+    # What happened, by account id: never passwords, tokens, cookies or payment details.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(
         "portal.app:create_app",
         factory=True,

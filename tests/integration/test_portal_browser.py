@@ -24,7 +24,7 @@ PASSWORD = "a long demo password"
 
 
 @pytest.fixture
-def portal_url(warehouse, warehouse_url):
+def portal_url(warehouse, warehouse_url, tmp_path):
     world = World(warehouse, pay_per_video_cents=300, perfect_bonus_cents=50)
     for n in range(3):
         world.video(
@@ -56,10 +56,12 @@ def portal_url(warehouse, warehouse_url):
         "COLLECTOR_PORTAL_SECRET": "browser-test-secret",
         "COLLECTOR_SHEETS_WEB_URL": "http://127.0.0.1:9/sheets/",
     }
+    server_log = (tmp_path / "portal.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "portal", "serve", "--port", str(port)],
         env=env,
-        stderr=subprocess.PIPE,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -67,15 +69,16 @@ def portal_url(warehouse, warehouse_url):
             urllib.request.urlopen(f"{url}/healthz", timeout=1)
             break
         except OSError:
-            assert server.poll() is None, server.stderr.read().decode()
+            assert server.poll() is None, (tmp_path / "portal.log").read_text()
             time.sleep(0.1)
     yield url
     server.terminate()
     server.wait(10)
+    server_log.close()
 
 
 def test_a_collector_logs_in_reads_the_dashboard_changes_payment_details_and_logs_out(
-    portal_url, warehouse
+    portal_url, warehouse, tmp_path
 ):
     from playwright.sync_api import sync_playwright
 
@@ -149,3 +152,8 @@ def test_a_collector_logs_in_reads_the_dashboard_changes_payment_details_and_log
         assert cur.fetchone() == ("paypal", "ann.payments@example.com")  # what payouts read
     warehouse.commit()
     assert all(path.stat().st_size > 5_000 for path in shots)
+    # The service's own log says what happened, and holds no secret or payment identifier.
+    server_log = (tmp_path / "portal.log").read_text()
+    assert "payment details changed" in server_log and "login: account" in server_log
+    for secret in (PASSWORD, "not my password", "ann.payments@example.com", "collector_session="):
+        assert secret not in server_log
