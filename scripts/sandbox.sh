@@ -14,7 +14,7 @@ start() {
   mkdir -p "$state"
   mkdir -p "$COLLECTOR_STATE_DIR/quicklooks"
   # /public/ stands in for the public bucket reviewers' browsers load quicklooks from.
-  nohup python -m sandbox serve --port "$port" --state-dir "$state" \
+  nohup python -m sandbox serve --port "$port" --state-dir "$state" --smtp-port "${SANDBOX_SMTP_PORT:-8025}" \
     --public-dir "$COLLECTOR_STATE_DIR/quicklooks" >"$COLLECTOR_STATE_DIR/sandbox.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 50); do

@@ -123,19 +123,41 @@ def airflow_db() -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def sandbox_url(tmp_path_factory: pytest.TempPathFactory):
-    """The sandbox (Google Sheets/Drive emulator) as its own process on a free port."""
+def _free_port() -> int:
     import socket
-    import time
-    import urllib.request
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sandbox_smtp_port() -> int:
+    """The sandbox's SMTP server port (started with the sandbox)."""
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory, sandbox_smtp_port: int):
+    """The sandbox (Google, PayPal, Payoneer emulators, SMTP) as its own process on free ports."""
+    import time
+    import urllib.request
+
+    port = _free_port()
     state = tmp_path_factory.mktemp("sandbox")
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--state-dir", str(state)],
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state),
+            "--smtp-port",
+            str(sandbox_smtp_port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -240,3 +262,15 @@ def payment_connections(sandbox_url: str, monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("COLLECTOR_PAYOUT_REPORTS_URL", str(tmp_path / "payout_reports"))
     monkeypatch.setenv("AIRFLOW_VAR_PAYOUT_POLL_SECONDS", "0.5")
     return clients
+
+
+@pytest.fixture
+def smtp_connection(sandbox_url: str, sandbox_smtp_port: int, monkeypatch: pytest.MonkeyPatch):
+    """smtp_default pointing at the sandbox's SMTP server, inbox and faults emptied."""
+    _sandbox_admin(sandbox_url, "mail/reset", {})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        f"smtp://127.0.0.1:{sandbox_smtp_port}?disable_ssl=true&disable_tls=true"
+        "&from_email=collector%40visym.com&retry_limit=0",
+    )
+    return lambda: _sandbox_admin(sandbox_url, "mail/messages")["messages"]

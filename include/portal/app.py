@@ -53,7 +53,8 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(title="Collector portal", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-    signer = URLSafeSerializer(secret or settings.portal_secret(), salt="collector-portal")
+    secret_key = secret or settings.portal_secret()
+    signer = URLSafeSerializer(secret_key, salt="collector-portal")
     pool = psycopg2.pool.ThreadedConnectionPool(
         1, 32, database_url or settings.database_url(), application_name="portal"
     )
@@ -260,6 +261,8 @@ def create_app(
         return page(request, "ops.html", account=who[0], csrf=who[1], collectors=collectors, q=q)
 
     def profile_page(request: Request, conn, who, status: int = 200, **context) -> HTMLResponse:
+        from collector import notifications  # noqa: PLC0415
+
         on_file = accounts.payment_profile(conn, who[0].collector_id)
         return page(
             request,
@@ -268,6 +271,7 @@ def create_app(
             account=who[0],
             csrf=who[1],
             on_file=on_file,
+            digest=notifications.digest_subscribed(conn, who[0].collector_id),
             **context,
         )
 
@@ -303,6 +307,49 @@ def create_app(
             )
         log.info("payment details changed: account %s, %s", who[0].account_id, change.method)
         return profile_page(request, conn, who, saved=change)
+
+    @app.get("/unsubscribe")
+    def unsubscribe_page(request: Request, c: str = "", t: str = "") -> HTMLResponse:
+        return page(request, "unsubscribe.html", collector=c, token=t)
+
+    @app.post("/unsubscribe")
+    def unsubscribe(request: Request, c: str = "", t: str = "", conn=Depends(db)) -> HTMLResponse:
+        """One click from the digest (RFC 8058 POSTs to the List-Unsubscribe URL); the token in
+        the link is the proof, no login needed. Digests only: account and payment mail stays."""
+        from collector import notifications  # noqa: PLC0415
+
+        collector = accounts.normalize_email(c)
+        expected = notifications.unsubscribe_token(collector, secret_key)
+        if not collector or not hmac.compare_digest(expected, t or ""):
+            return refuse(request, 403, "This unsubscribe link is not valid.")
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM collectors WHERE collector_id = %s", (collector,))
+            if cur.fetchone() is None:
+                return refuse(request, 403, "This unsubscribe link is not valid.")
+        notifications.set_digest_subscription(conn, collector, False)
+        return page(request, "message.html", title="Unsubscribed", message=(
+            "You will no longer get the weekly digest. Emails about your account and your "
+            "payments still come."
+        ))  # fmt: skip
+
+    @app.post("/profile/emails")
+    def email_settings(
+        request: Request,
+        digest: str = Form(""),
+        csrf_token: str = Form(""),
+        who=Depends(current),
+        conn=Depends(db),
+    ):
+        from collector import notifications  # noqa: PLC0415
+
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "collector":
+            return refuse(request, 403, "Only collectors get collector emails.")
+        if not hmac.compare_digest(who[1], csrf_token or ""):
+            return refuse(request, 403, "The form expired. Please go back and try again.")
+        notifications.set_digest_subscription(conn, who[0].collector_id, digest == "on")
+        return profile_page(request, conn, who)
 
     @app.get("/set-password")
     def set_password_page(request: Request, token: str = "") -> HTMLResponse:

@@ -26,6 +26,9 @@ def main() -> None:
         type=Path,
         help="served read-only at /public/, like a public bucket (for =IMAGE)",
     )
+    serve.add_argument(
+        "--smtp-port", type=int, default=0, help="also run the SMTP server (inbox at /inbox/)"
+    )
     conns = sub.add_parser("connections")
     conns.add_argument("--base-url", required=True)
     conns.add_argument(
@@ -34,6 +37,7 @@ def main() -> None:
         default=Path(".local/sandbox"),
         help="the serve command's state dir: payment client credentials are read (or made) there",
     )
+    conns.add_argument("--smtp-port", type=int, default=0, help="the sandbox's SMTP port")
     conns.add_argument(
         "--key-file",
         type=Path,
@@ -50,12 +54,21 @@ def main() -> None:
         base_url = f"http://{args.host}:{args.port}"
         app = create_app(args.state_dir, base_url)
         register_payments(app, args.state_dir, base_url)
+        from sandbox.mail import MailStore, register_inbox, start_smtp  # noqa: PLC0415
+
+        mail = MailStore(args.state_dir)
+        register_inbox(app, mail)
+        smtp = start_smtp(mail, args.host, args.smtp_port) if args.smtp_port else None
         if args.public_dir:
             from fastapi.staticfiles import StaticFiles  # noqa: PLC0415
 
             args.public_dir.mkdir(parents=True, exist_ok=True)
             app.mount("/public", StaticFiles(directory=args.public_dir), name="public")
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        try:
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        finally:
+            if smtp:
+                smtp.stop()
     else:
         from sandbox.credentials import service_account_info  # noqa: PLC0415
         from sandbox.payments import load_clients  # noqa: PLC0415
@@ -91,6 +104,13 @@ def main() -> None:
         }
         print(f"export AIRFLOW_CONN_PAYPAL_DEFAULT={shlex.quote(json.dumps(paypal))}")
         print(f"export AIRFLOW_CONN_PAYONEER_DEFAULT={shlex.quote(json.dumps(payoneer))}")
+        if args.smtp_port:
+            # A plain local server: both switches off (airflow-notes.md: any value disables).
+            smtp = (
+                f"smtp://127.0.0.1:{args.smtp_port}?disable_ssl=true&disable_tls=true"
+                "&from_email=collector%40visym.com"
+            )
+            print(f"export AIRFLOW_CONN_SMTP_DEFAULT={shlex.quote(smtp)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,172 @@
+"""A local SMTP server (aiosmtpd) that keeps every message on disk, and an inbox page.
+
+Started by ``python -m sandbox serve --smtp-port 8025`` next to the HTTP emulators; Airflow's
+SMTP provider talks to it with ``disable_ssl`` and ``disable_tls`` (airflow-notes.md). Each
+accepted message is written as ``<n>.eml`` under ``state_dir/mail``; ``/inbox/`` lists them,
+``/inbox/<n>`` shows one (its HTML part as the recipient's mail client would), and
+``/_sandbox/mail/...`` serves tests: the messages as JSON, a reset, and a fault switch that
+answers the next messages with a temporary failure (451), as a busy relay does.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import json
+import threading
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+
+class MailStore:
+    """Messages on disk, numbered in arrival order; thread-safe (SMTP runs in its own thread)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.folder = state_dir / "mail"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.Lock()
+        self.failures_left = 0
+        self.connections = 0
+
+    def _numbers(self) -> list[int]:
+        return sorted(int(p.stem) for p in self.folder.glob("*.eml"))
+
+    def add(self, raw: bytes) -> int:
+        with self.lock:
+            number = (self._numbers() or [0])[-1] + 1
+            (self.folder / f"{number}.eml").write_bytes(raw)
+            return number
+
+    def message(self, number: int) -> dict:
+        path = self.folder / f"{number}.eml"
+        if not path.exists():
+            raise KeyError(number)
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        parts = {"text/plain": "", "text/html": ""}
+        for part in parsed.walk():
+            if part.get_content_type() in parts and not part.is_multipart():
+                parts[part.get_content_type()] = part.get_content()
+        return {
+            "id": number,
+            "from": parsed["From"],
+            "to": parsed["To"],
+            "subject": parsed["Subject"],
+            "date": parsed["Date"],
+            "headers": {k: str(v) for k, v in parsed.items()},
+            "text": parts["text/plain"],
+            "html": parts["text/html"],
+        }
+
+    def all(self) -> list[dict]:
+        return [self.message(n) for n in self._numbers()]
+
+    def reset(self) -> None:
+        with self.lock:
+            for path in self.folder.glob("*.eml"):
+                path.unlink()
+            self.failures_left = 0
+            self.connections = 0
+
+
+class _Handler:
+    def __init__(self, store: MailStore) -> None:
+        self.store = store
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd calls it so
+        with self.store.lock:
+            if self.store.failures_left > 0:
+                self.store.failures_left -= 1
+                return "451 4.3.0 Temporary local problem, try again later (injected fault)"
+        self.store.add(envelope.original_content or envelope.content)
+        return "250 2.0.0 OK: queued"
+
+
+class _CountingSMTP:
+    """aiosmtpd factory that counts connections (a benchmark compares reuse with one each)."""
+
+    def __init__(self, store: MailStore, handler: _Handler) -> None:
+        self.store, self.handler = store, handler
+
+    def __call__(self):
+        from aiosmtpd.smtp import SMTP  # noqa: PLC0415
+
+        with self.store.lock:
+            self.store.connections += 1
+        return SMTP(self.handler, enable_SMTPUTF8=True, data_size_limit=10 << 20)
+
+
+def start_smtp(store: MailStore, host: str, port: int):
+    """Run the SMTP server in its own thread; returns the aiosmtpd Controller (``.stop()``)."""
+    from aiosmtpd.controller import Controller  # noqa: PLC0415
+
+    handler = _Handler(store)
+
+    class Counting(Controller):
+        def factory(self):
+            return _CountingSMTP(store, handler)()
+
+    controller = Counting(handler, hostname=host, port=port)
+    controller.start()
+    return controller
+
+
+def register_inbox(app: FastAPI, store: MailStore) -> None:
+    """The inbox page and the test switches, on the sandbox's HTTP app."""
+
+    @app.get("/inbox/", response_class=HTMLResponse)
+    async def inbox() -> str:
+        rows = "".join(
+            f"<tr><td>{m['id']}</td><td>{html.escape(m['to'] or '')}</td>"
+            f'<td><a href="/inbox/{m["id"]}">{html.escape(m["subject"] or "")}</a></td>'
+            f"<td>{html.escape(m['date'] or '')}</td></tr>"
+            for m in reversed(store.all())
+        )
+        return (
+            "<!doctype html><meta charset=utf-8><title>Sandbox inbox</title>"
+            "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}td,th{border:1px solid "
+            "#ccc;padding:3px 8px}table{border-collapse:collapse}</style>"
+            "<h1>Sandbox inbox</h1><p>Every message sent to the local SMTP server.</p>"
+            f"<table><tr><th>#</th><th>To</th><th>Subject</th><th>Date</th></tr>{rows}</table>"
+        )
+
+    @app.get("/inbox/{number}", response_class=HTMLResponse)
+    async def one(number: int) -> str:
+        try:
+            message = store.message(number)
+        except KeyError:
+            raise HTTPException(404, "no such message") from None
+        headers = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in message["headers"].items()
+            if k in ("From", "To", "Subject", "Date", "List-Unsubscribe")
+        )
+        body = message["html"] or f"<pre>{html.escape(message['text'])}</pre>"
+        return (
+            "<!doctype html><meta charset=utf-8><title>"
+            f"{html.escape(message['subject'] or '')}</title>"
+            "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}th{text-align:left;"
+            "padding-right:1rem}.mail{border:1px solid #ccc;padding:1rem;margin-top:1rem}</style>"
+            f'<p><a href="/inbox/">Inbox</a></p><table>{headers}</table>'
+            f'<div class="mail">{body}</div>'
+            f"<details><summary>Plain-text part</summary><pre>"
+            f"{html.escape(message['text'])}</pre></details>"
+        )
+
+    @app.get("/_sandbox/mail/messages")
+    async def messages() -> dict:
+        return {"messages": store.all(), "connections": store.connections}
+
+    @app.post("/_sandbox/mail/reset")
+    async def reset() -> dict:
+        store.reset()
+        return {"messages": 0}
+
+    @app.post("/_sandbox/mail/faults")
+    async def faults(request: Request) -> dict:
+        body = json.loads(await request.body() or b"{}")
+        with store.lock:
+            store.failures_left = int(body.get("count", 1))
+        return {"failures_left": store.failures_left}
