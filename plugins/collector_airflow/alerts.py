@@ -1,0 +1,73 @@
+"""Ops alerts: one email per failed task, the same for every DAG (attached by ``default_args``).
+
+What ops need to act from the email alone: which task of which run failed, the error's last
+lines, the log link, and the run's params. Secrets never: params pass through Airflow's
+secrets masker, and connection values registered with it are masked in the error text too.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import traceback
+from typing import Any
+
+from airflow.sdk import BaseNotifier
+
+log = logging.getLogger(__name__)
+ERROR_LINES = 15
+
+
+def ops_recipients() -> list[str]:
+    """COLLECTOR_OPS_EMAIL (comma-separated), default ops@example.com."""
+    raw = os.environ.get("COLLECTOR_OPS_EMAIL") or "ops@example.com"
+    return [address.strip() for address in raw.split(",") if address.strip()]
+
+
+class OpsFailureNotifier(BaseNotifier):
+    """Send ops one email for a failed task instance through ``smtp_default``."""
+
+    template_fields = ()
+
+    def __init__(self, smtp_conn_id: str = "smtp_default") -> None:
+        super().__init__()
+        self.smtp_conn_id = smtp_conn_id
+
+    @staticmethod
+    def describe(context: dict[str, Any]) -> tuple[str, str]:
+        """(subject, HTML body) for a failure context; public so tests and ops can preview."""
+        from airflow.sdk.execution_time.secrets_masker import redact  # noqa: PLC0415
+
+        ti = context.get("ti") or context.get("task_instance")
+        dag_id = getattr(ti, "dag_id", "?")
+        task_id = getattr(ti, "task_id", "?")
+        run_id = getattr(ti, "run_id", "?")
+        try_number = getattr(ti, "try_number", "?")
+        error = context.get("exception")
+        if isinstance(error, BaseException):
+            lines = "".join(traceback.format_exception(error)).rstrip().splitlines()
+        else:
+            lines = [str(error or "no exception recorded")]
+        tail = "\n".join(lines[-ERROR_LINES:])
+        params = redact(dict(context.get("params") or {}))
+        log_url = getattr(ti, "log_url", "") or ""
+        subject = f"[collector] {dag_id}.{task_id} failed (try {try_number})"
+        body = (
+            f"<h2>{html.escape(dag_id)}.{html.escape(task_id)} failed</h2>"
+            f"<p>Run <code>{html.escape(str(run_id))}</code>, try {try_number}.</p>"
+            f'<p><a href="{html.escape(log_url)}">Open the task log</a></p>'
+            f"<h3>Error (last {ERROR_LINES} lines)</h3><pre>{html.escape(str(redact(tail)))}</pre>"
+            f"<h3>Run params</h3><pre>{html.escape(repr(params))}</pre>"
+        )
+        return subject, body
+
+    def notify(self, context: dict[str, Any]) -> None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: PLC0415
+
+        subject, body = self.describe(context)
+        try:
+            with SmtpHook(self.smtp_conn_id) as smtp:
+                smtp.send_email_smtp(to=ops_recipients(), subject=subject, html_content=body)
+        except Exception:  # an alert that cannot be sent must not hide the task's own failure
+            log.exception("Could not email ops about %s", subject)

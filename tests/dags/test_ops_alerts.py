@@ -1,0 +1,63 @@
+"""A failing task emails ops once, through the real SMTP provider to the sandbox: the task, the
+error's last lines, the log link, the run's params, and no connection secret."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def _run(dag):
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    bag = DagBag(dag_folder="/nonexistent")
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    return dag.test()
+
+
+def test_a_failing_task_sends_one_ops_email_without_secrets(
+    airflow_db, smtp_connection, monkeypatch
+):
+    from airflow.sdk import DAG, Param, task
+
+    from collector_airflow.defaults import default_args
+
+    secret = "s3cr3t-Pa55-value-91"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PARTNER_API", f"http://svc:{secret}@partner.example.com:443/"
+    )
+    monkeypatch.setenv("COLLECTOR_OPS_EMAIL", "ops@example.com, oncall@example.com")
+
+    with DAG(
+        "ops_alert_probe",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        default_args=default_args(retries=0),
+        params={"week": Param("2026-11-16"), "api_password": Param("hunter2-param-secret")},
+    ) as dag:
+
+        @task
+        def call_partner():
+            from airflow.sdk import BaseHook
+
+            conn = BaseHook.get_connection("partner_api")
+            raise RuntimeError(f"partner refused us (HTTP 403) using {conn.password}")
+
+        @task
+        def unaffected():
+            return "ok"
+
+        call_partner()
+        unaffected()
+
+    run = _run(dag)
+    assert run.state == "failed"
+    [alert] = smtp_connection()
+    assert alert["subject"] == "[collector] ops_alert_probe.call_partner failed (try 1)"
+    assert alert["to"] == "ops@example.com, oncall@example.com"
+    body = alert["html"]
+    assert "RuntimeError: partner refused us (HTTP 403)" in body
+    assert "/dags/ops_alert_probe/runs/" in body and "/tasks/call_partner" in body  # log link
+    assert "2026-11-16" in body  # the run's params
+    assert secret not in body and "hunter2-param-secret" not in body
+    assert "***" in body
