@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, DeadlineReference, Param, dag, task
 
+from collector_airflow.alerts import promise_deadline
 from collector_airflow.assets import COLLECTIONS
 from collector_airflow.defaults import START_DATE, default_args
 
@@ -29,6 +30,12 @@ dates, target accepted count reached) and the catalog JSON the app downloads is 
     tags=["collector", "collections", "sheets"],
     doc_md=DOC,
     default_args=default_args(retry_delay=timedelta(minutes=5)),
+    # FAQ 9: "We usually update the collections around 8am ET daily".
+    deadline=promise_deadline(
+        DeadlineReference.DAGRUN_LOGICAL_DATE,
+        timedelta(minutes=30),
+        "collections updated by 08:30 ET (FAQ 9)",
+    ),
     params={
         "spreadsheet_id": Param(
             "",

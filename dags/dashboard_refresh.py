@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import (
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    DeadlineReference,
+    Param,
+    dag,
+    task,
+)
 
+from collector_airflow.alerts import promise_deadline
 from collector_airflow.assets import PAYOUTS, SCORES
 from collector_airflow.defaults import START_DATE, default_args
 
@@ -29,6 +37,12 @@ A collector whose write fails is reported here and retried next run; the others 
     tags=["collector", "dashboards", "sheets"],
     doc_md=DOC,
     default_args=default_args(retry_delay=timedelta(minutes=5)),
+    # FAQ 8: "your dashboard updates approximately every few hours": within 3 h of new scores.
+    deadline=promise_deadline(
+        DeadlineReference.DAGRUN_QUEUED_AT,
+        timedelta(hours=3),
+        "dashboards refreshed within 3 hours of new scores (FAQ 8)",
+    ),
     params={"chunk_size": Param(200, type="integer", minimum=1, title="Collectors per task")},
 )
 def dashboard_refresh():

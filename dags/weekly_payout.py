@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, DeadlineReference, Param, dag, task
 
+from collector_airflow.alerts import payout_approval_hours, promise_deadline
 from collector_airflow.assets import PAYOUTS
 from collector_airflow.defaults import START_DATE, default_args
 from collector_airflow.operators.payouts import SubmitPayoutBatchOperator
@@ -45,6 +46,13 @@ The wait polls every `payout_poll_seconds` (Airflow Variable, default 60).
     tags=["collector", "payouts", "finance"],
     doc_md=DOC,
     default_args=default_args(retry_delay=timedelta(minutes=5), retries=3),
+    # Collectors expect the weekly payment: ops hear when a payout waits (approval, providers)
+    # longer than COLLECTOR_PAYOUT_APPROVAL_HOURS (default 24).
+    deadline=promise_deadline(
+        DeadlineReference.DAGRUN_QUEUED_AT,
+        timedelta(hours=payout_approval_hours()),
+        "weekly payout finished (approved, paid, reconciled) in time",
+    ),
     params={
         "week": Param(
             None,

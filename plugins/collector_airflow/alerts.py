@@ -71,3 +71,60 @@ class OpsFailureNotifier(BaseNotifier):
                 smtp.send_email_smtp(to=ops_recipients(), subject=subject, html_content=body)
         except Exception:  # an alert that cannot be sent must not hide the task's own failure
             log.exception("Could not email ops about %s", subject)
+
+
+def payout_approval_hours() -> float:
+    """How long a weekly payout may wait (mostly for finance's approval) before ops hear."""
+    return float(os.environ.get("COLLECTOR_PAYOUT_APPROVAL_HOURS") or 24)
+
+
+def promise_deadline(reference: Any, interval: Any, promise: str) -> Any:
+    """A DeadlineAlert that emails ops when a run has not finished ``interval`` after
+    ``reference``: the FAQ's timing promises, checked by the scheduler, sent by the triggerer."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier  # noqa: PLC0415
+    from airflow.sdk import AsyncCallback, DeadlineAlert  # noqa: PLC0415
+
+    return DeadlineAlert(
+        reference=reference,
+        interval=interval,
+        callback=AsyncCallback(
+            SmtpNotifier,
+            kwargs={
+                "to": ops_recipients(),
+                "smtp_conn_id": "smtp_default",
+                "subject": f"[collector] promise at risk: {promise}",
+                "html_content": (
+                    f"<p><b>{html.escape(promise)}</b></p><p>Run "
+                    "<code>{{ dag_run.dag_run_id }}</code> of <code>{{ dag_run.dag_id }}</code> "
+                    "has not finished by its deadline ({{ deadline.deadline_time }} UTC). "
+                    "Open it in the Airflow UI to see which task waits or failed.</p>"
+                ),
+            },
+        ),
+    )
+
+
+def send_ops_digest(
+    smtp_conn_id: str = "smtp_default", warehouse_conn_id: str = "collector_warehouse"
+) -> dict:
+    """Build the daily ops digest from the warehouse and email it to ops."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: PLC0415
+
+    from collector.dashboard import BUSINESS_TZ  # noqa: PLC0415
+    from collector.ops_digest import build_ops_digest  # noqa: PLC0415
+    from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
+    try:
+        digest = build_ops_digest(conn, now)
+    finally:
+        conn.close()
+    subject = digest.subject(now.astimezone(BUSINESS_TZ).date().isoformat())
+    with SmtpHook(smtp_conn_id) as smtp:
+        smtp.send_email_smtp(to=ops_recipients(), subject=subject, html_content=digest.html())
+    for what, value, bad in digest.lines:
+        log.log(logging.WARNING if bad else logging.INFO, "%s: %s", what, value)
+    return {"subject": subject, "attention": digest.attention}

@@ -23,9 +23,7 @@ def test_a_failing_task_sends_one_ops_email_without_secrets(
     from collector_airflow.defaults import default_args
 
     secret = "s3cr3t-Pa55-value-91"
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_PARTNER_API", f"http://svc:{secret}@partner.example.com:443/"
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_API", f"http://svc:{secret}@partner.example.com:443/")
     monkeypatch.setenv("COLLECTOR_OPS_EMAIL", "ops@example.com, oncall@example.com")
 
     with DAG(
@@ -61,3 +59,44 @@ def test_a_failing_task_sends_one_ops_email_without_secrets(
     assert "2026-11-16" in body  # the run's params
     assert secret not in body and "hunter2-param-secret" not in body
     assert "***" in body
+
+
+def test_daily_ops_digest_measures_the_review_promise(airflow_db, warehouse, smtp_connection):
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+    from scoring_world import World
+
+    world = World(warehouse)
+    world.video(collector="ann@example.com", labels=(None, None))
+    with warehouse.cursor() as cur:
+        cur.execute("UPDATE videos SET first_ingested_at = now() - interval '30 hours'")
+        cur.execute(
+            """INSERT INTO ingest_quarantine (file_name, sha256, json_path, reason, problems)
+               VALUES ('x.json', 'abc', '$', 'not valid JSON', '[]')"""
+        )
+    warehouse.commit()
+    dags = Path(__file__).resolve().parents[2] / "dags"
+    dag = DagBag(dag_folder=str(dags / "ops_digest.py")).get_dag("ops_digest")
+    assert dag.test().state == "success"
+    [digest] = smtp_connection()
+    assert "need attention" in digest["subject"]
+    assert "2 activities unrated, oldest waiting 30 h" in digest["html"]
+    assert "1 unresolved" in digest["html"]
+
+
+def test_collector_emails_dag_sends_once_across_reruns(airflow_db, warehouse, smtp_connection):
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from collector import accounts
+
+    accounts.create_account(warehouse, "ann@example.com")
+    accounts.create_account(warehouse, "bob@example.com")
+    warehouse.commit()
+    dags = Path(__file__).resolve().parents[2] / "dags"
+    dag = DagBag(dag_folder=str(dags / "collector_emails.py")).get_dag("collector_emails")
+    assert dag.test().state == "success"
+    assert dag.test().state == "success"
+    assert sorted(m["to"] for m in smtp_connection()) == ["ann@example.com", "bob@example.com"]

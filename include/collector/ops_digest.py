@@ -1,0 +1,109 @@
+"""The daily ops digest: what is late or stuck, measured against the FAQ's promises, before a
+collector notices (reviews within 24 h, dashboards every few hours, weekly payment)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg2.extensions
+
+REVIEW_PROMISE = timedelta(hours=24)  # FAQ 8: "Reviews ... usually available within 24 hours"
+
+
+@dataclass
+class OpsDigest:
+    lines: list[tuple[str, str, bool]]  # (what, value, needs attention)
+
+    @property
+    def attention(self) -> int:
+        return sum(1 for _, _, bad in self.lines if bad)
+
+    def subject(self, day: str) -> str:
+        state = f"{self.attention} need attention" if self.attention else "all within promises"
+        return f"[collector] ops digest {day}: {state}"
+
+    def html(self) -> str:
+        rows = "".join(
+            f"<tr><td>{'⚠' if bad else '✓'}</td><td>{html.escape(what)}</td>"
+            f"<td>{html.escape(value)}</td></tr>"
+            for what, value, bad in self.lines
+        )
+        return f"<table>{rows}</table>"
+
+
+def _age(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "-"
+    hours = (now - then).total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 72 else f"{hours / 24:.1f} days"
+
+
+def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> OpsDigest:
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT count(*), min(v.first_ingested_at)
+               FROM activities a JOIN videos v USING (video_id)
+               WHERE NOT EXISTS (SELECT 1 FROM activity_ratings r
+                                 WHERE r.video_id = a.video_id
+                                   AND r.activity_index = a.activity_index)"""
+        )
+        unrated, oldest = cur.fetchone()
+        cur.execute(
+            """SELECT count(*), max(quarantined_at) FROM ingest_quarantine
+               WHERE resolved_at IS NULL"""
+        )
+        quarantined, newest_quarantine = cur.fetchone()
+        cur.execute("SELECT count(*) FROM quicklooks WHERE status = 'failed'")
+        (failed_quicklooks,) = cur.fetchone()
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE last_error IS NOT NULL),
+                      min(refreshed_at) FROM collector_dashboards"""
+        )
+        failing_sheets, stalest = cur.fetchone()
+        cur.execute(
+            """SELECT count(*), coalesce(sum(amount_cents), 0) FROM payout_holds
+               WHERE week_start = (SELECT max(week_start) FROM payout_holds)"""
+        )
+        held, held_cents = cur.fetchone()
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE status = 'failed'),
+                      count(*) FILTER (WHERE status = 'sending' AND created_at < %s)
+               FROM email_outbox""",
+            (now - timedelta(hours=1),),
+        )
+        emails_failed, emails_stuck = cur.fetchone()
+    conn.commit()
+    late = oldest is not None and now - oldest > REVIEW_PROMISE
+    return OpsDigest(
+        [
+            (
+                "Review backlog (FAQ 8: reviews within 24 h)",
+                f"{unrated} activities unrated, oldest waiting {_age(now, oldest)}",
+                late,
+            ),
+            (
+                "Quarantined submissions",
+                f"{quarantined} unresolved, newest {_age(now, newest_quarantine)} ago"
+                " (collector quarantine list)",
+                quarantined > 0,
+            ),
+            ("Activities without a quicklook", str(failed_quicklooks), failed_quicklooks > 0),
+            (
+                "Dashboards (Google Sheets) failing to write",
+                f"{failing_sheets}; stalest refresh {_age(now, stalest)} ago",
+                failing_sheets > 0,
+            ),
+            (
+                "Collectors held from the last payout",
+                f"{held} (${held_cents / 100:,.2f}), mostly missing payment details",
+                held > 0,
+            ),
+            (
+                "Collector emails failed / stuck in sending",
+                f"{emails_failed} / {emails_stuck}",
+                bool(emails_failed or emails_stuck),
+            ),
+        ]
+    )
