@@ -11,8 +11,9 @@ echo "Airflow UI: http://localhost:${AIRFLOW__API__PORT:-8080}  login: admin / $
 echo "(Ctrl-C stops it; DAG files are picked up from $AIRFLOW__CORE__DAGS_FOLDER)"
 # Local connections point at the sandbox (Google, PayPal, Payoneer); production sets real ones.
 curl -fs "$SANDBOX_URL/sheets/" >/dev/null 2>&1 || bash "$(dirname "$0")/sandbox.sh" start
-eval "$(python -m sandbox connections --base-url "$SANDBOX_URL" --key-file "$COLLECTOR_STATE_DIR/sandbox-service-account.json" --state-dir "$COLLECTOR_STATE_DIR/sandbox")"
-echo "Connections: warehouse, Google Sheets, PayPal and Payoneer (sandbox at $SANDBOX_URL)"
+eval "$(python -m sandbox connections --base-url "$SANDBOX_URL" --key-file "$COLLECTOR_STATE_DIR/sandbox-service-account.json" --state-dir "$COLLECTOR_STATE_DIR/sandbox" --smtp-port "${SANDBOX_SMTP_PORT:-8025}")"
+export COLLECTOR_PORTAL_URL="${COLLECTOR_PORTAL_URL:-http://127.0.0.1:${PORTAL_PORT:-8790}}"
+echo "Connections: warehouse, Google Sheets, PayPal, Payoneer and SMTP (sandbox at $SANDBOX_URL, inbox $SANDBOX_URL/inbox/)"
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1
 airflow pools import "$(dirname "$0")/../config/pools.json" >/dev/null
 exec airflow standalone
