@@ -36,6 +36,7 @@ run_dag() {
   # `dags test` waits out retry delays; the demo stops at the first task failure instead.
   local dag_id=$1 conf=$2 log="$AIRFLOW_HOME/demo-$1-$4.log"
   printf '   %-22s %-28s' "$dag_id" "($3)"
+  : >"$log"
   airflow dags test "$dag_id" -c "$conf" >"$log" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
