@@ -272,7 +272,49 @@ def mark_failed(conn: psycopg2.extensions.connection, outbox_id: int, error: str
     conn.commit()
 
 
-def render(conn: psycopg2.extensions.connection, row: tuple, now: datetime) -> Email:
+def render_batch(conn: psycopg2.extensions.connection, rows: list[tuple], now: datetime) -> list:
+    """Messages for many outbox rows with a few set-based queries (digests are most of them)."""
+    collectors = sorted({row[2] for row in rows})
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT collector_id, spreadsheet_id FROM collector_dashboards
+               WHERE collector_id = ANY(%s)""",
+            (collectors,),
+        )
+        sheets = {c: settings.sheets_web_url() + quote(s) for c, s in cur.fetchall()}
+    by_week: dict[date, list[str]] = {}
+    for _, kind, collector_id, _, payload in rows:
+        if kind == "digest":
+            by_week.setdefault(date.fromisoformat(payload["week"]), []).append(collector_id)
+    digests = {
+        (collector, week): context
+        for week, ids in by_week.items()
+        for collector, context in _digest_batch(conn, ids, week).items()
+    }
+    return [
+        render(
+            conn,
+            row,
+            now,
+            sheet_url=sheets.get(row[2]),
+            digest=digests.get((row[2], date.fromisoformat(row[4]["week"])))
+            if row[1] == "digest"
+            else None,
+        )
+        for row in rows
+    ]
+
+
+_UNSET = object()
+
+
+def render(
+    conn: psycopg2.extensions.connection,
+    row: tuple,
+    now: datetime,
+    sheet_url=_UNSET,
+    digest: dict | None = None,
+) -> Email:
     """The message for an outbox row, from the warehouse as it is now."""
     outbox_id, kind, collector_id, recipient, payload = row
     portal = settings.portal_url()
@@ -280,7 +322,7 @@ def render(conn: psycopg2.extensions.connection, row: tuple, now: datetime) -> E
         "portal": portal,
         "dashboard_url": f"{portal}/dashboard",
         "profile_url": f"{portal}/profile",
-        "sheet_url": _sheet_url(conn, collector_id),
+        "sheet_url": _sheet_url(conn, collector_id) if sheet_url is _UNSET else sheet_url,
         "collector_id": collector_id,
         **payload,
     }
@@ -292,7 +334,8 @@ def render(conn: psycopg2.extensions.connection, row: tuple, now: datetime) -> E
         context["password_url"] = f"{portal}/set-password?token={token}"
         context["link_valid"] = accounts.LINK_TTL[purpose]
     if kind == "digest":
-        context.update(_digest(conn, collector_id, date.fromisoformat(payload["week"])))
+        week = date.fromisoformat(payload["week"])
+        context.update(digest or _digest_batch(conn, [collector_id], week)[collector_id])
         unsubscribe = (
             f"{portal}/unsubscribe?c={quote(collector_id)}&t={unsubscribe_token(collector_id)}"
         )
@@ -325,49 +368,56 @@ def _sheet_url(conn, collector_id: str) -> str | None:
     return settings.sheets_web_url() + quote(row[0]) if row else None
 
 
-def _digest(conn, collector_id: str, week: date) -> dict:
+def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]:
+    """The digest's facts for many collectors of one week, in two queries."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT count(DISTINCT v.video_id),
+            """SELECT v.collector_id, count(DISTINCT v.video_id),
                       count(DISTINCT v.video_id) FILTER (WHERE s.accepted),
                       array_remove(array_agg(r.reason), NULL)
                FROM videos v LEFT JOIN video_scores s USING (video_id)
                LEFT JOIN LATERAL unnest(CASE WHEN NOT coalesce(s.accepted, false)
                                              THEN s.reasons END) r(reason) ON true
-               WHERE v.collector_id = %s
-                 AND v.collected_at >= (%s::date)::timestamp AT TIME ZONE 'America/New_York'
-                 AND v.collected_at < (%s::date + 7)::timestamp AT TIME ZONE 'America/New_York'""",
-            (collector_id, week, week),
+               WHERE v.collector_id = ANY(%(ids)s)
+                 AND v.collected_at >= (%(week)s::date)::timestamp AT TIME ZONE 'America/New_York'
+                 AND v.collected_at < (%(week)s::date + 7)::timestamp AT TIME ZONE 'America/New_York'
+               GROUP BY v.collector_id""",
+            {"ids": collector_ids, "week": week},
         )
-        submitted, accepted, reasons = cur.fetchone()
+        facts = {c: (n, a, reasons) for c, n, a, reasons in cur.fetchall()}
         cur.execute(
-            """SELECT i.provider, i.status, sum(i.amount_cents)
+            """SELECT i.collector_id, i.provider, i.status, sum(i.amount_cents)
                FROM payout_items i JOIN payout_batches b USING (batch_id)
-               WHERE i.collector_id = %s AND b.week_start = %s AND i.status <> 'released'
-               GROUP BY 1, 2 ORDER BY 1, 2""",
-            (collector_id, week),
+               WHERE i.collector_id = ANY(%s) AND b.week_start = %s AND i.status <> 'released'
+               GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
+            (collector_ids, week),
         )
-        payments = [
-            {
-                "provider": PROVIDER_NAMES.get(p, p),
-                "status": s,
-                "amount": dollars(c),
-            }
-            for p, s, c in cur.fetchall()
-        ]
-    counts: dict[str, int] = {}
-    for reason in reasons or []:
-        key = reason.split(" (")[0]
-        if key in ADVICE:
-            counts[key] = counts.get(key, 0) + 1
-    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    return {
-        "week_label": week.strftime("%B %d, %Y"),
-        "submitted": submitted,
-        "accepted": accepted,
-        "payments": payments,
-        "reasons": [{"reason": r, "count": n, "advice": ADVICE[r]} for r, n in top],
-    }
+        payments: dict[str, list[dict]] = {}
+        for collector, provider, status, cents in cur.fetchall():
+            payments.setdefault(collector, []).append(
+                {
+                    "provider": PROVIDER_NAMES.get(provider, provider),
+                    "status": status,
+                    "amount": dollars(cents),
+                }
+            )
+    found = {}
+    for collector in collector_ids:
+        submitted, accepted, reasons = facts.get(collector, (0, 0, []))
+        counts: dict[str, int] = {}
+        for reason in reasons or []:
+            key = reason.split(" (")[0]
+            if key in ADVICE:
+                counts[key] = counts.get(key, 0) + 1
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        found[collector] = {
+            "week_label": week.strftime("%B %d, %Y"),
+            "submitted": submitted,
+            "accepted": accepted,
+            "payments": payments.get(collector, []),
+            "reasons": [{"reason": r, "count": n, "advice": ADVICE[r]} for r, n in top],
+        }
+    return found
 
 
 def _payment_problem(conn, item_id: int) -> dict:

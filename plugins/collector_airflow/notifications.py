@@ -54,10 +54,10 @@ def send_outbox(
     try:
         while rows := notifications.claim_due(conn, batch, refused):
             done = []
+            emails = notifications.render_batch(conn, rows, datetime.now(UTC))
+            conn.commit()  # links issued for these messages are kept before they go out
             with CollectorMailHook(smtp_conn_id) as mail:
-                for row in rows:
-                    email = notifications.render(conn, row, datetime.now(UTC))
-                    conn.commit()  # a link issued for this message is kept with it
+                for email in emails:
                     try:
                         mail.send(
                             mail.build(
