@@ -101,6 +101,7 @@ bench: warehouse
 	$(BIN)/python bench/dashboards.py
 	$(BIN)/python bench/payouts.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/notifications.py
 
 # Re-resolve the pinned set (needs network access to PyPI).
 lock:
