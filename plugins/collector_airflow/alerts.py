@@ -125,14 +125,26 @@ def send_ops_digest(
     from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
 
     now = datetime.now(UTC)
+    day = now.astimezone(BUSINESS_TZ).date().isoformat()
     conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
     try:
         digest = build_ops_digest(conn, now)
+        subject = digest.subject(day)
+        with conn.cursor() as cur:  # once a day, even when the run is cleared or re-triggered
+            cur.execute(
+                "INSERT INTO ops_notices (notice_key) VALUES (%s) ON CONFLICT DO NOTHING",
+                (f"ops_digest:{day}",),
+            )
+            first = cur.rowcount == 1
+        if not first:
+            conn.rollback()
+            log.info("Today's ops digest (%s) was sent already", day)
+            return {"subject": subject, "attention": digest.attention, "sent": False}
+        with SmtpHook(smtp_conn_id) as smtp:
+            smtp.send_email_smtp(to=ops_recipients(), subject=subject, html_content=digest.html())
+        conn.commit()  # only a sent digest takes the day's key; a failure is retried
     finally:
         conn.close()
-    subject = digest.subject(now.astimezone(BUSINESS_TZ).date().isoformat())
-    with SmtpHook(smtp_conn_id) as smtp:
-        smtp.send_email_smtp(to=ops_recipients(), subject=subject, html_content=digest.html())
     for what, value, bad in digest.lines:
         log.log(logging.WARNING if bad else logging.INFO, "%s: %s", what, value)
-    return {"subject": subject, "attention": digest.attention}
+    return {"subject": subject, "attention": digest.attention, "sent": True}

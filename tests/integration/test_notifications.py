@@ -241,3 +241,21 @@ def test_email_html_renders_in_a_browser_and_links_resolve(
                 answer = client.get(href.removeprefix(PORTAL), follow_redirects=False)
                 assert answer.status_code in (200, 303), (href, answer.status_code)
         browser.close()
+
+
+def test_password_reset_request_sends_a_two_hour_link(mail, warehouse):
+    accounts.create_account(warehouse, "ann@example.com")
+    warehouse.commit()
+    _run()  # the welcome
+    accounts.request_reset(warehouse, "ANN@example.com ", datetime.now(UTC))
+    accounts.request_reset(warehouse, "nobody@example.com", datetime.now(UTC))
+    warehouse.commit()
+    assert _run()["sent"] == {"password_reset_requested": 1}
+    [reset] = _by(mail(), "Choose a new password", "ann@example.com")
+    link = re.search(r"(http://portal\.test/set-password\?token=\S+)", reset["text"]).group(1)
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    later = datetime.now(UTC) + timedelta(hours=2, minutes=1)
+    with pytest.raises(accounts.AccountError, match="expired"):
+        accounts.use_link(warehouse, token, "a new long password", later)
+    accounts.use_link(warehouse, token, "a new long password", datetime.now(UTC))
+    warehouse.commit()
