@@ -59,9 +59,12 @@ def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> Ops
         (failed_quicklooks,) = cur.fetchone()
         cur.execute(
             """SELECT count(*) FILTER (WHERE last_error IS NOT NULL),
-                      min(refreshed_at) FROM collector_dashboards"""
+                      min(refreshed_at),
+                      count(*) FILTER (WHERE refreshed_at > %s)
+               FROM collector_dashboards""",
+            (now - timedelta(days=1),),
         )
-        failing_sheets, stalest = cur.fetchone()
+        failing_sheets, stalest, written_today = cur.fetchone()
         cur.execute(
             """SELECT count(*), coalesce(sum(amount_cents), 0) FROM payout_holds
                WHERE week_start = (SELECT max(week_start) FROM payout_holds)"""
@@ -94,6 +97,12 @@ def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> Ops
                 "Dashboards (Google Sheets) failing to write",
                 f"{failing_sheets}; stalest refresh {_age(now, stalest)} ago",
                 failing_sheets > 0,
+            ),
+            (
+                "Sheets quota use, last 24 h (Google: 300 write requests a minute per project)",
+                f"{written_today} dashboards rewritten, at most {2 * written_today} write "
+                "requests; unchanged dashboards cost none",
+                False,
             ),
             (
                 "Collectors held from the last payout",
