@@ -26,6 +26,7 @@ MIN_PASSWORD = 10
 LINK_TTL = {"set_password": timedelta(days=7), "reset_password": timedelta(hours=2)}
 SESSION_TTL = timedelta(days=14)
 THROTTLE_WINDOW = timedelta(minutes=15)
+RESET_EVERY = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_CLIENT = 20
 COMMON_DOMAINS = (
@@ -168,6 +169,12 @@ def use_link(
             (new_hash, now, row[0]),
         )
         account = Account(*cur.fetchone())
+        # Every other link of the account stops working (an old welcome or reset email).
+        cur.execute(
+            """UPDATE portal_tokens SET used_at = %s
+               WHERE account_id = %s AND used_at IS NULL""",
+            (now, account.account_id),
+        )
         # A new password ends every other session of the account.
         cur.execute(
             """UPDATE portal_sessions SET revoked_at = %s
@@ -183,10 +190,14 @@ def request_reset(conn: psycopg2.extensions.connection, email: str, now: datetim
     account = find_account(conn, email)
     if account and account.collector_id:
         with conn.cursor() as cur:
+            # At most one reset email per collector in RESET_EVERY: a form is not a mail cannon.
             cur.execute(
                 """INSERT INTO collector_events (kind, collector_id, created_at)
-                   VALUES ('password_reset_requested', %s, %s)""",
-                (account.collector_id, now),
+                   SELECT 'password_reset_requested', %(c)s, %(now)s
+                   WHERE NOT EXISTS (SELECT 1 FROM collector_events
+                                     WHERE kind = 'password_reset_requested'
+                                       AND collector_id = %(c)s AND created_at > %(since)s)""",
+                {"c": account.collector_id, "now": now, "since": now - RESET_EVERY},
             )
 
 
@@ -209,6 +220,13 @@ def authenticate(
     email = normalize_email(email)
     since = now - THROTTLE_WINDOW
     with conn.cursor() as cur:
+        # Attempts from one address, and for one account, take turns (client first, then
+        # email, always in that order): parallel guesses cannot all read "under the limit".
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('portal-client:' || %s)),"
+            " pg_advisory_xact_lock(hashtext('portal-login:' || %s))",
+            (client, email),
+        )
         cur.execute(
             """SELECT (SELECT count(*) FROM portal_login_attempts
                        WHERE email = %(email)s AND at > %(since)s AND NOT succeeded),

@@ -263,6 +263,19 @@ def mark_sent(conn: psycopg2.extensions.connection, outbox_ids: list[int]) -> No
     conn.commit()
 
 
+def release_claims(conn: psycopg2.extensions.connection, outbox_ids: list[int]) -> None:
+    """Claimed rows that certainly were not sent go back to the queue, their attempt undone."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE email_outbox SET status = CASE WHEN attempts > 1 THEN 'failed'
+                                                      ELSE 'pending' END,
+                                       attempts = attempts - 1
+               WHERE outbox_id = ANY(%s) AND status = 'sending'""",
+            (outbox_ids,),
+        )
+    conn.commit()
+
+
 def mark_failed(conn: psycopg2.extensions.connection, outbox_id: int, error: str) -> None:
     with conn.cursor() as cur:
         cur.execute(

@@ -8,12 +8,15 @@ by kind; they never hold a link, a token or a message body.
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections import Counter
 from datetime import UTC, date, datetime
 
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 
 log = logging.getLogger(__name__)
+# Clear answers from the server that nothing was queued: safe to retry later.
+_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
 def enqueue(week: date | None = None, warehouse_conn_id: str = "collector_warehouse") -> dict:
@@ -43,7 +46,12 @@ def send_outbox(
     warehouse_conn_id: str = "collector_warehouse",
     batch: int = 500,
 ) -> dict:
-    """Send every due message, ``batch`` at a time, each batch on one SMTP connection."""
+    """Send every due message, ``batch`` at a time, each batch on one SMTP connection.
+
+    A clear refusal from the server marks the message failed (retried next run). Anything
+    else (the connection drops, a template breaks) fails the task: the messages not tried go
+    back to the queue, and one cut off mid-send stays ``sending``, since it may have arrived.
+    """
     from collector import notifications  # noqa: PLC0415
     from collector_airflow.hooks.mail import CollectorMailHook  # noqa: PLC0415
 
@@ -53,30 +61,36 @@ def send_outbox(
     conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
     try:
         while rows := notifications.claim_due(conn, batch, refused):
-            done = []
-            emails = notifications.render_batch(conn, rows, datetime.now(UTC))
-            conn.commit()  # links issued for these messages are kept before they go out
-            with CollectorMailHook(smtp_conn_id) as mail:
-                for email in emails:
-                    try:
-                        mail.send(
-                            mail.build(
-                                email.recipient, email.subject, email.html, email.text,
-                                email.headers,
-                            )
-                        )  # fmt: skip
-                    except Exception as exc:  # refused by the server: retried next run
-                        notifications.mark_failed(
-                            conn, email.outbox_id, f"{type(exc).__name__}: {exc}"
+            done: list[int] = []
+            untried = [row[0] for row in rows]
+            try:
+                emails = notifications.render_batch(conn, rows, datetime.now(UTC))
+                conn.commit()  # links issued for these messages are kept before they go out
+                with CollectorMailHook(smtp_conn_id) as mail:
+                    for email in emails:
+                        message = mail.build(
+                            email.recipient, email.subject, email.html, email.text, email.headers
                         )
-                        failed[email.kind] += 1
-                        refused.append(email.outbox_id)
-                        continue
-                    done.append(email.outbox_id)
-                    sent[email.kind] += 1
-                    if len(done) >= 50:
-                        notifications.mark_sent(conn, done)
-                        done = []
+                        untried.remove(email.outbox_id)
+                        try:
+                            mail.send(message)
+                        except _REFUSALS as exc:  # the server said no: nothing was queued
+                            notifications.mark_failed(
+                                conn, email.outbox_id, f"{type(exc).__name__}: {exc}"
+                            )
+                            failed[email.kind] += 1
+                            refused.append(email.outbox_id)
+                            continue
+                        done.append(email.outbox_id)
+                        sent[email.kind] += 1
+                        if len(done) >= 50:
+                            notifications.mark_sent(conn, done)
+                            done = []
+            except Exception:
+                conn.rollback()
+                notifications.mark_sent(conn, done)
+                notifications.release_claims(conn, untried)
+                raise
             notifications.mark_sent(conn, done)
             if len(rows) < batch:
                 break

@@ -4,6 +4,7 @@ retried next run and delivered once; digests (only) can be unsubscribed; "near y
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -259,3 +260,38 @@ def test_password_reset_request_sends_a_two_hour_link(mail, warehouse):
         accounts.use_link(warehouse, token, "a new long password", later)
     accounts.use_link(warehouse, token, "a new long password", datetime.now(UTC))
     warehouse.commit()
+
+
+def test_an_unreachable_smtp_server_puts_the_messages_back(mail, warehouse, monkeypatch):
+    accounts.create_account(warehouse, "ann@example.com")
+    warehouse.commit()
+    good = os.environ["AIRFLOW_CONN_SMTP_DEFAULT"]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        "smtp://127.0.0.1:9?disable_ssl=true&disable_tls=true&retry_limit=0",
+    )
+    with pytest.raises(Exception, match=r"(?i)connect"):
+        _run()
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT status, attempts FROM email_outbox")
+        assert cur.fetchall() == [("pending", 0)]  # not lost in "sending"
+    warehouse.commit()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", good)
+    assert _run()["sent"] == {"welcome": 1}
+    assert len(mail()) == 1
+
+
+def test_reset_requests_are_rate_limited_and_a_new_password_retires_old_links(warehouse):
+    account = accounts.create_account(warehouse, "ann@example.com")
+    now = datetime.now(UTC)
+    welcome = accounts.issue_link(warehouse, account, "set_password", now)
+    for minutes in (0, 1, 2, 16):
+        accounts.request_reset(warehouse, "ann@example.com", now + timedelta(minutes=minutes))
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT count(*) FROM collector_events WHERE kind = 'password_reset_requested'")
+        assert cur.fetchone() == (2,)  # t=0 and t=16 min
+    reset = accounts.issue_link(warehouse, account, "reset_password", now)
+    accounts.use_link(warehouse, reset, "a brand new password", now)
+    with pytest.raises(accounts.AccountError, match="already used"):
+        accounts.use_link(warehouse, welcome, "someone else's password", now)
+    warehouse.rollback()

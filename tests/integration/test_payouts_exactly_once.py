@@ -283,3 +283,49 @@ def test_large_batches_go_in_chunks_each_with_its_own_key(
     wait_until_final(list(batches.values()))
     reconcile_batches(list(batches.values()))
     assert_paid_exactly_once(warehouse, sandbox_url)
+
+
+def test_payoneer_refusing_a_chunk_it_partly_holds_releases_nothing(
+    warehouse, week, sandbox_url, payment_connections
+):
+    """An earlier attempt left Payoneer holding one payment of the chunk; the resend of the rest
+    is refused (no funds). Releasing the held one would pay its videos twice: fail closed."""
+    import requests
+
+    batches = _freeze_and_approve(warehouse, ["payoneer"])
+    batch_id = batches["payoneer"]
+    [(key, receiver, cents)] = rows(
+        warehouse,
+        "SELECT idempotency_key, receiver, amount_cents FROM payout_items WHERE receiver = 'DEE-1'",
+    )
+    clients = payment_connections["payoneer"]
+    token = requests.post(
+        f"{sandbox_url}/api/v2/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": "read write"},
+        auth=(clients["client_id"], clients["client_secret"]),
+        timeout=10,
+    ).json()["access_token"]
+    held = requests.post(
+        f"{sandbox_url}/v4/programs/{clients['program_id']}/masspayouts",
+        json={"payments": [{"client_reference_id": key, "payee_id": receiver,
+                            "amount": cents / 100, "currency": "USD", "description": "x"}]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )  # fmt: skip
+    assert held.status_code == 201
+    with warehouse.cursor() as cur:  # the earlier attempt's trace in the ledger
+        cur.execute(
+            "UPDATE payout_submissions SET attempted_at = now() WHERE batch_id = %s", (batch_id,)
+        )
+    warehouse.commit()
+    admin(sandbox_url, "payments/faults", {"provider": "payoneer", "kind": "insufficient_funds"})
+    with pytest.raises(PayoutProviderError, match="holds 1 of its 2 payments"):
+        submit_batch(batch_id)
+    assert rows(warehouse, "SELECT DISTINCT status FROM payout_items") == [("frozen",)]
+    assert rows(
+        warehouse, "SELECT count(*) FROM payout_item_videos WHERE released_at IS NOT NULL"
+    ) == [(0,)]
+    assert submit_batch(batch_id) == "submitted"  # funds back: the rest goes, once
+    wait_until_final([batch_id])
+    reconcile_batches([batch_id])
+    assert_paid_exactly_once(warehouse, sandbox_url)

@@ -350,3 +350,22 @@ def test_week_boundaries_in_profile_messages_use_mondays():
     assert accounts.mask("paypal", "ann@example.com") == "a***@example.com"
     assert accounts.mask("payoneer", "AB") == "****"
     assert date(2026, 11, 16).weekday() == 0
+
+
+def test_parallel_guesses_cannot_outrun_the_throttle(portal, warehouse):
+    import threading
+
+    member(portal, warehouse, "ann@example.com")
+    codes: list[int] = []
+
+    def guess():
+        client = TestClient(portal, base_url="http://127.0.0.1")
+        codes.append(login(client, "ann@example.com", "wrong password").status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert codes.count(401) == accounts.MAX_FAILURES_PER_ACCOUNT
+    assert codes.count(429) == 12 - accounts.MAX_FAILURES_PER_ACCOUNT

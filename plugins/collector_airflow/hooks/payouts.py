@@ -345,7 +345,13 @@ class PayoneerPayoutsHook(PayoutProviderHook):
     def _status(self, key: str) -> dict | None:
         answer = self._call("GET", f"/payouts/{key}/status")
         if answer.status_code == 404:
-            return None
+            try:
+                sub_code = (answer.json().get("error_details") or {}).get("sub_code")
+            except ValueError:
+                sub_code = None
+            if str(sub_code) == "2306":  # "payout not found": Payoneer does not hold it
+                return None
+            raise PayoutProviderError(f"Payoneer status of {key}: HTTP 404 without sub_code 2306")
         if answer.status_code != 200:
             raise PayoutProviderError(f"Payoneer status of {key}: HTTP {answer.status_code}")
         body = answer.json()
@@ -381,7 +387,7 @@ class PayoneerPayoutsHook(PayoutProviderHook):
                 ]
             },
         )
-        if answer.status_code in (200, 201):
+        if 200 <= answer.status_code < 300:
             return chunk.idempotency_key
         try:
             error = answer.json()
@@ -390,6 +396,15 @@ class PayoneerPayoutsHook(PayoutProviderHook):
         if "duplicate" in str(error.get("error", "")).lower():
             # Someone sent part of it already: look each reference up, send only the rest.
             return self.submit_chunk(_as_attempted(chunk))
+        # Refused: but Payoneer may hold part of this chunk (an earlier attempt, or a partial
+        # acceptance). Releasing those items would pay their videos twice: fail closed instead.
+        held = [i.idempotency_key for i in chunk.items if self._status(i.idempotency_key)]
+        if held:
+            raise PayoutProviderError(
+                f"Payoneer refused part of {chunk.idempotency_key} (HTTP {answer.status_code}: "
+                f"{error.get('error')}) but holds {len(held)} of its {len(chunk.items)} "
+                "payments: nothing released; fix the cause (e.g. funds) and clear the task"
+            )
         raise PayoutRefused(
             f"Payoneer refused {chunk.idempotency_key} (HTTP {answer.status_code}): "
             f"{error.get('error')}: {error.get('error_description') or error.get('error_details')}"

@@ -69,7 +69,9 @@ class SubmitPayoutBatchOperator(BaseOperator):
                 "in the approval task of this run (or re-trigger the week)."
             )
         states = {}
-        for batch_id in batches_in(week, ("approved", "submitted"), providers):
+        for batch_id in batches_in(
+            week, ("approved", "submitted"), providers, self.warehouse_conn_id
+        ):
             states[str(batch_id)] = submit_batch(batch_id, self.warehouse_conn_id, self.conn_ids)
         sent = [int(b) for b, s in states.items() if s == "submitted"]
         return {"batch_ids": sent, "states": states}
