@@ -13,21 +13,14 @@ them, and is extrapolated. Peak memory is Python's (tracemalloc) during each sen
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import tracemalloc
-import urllib.request
-import uuid
 from datetime import UTC, date, datetime
 
-import psycopg2
+from _common import admin, free_port, sandbox, scratch_database
 
-from collector import db, settings
+from collector import db
 
 WEEK = date(2026, 11, 16)
 SEED = """
@@ -56,54 +49,20 @@ ANALYZE;
 """
 
 
-def admin(url: str, path: str, body: dict | None = None) -> dict:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{url}/_sandbox/{path}", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--collectors", type=int, default=50_000)
     parser.add_argument("--naive", type=int, default=2_000)
     args = parser.parse_args()
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    http_port, smtp_port = ports
-    url = f"http://127.0.0.1:{http_port}"
-    state = tempfile.mkdtemp(prefix="bench-mail-")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--port", str(http_port), "--state-dir",
-         state, "--smtp-port", str(smtp_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = settings.database_url().rsplit("/", 1)[0]
-    name = f"bench_mail_{uuid.uuid4().hex[:8]}"
-    pg = psycopg2.connect(base + "/postgres")
-    pg.autocommit = True
-    pg.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/inbox/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = f"{base}/{name}"
+    smtp_port = free_port()
+    with sandbox(smtp_port) as url, scratch_database("bench_mail") as database:
+        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = database
         os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = (
             f"smtp://127.0.0.1:{smtp_port}?disable_ssl=true&disable_tls=true"
             "&from_email=collector%40visym.com"
         )
         os.environ.setdefault("COLLECTOR_PORTAL_SECRET", "bench")
-        conn = db.connect(f"{base}/{name}")
-        db.migrate(conn)
+        conn = db.connect(database)
         with conn.cursor() as cur:
             cur.execute(SEED, {"n": args.collectors})
         conn.commit()
@@ -151,14 +110,6 @@ def main() -> None:
         tracemalloc.stop()
         naive_connections = admin(url, "mail/messages?summary=true")["connections"] - before
         conn.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        pg.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        pg.close()
     ours_rate = ours_sent / ours_s
     naive_rate = len(rows) / naive_s
     print(

@@ -14,18 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-import uuid
 from datetime import date
 
-import psycopg2
+from _common import admin, sandbox, scratch_database
 
-from collector import db, settings
+from collector import db
 from collector.scoring import score_videos
 
 WEEK = date(2026, 11, 16)
@@ -57,44 +52,14 @@ INSERT INTO activity_ratings (video_id, activity_index, reviewer_email, labels, 
 """
 
 
-def admin(url: str, path: str, body: dict | None = None) -> dict:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{url}/_sandbox/{path}", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--collectors", type=int, default=50_000)
     parser.add_argument("--naive", type=int, default=1_000)
     args = parser.parse_args()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    state = tempfile.mkdtemp(prefix="bench-sandbox-")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--state-dir", state],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = settings.database_url().rsplit("/", 1)[0]
-    name = f"bench_pay_{uuid.uuid4().hex[:8]}"
-    pg = psycopg2.connect(base + "/postgres")
-    pg.autocommit = True
-    pg.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/sheets/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with sandbox() as url, scratch_database("bench_pay") as database:
         clients = admin(url, "payments/clients")["paypal"]
-        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = f"{base}/{name}"
+        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = database
         os.environ["AIRFLOW_CONN_PAYPAL_DEFAULT"] = json.dumps(
             {
                 "conn_type": "paypal",
@@ -104,8 +69,7 @@ def main() -> None:
             }
         )
         os.environ["COLLECTOR_PAYOUT_REPORTS_URL"] = tempfile.mkdtemp(prefix="bench-reports-")
-        conn = db.connect(f"{base}/{name}")
-        db.migrate(conn)
+        conn = db.connect(database)
         with conn.cursor() as cur:
             cur.execute(SEED, {"n": args.collectors})
         conn.commit()
@@ -167,14 +131,6 @@ def main() -> None:
         naive_s = time.perf_counter() - started
         naive_calls = admin(url, "payments/stats")["paypal"]
         conn.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        pg.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        pg.close()
     n = args.collectors
     ours_s = freeze_s + report_s + submit_s
     naive_total_s = naive_s / len(sample) * n

@@ -14,23 +14,22 @@ million videos takes a few minutes and is not timed. Target: p95 <= 150 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-import uuid
 from datetime import UTC, datetime
 
-import psycopg2
 import requests
+from _common import free_port, scratch_database
 
-from collector import accounts, db, settings
+from collector import accounts, db
 from collector.scoring import score_videos
 
 HEAVY = 10
@@ -104,16 +103,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
-    base = settings.database_url().rsplit("/", 1)[0]
-    name = f"bench_portal_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(base + "/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    url = f"{base}/{name}"
-    server = None
-    try:
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(scratch_database("bench_portal"))
         conn = db.connect(url)
-        db.migrate(conn)
         started = time.perf_counter()
         with conn.cursor() as cur:
             cur.execute(
@@ -143,13 +135,13 @@ def main() -> None:
             flush=True,
         )
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
             env={**os.environ, "COLLECTOR_DB_URL": url, "COLLECTOR_PORTAL_SECRET": "bench"},
         )
+        stack.callback(server.wait, 10)  # run last to first: terminate, then wait
+        stack.callback(server.terminate)
         portal = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -191,12 +183,6 @@ def main() -> None:
         for c in connections.values():
             c.close()
         conn.close()
-    finally:
-        if server:
-            server.terminate()
-            server.wait(10)
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
     for label, values in (("portal page", ours), ("plain query", plain)):
         print(
             f"{label:12}: {len(values):,} requests from {args.sessions} sessions in "

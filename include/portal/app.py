@@ -114,6 +114,16 @@ def create_app(
     def refuse(request: Request, status: int, message: str) -> HTMLResponse:
         return page(request, "message.html", status, title="Not allowed", message=message)
 
+    def collector_form(request: Request, who, csrf_token: str, what: str) -> Response | None:
+        """Why a collector's own form may not be taken (a response to return), or None."""
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "collector":
+            return refuse(request, 403, f"Only collectors {what}.")
+        if not hmac.compare_digest(who[1], csrf_token or ""):
+            return refuse(request, 403, "The form expired. Please go back and try again.")
+        return None
+
     @app.get("/healthz")
     def healthz(conn=Depends(db)) -> dict:
         with conn.cursor() as cur:
@@ -292,12 +302,8 @@ def create_app(
         who=Depends(current),
         conn=Depends(db),
     ):
-        if who is None:
-            return RedirectResponse("/login", 303)
-        if who[0].role != "collector":
-            return refuse(request, 403, "Only collectors have payment details.")
-        if not hmac.compare_digest(who[1], csrf_token or ""):
-            return refuse(request, 403, "The form expired. Please go back and try again.")
+        if stop := collector_form(request, who, csrf_token, "have payment details"):
+            return stop
         try:
             change = accounts.change_payment_profile(conn, who[0], method, receiver, _now())
         except ProfileError as exc:
@@ -342,12 +348,8 @@ def create_app(
     ):
         from collector import notifications  # noqa: PLC0415
 
-        if who is None:
-            return RedirectResponse("/login", 303)
-        if who[0].role != "collector":
-            return refuse(request, 403, "Only collectors get collector emails.")
-        if not hmac.compare_digest(who[1], csrf_token or ""):
-            return refuse(request, 403, "The form expired. Please go back and try again.")
+        if stop := collector_form(request, who, csrf_token, "get collector emails"):
+            return stop
         notifications.set_digest_subscription(conn, who[0].collector_id, digest == "on")
         return profile_page(request, conn, who)
 
