@@ -37,7 +37,7 @@ class OpsFailureNotifier(BaseNotifier):
     @staticmethod
     def describe(context: dict[str, Any]) -> tuple[str, str]:
         """(subject, HTML body) for a failure context; public so tests and ops can preview."""
-        from airflow.sdk.execution_time.secrets_masker import redact  # noqa: PLC0415
+        from airflow.sdk._shared.secrets_masker import redact  # noqa: PLC0415
 
         ti = context.get("ti") or context.get("task_instance")
         dag_id = getattr(ti, "dag_id", "?")
