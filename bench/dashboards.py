@@ -15,17 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-import uuid
 
-import psycopg2
+from _common import admin, sandbox, scratch_database
 
-from collector import db, settings
+from collector import db
 from collector.scoring import score_videos
 
 SEED = """
@@ -52,15 +47,6 @@ INSERT INTO activity_ratings (video_id, activity_index, reviewer_email, labels, 
 """
 
 
-def admin(url: str, path: str, body: dict | None = None) -> dict:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{url}/_sandbox/{path}", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--collectors", type=int, default=10_000)
@@ -68,30 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     from sandbox.credentials import service_account_info
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    state = tempfile.mkdtemp(prefix="bench-sandbox-")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--state-dir", state],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = settings.database_url().rsplit("/", 1)[0]
-    name = f"bench_dash_{uuid.uuid4().hex[:8]}"
-    pg = psycopg2.connect(base + "/postgres")
-    pg.autocommit = True
-    pg.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/sheets/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with sandbox() as url, scratch_database("bench_dash") as database:
         admin(url, "quota", {"per_user": 10**9, "per_project": 10**9})
-        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = f"{base}/{name}"
+        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = database
         os.environ["AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT"] = json.dumps(
             {
                 "conn_type": "google_sheets",
@@ -104,8 +69,7 @@ def main() -> None:
             }
         )
         os.environ["COLLECTOR_DASHBOARD_HTML_URL"] = tempfile.mkdtemp(prefix="bench-pages-")
-        conn = db.connect(f"{base}/{name}")
-        db.migrate(conn)
+        conn = db.connect(database)
         with conn.cursor() as cur:
             cur.execute(SEED, {"n": args.collectors})
         conn.commit()
@@ -168,10 +132,6 @@ def main() -> None:
         ref_s = time.perf_counter() - started
         ref_requests = admin(url, "stats")["requests"]
         conn.close()
-    finally:
-        server.terminate()
-        pg.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        pg.close()
     n, k = len(everyone), len(changed)
     per_changed_ref = ref_requests / k
     print(
