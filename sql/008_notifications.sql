@@ -26,9 +26,3 @@ CREATE TABLE email_preferences (
 -- "New collection near you": recent submissions by place, searched by a bounding box first.
 CREATE INDEX videos_place_idx ON videos (latitude, longitude, collected_at)
     WHERE latitude IS NOT NULL AND longitude IS NOT NULL;
-
--- Ops emails that must go once per period (the daily digest): the key is taken before sending.
-CREATE TABLE ops_notices (
-    notice_key text PRIMARY KEY,                 -- e.g. ops_digest:2026-11-26
-    sent_at    timestamptz NOT NULL DEFAULT now()
-);
