@@ -119,18 +119,9 @@ def weekly_payout():
 
     @task.branch
     def route(report: dict, run: dict) -> list[str]:
-        from datetime import date  # noqa: PLC0415
+        from collector_airflow.payouts import next_step  # noqa: PLC0415
 
-        from collector_airflow.payouts import batches_in  # noqa: PLC0415
-
-        if report["dry_run"]:
-            return []
-        if report["needs_approval"]:
-            return ["approve_payout"]
-        week = date.fromisoformat(run["week"])
-        if batches_in(week, ("approved", "submitted"), run["providers"]):
-            return ["already_approved"]  # approved before (a retry or a re-trigger): resume
-        return []
+        return next_step(report, run, approve="approve_payout", resume="already_approved")
 
     run = resolve_run()
     report = finance_report(run)
@@ -162,16 +153,9 @@ def weekly_payout():
 
     @task(trigger_rule="none_failed")  # runs when `submit` was skipped by a rejection
     def release_if_rejected(run: dict, ti=None) -> list:
-        from datetime import date  # noqa: PLC0415
+        from collector_airflow.payouts import release_if_rejected  # noqa: PLC0415
 
-        from collector_airflow.payouts import release_rejected  # noqa: PLC0415
-
-        # A rejection skips `submit` from inside the approval (its answer is not an XCom then).
-        states = ti.get_task_states(
-            dag_id=ti.dag_id, task_ids=["approve_payout", "submit"], run_ids=[ti.run_id]
-        ).get(ti.run_id, {})
-        rejected = states.get("approve_payout") == "success" and states.get("submit") == "skipped"
-        return release_rejected(date.fromisoformat(run["week"]), run["providers"], rejected)
+        return release_if_rejected(ti, run, approval="approve_payout", submit="submit")
 
     already_approved = EmptyOperator(task_id="already_approved")
     route(report, run) >> [approve_payout, already_approved]

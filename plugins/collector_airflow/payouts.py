@@ -124,6 +124,28 @@ def freeze(
     ]
 
 
+def next_step(report: dict, run: dict, approve: str, resume: str) -> list[str]:
+    """After the report: ask finance (drafts), resume what was approved (a retry or a
+    re-trigger), or stop (dry run, nothing to pay)."""
+    if report["dry_run"]:
+        return []
+    if report["needs_approval"]:
+        return [approve]
+    if batches_in(date.fromisoformat(run["week"]), ("approved", "submitted"), run["providers"]):
+        return [resume]
+    return []
+
+
+def release_if_rejected(ti, run: dict, approval: str, submit: str) -> list[int]:
+    """A rejection skips ``submit`` from inside the ApprovalOperator, which then pushes no
+    answer: recognise it from the task states (approval succeeded, submit skipped)."""
+    states = ti.get_task_states(
+        dag_id=ti.dag_id, task_ids=[approval, submit], run_ids=[ti.run_id]
+    ).get(ti.run_id, {})
+    rejected = states.get(approval) == "success" and states.get(submit) == "skipped"
+    return release_rejected(date.fromisoformat(run["week"]), run["providers"], rejected)
+
+
 def release_rejected(
     week: date,
     providers: list[str],
