@@ -92,9 +92,11 @@ def create_app(
     def secure(request: Request) -> bool:
         return request.url.hostname not in LOCAL_HOSTS
 
-    def login_form(request: Request, status: int = 200, **context) -> HTMLResponse:
+    def sessionless_form(request: Request, name: str, status: int = 200, **context):
+        """A form posted without a session (login, set password, reset): its CSRF token goes
+        in the page and, signed, in a cookie; ``login_csrf_ok`` compares the two."""
         token = secrets.token_urlsafe(24)
-        response = page(request, "login.html", status, csrf=token, **context)
+        response = page(request, name, status, csrf=token, **context)
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
             signer.dumps(token),
@@ -103,6 +105,9 @@ def create_app(
             samesite="lax",
         )
         return response
+
+    def login_form(request: Request, status: int = 200, **context) -> HTMLResponse:
+        return sessionless_form(request, "login.html", status, **context)
 
     def login_csrf_ok(request: Request, submitted: str) -> bool:
         try:
@@ -355,12 +360,7 @@ def create_app(
 
     @app.get("/set-password")
     def set_password_page(request: Request, token: str = "") -> HTMLResponse:
-        csrf = secrets.token_urlsafe(24)
-        response = page(request, "set_password.html", token=token, csrf=csrf)
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE, signer.dumps(csrf), httponly=True, secure=secure(request),
-            samesite="lax",
-        )  # fmt: skip
+        response = sessionless_form(request, "set_password.html", token=token)
         response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
         return response
 
@@ -391,13 +391,7 @@ def create_app(
 
     @app.get("/reset")
     def reset_page(request: Request) -> HTMLResponse:
-        csrf = secrets.token_urlsafe(24)
-        response = page(request, "reset.html", csrf=csrf)
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE, signer.dumps(csrf), httponly=True, secure=secure(request),
-            samesite="lax",
-        )  # fmt: skip
-        return response
+        return sessionless_form(request, "reset.html")
 
     @app.post("/reset")
     def request_reset(
