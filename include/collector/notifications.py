@@ -22,12 +22,11 @@ import psycopg2.extensions
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from collector import accounts, settings
-from collector.dashboard import ADVICE, BUSINESS_TZ
+from collector.dashboard import ADVICE, BUSINESS_TZ, PROVIDER_NAMES
 from collector.payout_report import dollars
 
 MAX_ATTEMPTS = 5
 NEAR_YOU_DAYS = 90  # "recent submissions"
-PROVIDER_NAMES = {"paypal": "PayPal", "payoneer": "Payoneer"}
 
 
 @cache
@@ -318,24 +317,21 @@ def render_batch(conn: psycopg2.extensions.connection, rows: list[tuple], now: d
     ]
 
 
-_UNSET = object()
-
-
 def render(
     conn: psycopg2.extensions.connection,
     row: tuple,
     now: datetime,
-    sheet_url=_UNSET,
-    digest: dict | None = None,
+    sheet_url: str | None,
+    digest: dict | None,
 ) -> Email:
-    """The message for an outbox row, from the warehouse as it is now."""
+    """The message for one outbox row; ``render_batch`` looks up its sheet and digest facts."""
     outbox_id, kind, collector_id, recipient, payload = row
     portal = settings.portal_url()
     context = {
         "portal": portal,
         "dashboard_url": f"{portal}/dashboard",
         "profile_url": f"{portal}/profile",
-        "sheet_url": _sheet_url(conn, collector_id) if sheet_url is _UNSET else sheet_url,
+        "sheet_url": sheet_url,
         "collector_id": collector_id,
         **payload,
     }
@@ -347,8 +343,7 @@ def render(
         context["password_url"] = f"{portal}/set-password?token={token}"
         context["link_valid"] = accounts.LINK_TTL[purpose]
     if kind == "digest":
-        week = date.fromisoformat(payload["week"])
-        context.update(digest or _digest_batch(conn, [collector_id], week)[collector_id])
+        context.update(digest)
         unsubscribe = (
             f"{portal}/unsubscribe?c={quote(collector_id)}&t={unsubscribe_token(collector_id)}"
         )
@@ -369,16 +364,6 @@ def render(
         env.get_template(f"{kind}.txt").render(**context),
         headers,
     )
-
-
-def _sheet_url(conn, collector_id: str) -> str | None:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT spreadsheet_id FROM collector_dashboards WHERE collector_id = %s",
-            (collector_id,),
-        )
-        row = cur.fetchone()
-    return settings.sheets_web_url() + quote(row[0]) if row else None
 
 
 def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]:
