@@ -21,6 +21,7 @@ from datetime import date
 from _common import admin, sandbox, scratch_database
 
 from collector import db
+from collector.payout_report import dollars
 from collector.scoring import score_videos
 
 WEEK = date(2026, 11, 16)
@@ -121,7 +122,7 @@ def main() -> None:
                 "items": [
                     {
                         "recipient_type": "EMAIL",
-                        "amount": {"value": f"{cents // 100}.{cents % 100:02d}", "currency": "USD"},
+                        "amount": {"value": dollars(cents), "currency": "USD"},
                         "receiver": receiver,
                         "sender_item_id": f"naive-{n}",
                     }

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from datetime import date
 
+from collector.payout_report import dollars
 from collector_airflow.hooks.payouts import PayoutRefused, provider_hook
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 
@@ -214,7 +215,7 @@ def freeze_and_report(
             batch.batch_id,
             batch.attempt,
             batch.item_count,
-            f"{batch.total_cents // 100}.{batch.total_cents % 100:02d}",
+            dollars(batch.total_cents),
             f", state {batch.state}" if batch.resumed else "",
         )
     log.info("Finance report: %s and %s", html_path, csv_path)
@@ -222,7 +223,7 @@ def freeze_and_report(
         log.warning(
             "%d collectors held (see the report): $%s not paid this week",
             frozen.held_collectors,
-            f"{frozen.held_cents // 100}.{frozen.held_cents % 100:02d}",
+            dollars(frozen.held_cents),
         )
     return {
         "week": week.isoformat(),
@@ -394,7 +395,7 @@ def reconcile_batches(
                 provider,
                 state,
                 paid,
-                f"{int(paid_cents) // 100}.{int(paid_cents) % 100:02d}",
+                dollars(paid_cents),
                 f" ({reason})" if reason else "",
             )
     return summary
