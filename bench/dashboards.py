@@ -18,7 +18,7 @@ import os
 import tempfile
 import time
 
-from _common import admin, sandbox, scratch_database
+from _common import CONSENTS_SQL, admin, sandbox, scratch_database
 
 from collector import db
 from collector.scoring import score_videos
@@ -32,10 +32,11 @@ INSERT INTO collection_versions (collection_id, version, name, activity_shortnam
 INSERT INTO reviewers (email) VALUES ('r1@x.org');
 INSERT INTO collectors (collector_id) SELECT 'c' || g || '@example.com' FROM generate_series(1, %(n)s) g;
 INSERT INTO videos (video_id, collector_id, collection_id, collection_version, collected_at,
-        frame_rate, duration_s, frame_width, frame_height, app_version, mp4_uri, current_annotation)
+        frame_rate, duration_s, frame_width, frame_height, app_version, mp4_uri, current_annotation,
+        subject_ids)
     SELECT 'v' || g || '-' || k, 'c' || g || '@example.com', 'P901C001', 1,
            timestamptz '2026-11-02' + k * interval '1 day' + g * interval '1 second', 30, 30,
-           1920, 1080, '2.3.1', '-', '-'
+           1920, 1080, '2.3.1', '-', '-', ARRAY['s' || g || '@example.com']
     FROM generate_series(1, %(n)s) g, generate_series(0, 2) k;
 INSERT INTO activities (video_id, activity_index, shortname, start_frame, end_frame)
     SELECT video_id, i, (ARRAY['A', 'B'])[i + 1], 0, 10 FROM videos, generate_series(0, 1) i;
@@ -72,6 +73,7 @@ def main() -> None:
         conn = db.connect(database)
         with conn.cursor() as cur:
             cur.execute(SEED, {"n": args.collectors})
+            cur.execute(CONSENTS_SQL)
         conn.commit()
         score_videos(conn)
 

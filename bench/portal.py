@@ -27,7 +27,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 import requests
-from _common import free_port, scratch_database
+from _common import CONSENTS_SQL, free_port, scratch_database
 
 from collector import accounts, db
 from collector.scoring import score_videos
@@ -42,10 +42,11 @@ INSERT INTO collection_versions (collection_id, version, name, activity_shortnam
 INSERT INTO reviewers (email) VALUES ('r1@x.org');
 INSERT INTO collectors (collector_id) SELECT 'c' || g || '@example.com' FROM generate_series(1, %(n)s) g;
 INSERT INTO videos (video_id, collector_id, collection_id, collection_version, collected_at,
-        frame_rate, duration_s, frame_width, frame_height, app_version, mp4_uri, current_annotation)
+        frame_rate, duration_s, frame_width, frame_height, app_version, mp4_uri, current_annotation,
+        subject_ids)
     SELECT 'v' || g || '-' || k, 'c' || g || '@example.com', 'P901C001', 1,
            timestamptz '2025-06-01' + k * interval '13 hours' + g * interval '1 second', 30, 30,
-           1920, 1080, '2.3.1', '-', '-'
+           1920, 1080, '2.3.1', '-', '-', ARRAY['s' || g || '@example.com']
     FROM generate_series(1, %(n)s) g,
          LATERAL generate_series(0, CASE WHEN g <= %(heavy)s THEN 4999 ELSE %(per)s - 1 END) k;
 INSERT INTO activities (video_id, activity_index, shortname, start_frame, end_frame)
@@ -112,6 +113,7 @@ def main() -> None:
                 SEED,
                 {"n": args.collectors, "heavy": HEAVY, "per": args.videos_per_collector},
             )
+            cur.execute(CONSENTS_SQL)
             cur.execute("SELECT count(*) FROM videos")
             (videos,) = cur.fetchone()
         conn.commit()

@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
+from _common import CONSENTS_SQL
 
 from collector import db, settings
 from collector.scoring import score_interval, score_videos
@@ -34,14 +35,14 @@ INSERT INTO collectors (collector_id) SELECT 'c' || g FROM generate_series(1, %(
 INSERT INTO reviewers (email) VALUES ('r1@x.org'), ('r2@x.org'), ('r3@x.org');
 INSERT INTO videos (video_id, collector_id, collection_id, collection_version, collected_at,
         frame_rate, duration_s, frame_width, frame_height, app_version, latitude, longitude,
-        gps_accuracy_m, mp4_uri, current_annotation, updated_at)
+        gps_accuracy_m, mp4_uri, current_annotation, updated_at, subject_ids)
     SELECT 'v' || g, 'c' || (g %% %(collectors)s + 1),
            format('P9%%02sC%%03s', (g %% %(collections)s + 1) / 100, g %% %(collections)s + 1), 1,
            timestamptz '2026-09-01' + g * interval '37 seconds', 30,
            CASE WHEN g %% 97 = 0 THEN 5 ELSE 30 END, 1920, 1080,
            CASE WHEN g %% 89 = 0 THEN '1.9.0' ELSE '2.3.1' END,
            38.9 + (g %% 1000) * 0.001, -77.0 + (g %% 777) * 0.001, 5 + g %% 60, '-', '-',
-           timestamptz '2026-09-01'
+           timestamptz '2026-09-01', ARRAY['s' || (g %% %(collectors)s + 1) || '@example.com']
     FROM generate_series(1, %(videos)s) g;
 INSERT INTO activities (video_id, activity_index, shortname, start_frame, end_frame)
     SELECT video_id, i, (ARRAY['A', 'B'])[i + 1], 0, 10
@@ -177,6 +178,7 @@ def main() -> None:
                 GENERATE,
                 {"videos": args.videos, "collectors": args.videos // 40, "collections": 20},
             )
+            cur.execute(CONSENTS_SQL)
             cur.execute("SELECT count(*) FROM activity_ratings")
             ratings = cur.fetchone()[0]
         conn.commit()

@@ -71,9 +71,9 @@ def submission_ingest():
         return run_ingest(params)
 
     @task.short_circuit
-    def any_video_changed(summary: dict) -> bool:
-        """Downstream consumers (quicklooks) only hear about runs that changed something."""
-        return summary["videos_changed"] > 0
+    def anything_changed(summary: dict) -> bool:
+        """Consumers (quicklooks, scoring) only hear about runs that changed something."""
+        return summary["videos_changed"] > 0 or summary.get("consents", 0) > 0
 
     @task(outlets=[SUBMISSIONS])
     def publish_submissions(summary: dict, outlet_events=None) -> None:
@@ -81,7 +81,7 @@ def submission_ingest():
 
     summary = ingest_new_submissions()
     migrate_warehouse() >> summary
-    any_video_changed(summary) >> publish_submissions(summary)
+    anything_changed(summary) >> publish_submissions(summary)
 
 
 submission_ingest()

@@ -140,7 +140,7 @@ def split_category(category: str) -> tuple[str, str | None]:
     return base.strip(), (variant.strip() or None) if sep else None
 
 
-class _Reader:
+class FieldReader:
     """Collects problems while reading typed fields, so one pass reports everything."""
 
     def __init__(self) -> None:
@@ -200,7 +200,7 @@ def parse_submission(raw: bytes | str) -> Submission:
         raise InvalidSubmission(
             [Problem("$", f"not valid JSON ({reason}{where}); the upload may be truncated")]
         ) from None
-    reader = _Reader()
+    reader = FieldReader()
     if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
         raise InvalidSubmission(
             [Problem("$.metadata", "expected an object with the video's metadata")]
@@ -288,7 +288,7 @@ def parse_submission(raw: bytes | str) -> Submission:
     )
 
 
-def _read_category_map(reader: _Reader, meta: dict, path: str) -> dict[str, str]:
+def _read_category_map(reader: FieldReader, meta: dict, path: str) -> dict[str, str]:
     """``shortname`` and ``category`` are parallel comma-separated lists."""
     shortnames_raw = meta.get("shortname") or ""
     categories_raw = meta.get("category") or ""
@@ -308,7 +308,11 @@ def _read_category_map(reader: _Reader, meta: dict, path: str) -> dict[str, str]
 
 
 def _read_objects(
-    reader: _Reader, document: dict, frame_count: int | None, width: int | None, height: int | None
+    reader: FieldReader,
+    document: dict,
+    frame_count: int | None,
+    width: int | None,
+    height: int | None,
 ) -> tuple[TrackedObject, ...]:
     raw_objects = document.get("object") or []
     if not isinstance(raw_objects, list):
@@ -341,7 +345,7 @@ def _read_objects(
 
 
 def _read_box(
-    reader: _Reader,
+    reader: FieldReader,
     raw_box: Any,
     path: str,
     frame_count: int | None,
@@ -387,7 +391,7 @@ def _read_box(
 
 
 def _read_activities(
-    reader: _Reader,
+    reader: FieldReader,
     document: dict,
     frame_count: int | None,
     categories_by_shortname: dict[str, str],

@@ -58,6 +58,10 @@ ADVICE = {
     "Repeated scene": "Warning only: use new backgrounds and viewpoints.",
     "Unusable video": "Check the lens is clear and the scene shows the activity.",
     "Consented subject not in video": "Enter your subject's email (not yours) when consenting.",
+    "Consent not on file": (
+        "Held until your subject's consent arrives: consent them in the app with their own "
+        "email. A common error is entering your email address rather than your subject's."
+    ),
 }
 
 

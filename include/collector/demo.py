@@ -102,6 +102,12 @@ COLLECTORS = (
 )
 
 
+def subject_of(collector: str) -> str:
+    """The person a demo collector records (FAQ 10: someone else, 18 or older)."""
+    local, _, domain = collector.strip().casefold().partition("@")
+    return f"{local}.subject@{domain}"
+
+
 @dataclass
 class DemoFile:
     """One annotation file in the demo landing area and what ingest must do with it."""
@@ -121,6 +127,7 @@ class DemoManifest:
     landing: str
     files: list[DemoFile] = field(default_factory=list)
     mp4s: list[str] = field(default_factory=list)
+    consents: list[str] = field(default_factory=list)  # consent records that must ingest
 
     def by_case(self, case: str) -> DemoFile:
         return next(f for f in self.files if f.case == case)
@@ -199,6 +206,7 @@ class _Builder:
         self.manifest = DemoManifest(landing=str(root))
         self.collections = {c.collection_id: c for c in demo_collections()}
         self._filler: Path | None = None
+        self._consent_clip: Path | None = None
         self._serial = 0
 
     def video_id(self, when: datetime) -> str:
@@ -247,7 +255,7 @@ class _Builder:
         metadata = {
             "video_id": video_id,
             "collector_id": collector,
-            "subject_ids": [collector.strip()],
+            "subject_ids": [subject_of(collector)],
             "collection_id": collection_id,
             "collection_name": spec.name,
             "project_id": spec.project_id,
@@ -300,6 +308,31 @@ class _Builder:
         else:
             target.write_bytes(b"")  # placeholder for benchmarks that never decode video
         self.manifest.mp4s.append(target.name)
+
+    def consent(self, consent_id: str, subject: str, collector: str, *, adult: bool = True) -> str:
+        """A consent record and its video, as the app uploads them (docs/consent-and-releases.md)."""
+        name = f"consent_{consent_id}.json"
+        record = {
+            "consent": {
+                "consent_id": consent_id,
+                "subject_email": subject,
+                "collector_id": collector,
+                "consented_date": (DEMO_EPOCH - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "app_version": "2.3.1",
+                "device_identifier": "ios",
+                "subject_is_18_or_older": adult,
+            }
+        }
+        self.write_json(name, record)
+        target = self.root / f"consent_{consent_id}.mp4"
+        if self.render:
+            if self._consent_clip is None:
+                self._consent_clip = self.root.parent / ".demo-consent.mp4"
+                render_clip(_Clip(320, 240, 15, 4, (120, 40, 80, 160), (20, 0)), self._consent_clip)
+            shutil.copyfile(self._consent_clip, target)
+        else:
+            target.write_bytes(b"")
+        return name
 
     def add(
         self,
@@ -549,8 +582,31 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
         json_path="$.metadata.video_id",
         reason="has not arrived",
     )
-    if b._filler is not None and b._filler.exists():
-        b._filler.unlink()
+
+    # Consent (FAQ 10): every subject consented, except that one collector entered their own
+    # email during consent rather than the subject's; that video is held, not paid.
+    mistaken = "erin.walsh@example.com"
+    b.add(
+        "consent_under_collector_email", "ingested", "P004C009", b.clip(*sd, 12), collector=mistaken
+    )
+    for n, collector in enumerate(COLLECTORS, start=1):
+        consent = b.consent(f"C{n:04d}", subject_of(collector), collector.strip())
+        b.manifest.consents.append(consent)
+    b.manifest.consents.append(b.consent("C9001", mistaken, mistaken))
+    name = b.consent("C9002", "minor.subject@example.org", COLLECTORS[1].strip(), adult=False)
+    b.manifest.files.append(
+        DemoFile(
+            name,
+            "",
+            "consent_not_18_or_older",
+            "quarantined",
+            "$.consent.subject_is_18_or_older",
+            "18 or older",
+        )
+    )
+    for scratch in (b._filler, b._consent_clip):
+        if scratch is not None and scratch.exists():
+            scratch.unlink()
     return b.manifest
 
 

@@ -27,6 +27,7 @@ from collector.appjson import (
     parse_submission,
 )
 from collector.collections import CollectionCatalog, CollectionVersion, load_catalog
+from collector.consent import is_consent_file, parse_consent, upsert_consent_statement
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class IngestReport:
     waiting_for_mp4: list[str] = field(default_factory=list)
     unchanged: int = 0
     changed_video_ids: set[str] = field(default_factory=set)
+    consents: list[str] = field(default_factory=list)  # consent records now on file
 
     def summary(self) -> dict[str, int]:
         return {
@@ -75,6 +77,7 @@ class IngestReport:
             "waiting_for_mp4": len(self.waiting_for_mp4),
             "unchanged": self.unchanged,
             "videos_changed": len(self.changed_video_ids),
+            "consents": len(self.consents),
         }
 
 
@@ -119,7 +122,8 @@ def ingest_landing_area(
         ):
             report.unchanged += 1
             continue
-        _ingest_file(
+        ingest = _ingest_consent if is_consent_file(name) else _ingest_file
+        ingest(
             conn,
             candidate,
             catalog,
@@ -219,6 +223,71 @@ def _ingest_file(
         report.history_only.append(candidate.file_name)
 
 
+def _ingest_consent(
+    conn,
+    candidate: _Candidate,
+    catalog: CollectionCatalog,
+    mp4_names: set[str],
+    landing: StoragePath,
+    quarantine: StoragePath,
+    report: IngestReport,
+    *,
+    first_seen_at: datetime,
+    mp4_wait: timedelta,
+    now: datetime,
+) -> None:
+    """A consent record: the same quarantine and MP4-wait rules as a submission."""
+    try:
+        try:
+            record = parse_consent(candidate.raw, candidate.file_name)
+        except InvalidSubmission as exc:
+            raise _Rejected(exc.problems) from None
+        if record.video_name not in mp4_names:
+            if now - first_seen_at >= mp4_wait:
+                raise _Rejected(
+                    [
+                        Problem(
+                            "$.consent.consent_id",
+                            f"the consent video {record.video_name} has not arrived in the "
+                            f"landing area within {_minutes(mp4_wait)} of this record; once it "
+                            "is uploaded this record is ingested by itself",
+                        )
+                    ],
+                    status="mp4_overdue",
+                )
+            _record_waiting(conn, candidate, None, first_seen_at, now)
+            report.waiting_for_mp4.append(candidate.file_name)
+            return
+        with conn.cursor() as cur:
+            statements = [
+                upsert_consent_statement(
+                    cur,
+                    record,
+                    candidate.file_name,
+                    candidate.sha256,
+                    str(landing / record.video_name),
+                    now,
+                ),
+                *_file_done_statements(cur, candidate, None, now),
+            ]
+            cur.execute(b";\n".join(statements))
+        conn.commit()
+    except _Rejected as rejected:
+        _quarantine(conn, candidate, rejected, quarantine, report, now)
+        return
+    except (psycopg2.IntegrityError, psycopg2.DataError) as exc:
+        conn.rollback()
+        rejected = _Rejected(
+            [Problem("$", f"the warehouse refused the data: {exc.pgerror or exc}".strip())]
+        )
+        _quarantine(conn, candidate, rejected, quarantine, report, now)
+        return
+    except Exception:
+        conn.rollback()
+        raise
+    report.consents.append(candidate.file_name)
+
+
 def _parse(candidate: _Candidate) -> Submission:
     try:
         return parse_submission(candidate.raw)
@@ -308,7 +377,7 @@ def _minutes(delta: timedelta) -> str:
     return f"{minutes / 60:g} h" if minutes >= 120 else f"{minutes:g} min"
 
 
-def _record_waiting(conn, candidate: _Candidate, video_id: str, first_seen_at, now) -> None:
+def _record_waiting(conn, candidate: _Candidate, video_id: str | None, first_seen_at, now) -> None:
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO ingested_files (file_name, sha256, video_id, status, first_seen_at, processed_at)
@@ -368,25 +437,29 @@ def _upsert(
             if became_current
             else []
         )
-        writes += [
-            cur.mogrify(
-                """INSERT INTO ingested_files
-                       (file_name, sha256, video_id, status, first_seen_at, processed_at)
-                   VALUES (%s, %s, %s, 'ingested', %s, %s)
-                   ON CONFLICT (file_name, sha256) DO UPDATE
-                   SET status = 'ingested', processed_at = EXCLUDED.processed_at""",
-                (candidate.file_name, candidate.sha256, video_id, now, now),
-            ),
-            # A corrected file, or an MP4 that finally came, resolves earlier quarantine entries.
-            cur.mogrify(
-                "UPDATE ingest_quarantine SET resolved_at = %s "
-                "WHERE file_name = %s AND resolved_at IS NULL",
-                (now, candidate.file_name),
-            ),
-        ]
+        writes += _file_done_statements(cur, candidate, video_id, now)
         cur.execute(b";\n".join(writes))
     conn.commit()
     return became_current
+
+
+def _file_done_statements(cur, candidate: _Candidate, video_id: str | None, now) -> list[bytes]:
+    return [
+        cur.mogrify(
+            """INSERT INTO ingested_files
+                   (file_name, sha256, video_id, status, first_seen_at, processed_at)
+               VALUES (%s, %s, %s, 'ingested', %s, %s)
+               ON CONFLICT (file_name, sha256) DO UPDATE
+               SET status = 'ingested', processed_at = EXCLUDED.processed_at""",
+            (candidate.file_name, candidate.sha256, video_id, now, now),
+        ),
+        # A corrected file, or an MP4 that finally came, resolves earlier quarantine entries.
+        cur.mogrify(
+            "UPDATE ingest_quarantine SET resolved_at = %s "
+            "WHERE file_name = %s AND resolved_at IS NULL",
+            (now, candidate.file_name),
+        ),
+    ]
 
 
 def _values(cur, template: str, rows: list[tuple]) -> bytes:

@@ -39,6 +39,7 @@ AUTOMATED_RATINGS: dict[str, str] = {
     "gps_accuracy_too_low": "GPS accuracy too low",
     "video_too_short": "Video too short",
     "outdated_app": "Outdated App",
+    "consent_missing": "Consent not on file",
 }
 STATUSES: dict[str, str] = {"unrated": "Unrated", "under_review": "Under review"}
 

@@ -83,6 +83,8 @@ SELECT v.video_id FROM videos v JOIN groups USING (collector_id, collection_id)
 UNION SELECT video_id FROM activity_ratings WHERE updated_at >= %(start)s AND updated_at < %(end)s
 UNION SELECT v.video_id FROM videos v JOIN collection_versions cv USING (collection_id)
       WHERE cv.valid_from >= %(start)s AND cv.valid_from < %(end)s
+UNION SELECT v.video_id FROM videos v JOIN consent_records c ON c.subject_email = ANY(v.subject_ids)
+      WHERE c.ingested_at >= %(start)s AND c.ingested_at < %(end)s
 ORDER BY 1
 """
 

@@ -12,7 +12,7 @@ label_rules AS (
 ),
 target AS (
     SELECT v.video_id, v.collector_id, v.collection_id, v.collection_version, v.collected_at,
-           v.duration_s, v.app_version, v.latitude, v.longitude, v.gps_accuracy_m,
+           v.duration_s, v.app_version, v.subject_ids, v.latitude, v.longitude, v.gps_accuracy_m,
            cv.required_activity_count, cv.activity_shortnames, cv.min_duration_s,
            cv.min_app_version, cv.rate_limit_hours, cv.score_threshold,
            cv.geofence_lat, cv.geofence_lon, cv.geofence_radius_m
@@ -26,6 +26,14 @@ rating_labels AS (
     FROM activity_ratings r
     JOIN target t USING (video_id)
     CROSS JOIN LATERAL unnest(r.labels) AS label
+),
+-- Subjects the video names who have no consent on file (FAQ 10): the video is held.
+consent_gaps AS (
+    SELECT t.video_id, array_agg(s.subject ORDER BY s.n) AS missing
+    FROM target t
+    CROSS JOIN LATERAL unnest(t.subject_ids) WITH ORDINALITY AS s(subject, n)
+    WHERE NOT EXISTS (SELECT 1 FROM consent_records c WHERE c.subject_email = s.subject)
+    GROUP BY t.video_id
 ),
 -- One reviewer's verdict on one activity: the product of the labels' factors.
 -- A label the rule set does not know counts as pending: no money on an unknown rule.
@@ -112,10 +120,14 @@ checks AS MATERIALIZED (  -- evaluated once per video, not once per reference
                   AND great_circle_m(t.latitude, t.longitude, w.latitude, w.longitude)
                       <= rules.repeated_location_m)) AS repeated_location,
            coalesce(ns.next_at < t.collected_at + make_interval(secs => t.rate_limit_hours * 3600),
-                    false) AS superseded
+                    false) AS superseded,
+           (SELECT consent_required FROM rules)
+               AND (cardinality(t.subject_ids) = 0 OR cg.missing IS NOT NULL) AS consent_missing,
+           coalesce(cg.missing, '{}') AS consent_missing_subjects
     FROM target t
     JOIN video_level vl USING (video_id)
     JOIN next_submission ns USING (video_id)
+    LEFT JOIN consent_gaps cg USING (video_id)
 ),
 flagged AS (
     SELECT c.*,
@@ -129,6 +141,7 @@ flagged AS (
                CASE WHEN c.unusable THEN 'unusable_video' END,
                CASE WHEN c.not_consented THEN 'consented_subject_not_in_video' END], NULL) AS blocking,
            array_remove(ARRAY[
+               CASE WHEN c.consent_missing THEN 'consent_missing' END,
                CASE WHEN c.unrated THEN 'unrated' END,
                CASE WHEN c.under_review THEN 'under_review' END,
                CASE WHEN c.holds THEN 'needs_improvement' END], NULL) AS pending_flags
@@ -138,7 +151,7 @@ decided AS (
     SELECT f.*,
            CASE WHEN cardinality(f.blocking) > 0 THEN 'blocked'
                 WHEN f.superseded THEN 'superseded'
-                WHEN f.pending OR f.holds OR f.score IS NULL THEN 'pending'
+                WHEN f.pending OR f.holds OR f.consent_missing OR f.score IS NULL THEN 'pending'
                 WHEN f.score >= f.score_threshold THEN 'accepted'
                 ELSE 'rejected' END AS status
     FROM flagged f
@@ -160,6 +173,10 @@ flag_reasons AS (
                                  CASE WHEN a.activity_count < a.required_activity_count
                                       THEN a.required_activity_count
                                       ELSE cardinality(a.activity_shortnames) END)
+                          WHEN f.code = 'consent_missing' THEN
+                          format('%%s (%%s)', v.faq_name,
+                                 coalesce(nullif(array_to_string(a.consent_missing_subjects, ', '), ''),
+                                          'no subject named'))
                           ELSE v.faq_name END ORDER BY f.n) AS reasons
     FROM all_flags a
     CROSS JOIN LATERAL unnest(a.flags) WITH ORDINALITY AS f(code, n)

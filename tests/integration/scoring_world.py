@@ -41,9 +41,12 @@ class World:
         accuracy: float | None = None,
         reviewers: tuple[str, ...] = ("r1@x.org",),
         updated_at: datetime | None = None,
+        subjects: tuple[str, ...] = ("s@x.org",),
+        consented: bool = True,
     ) -> str:
         """A video whose activity i gets rating ``labels[i]`` (a str or a tuple of labels,
-        None for unrated) from each reviewer."""
+        None for unrated) from each reviewer; its subjects have consent on file unless
+        ``consented`` is False."""
         video_id = f"{self.collection.collection_id}-v{next(self.serial):05d}"
         c = self.collection
         with self.conn.cursor() as cur:
@@ -54,8 +57,9 @@ class World:
             cur.execute(
                 """INSERT INTO videos (video_id, collector_id, collection_id, collection_version,
                        collected_at, frame_rate, duration_s, frame_width, frame_height, app_version,
-                       latitude, longitude, gps_accuracy_m, mp4_uri, current_annotation, updated_at)
-                   VALUES (%s,%s,%s,1,%s,30,%s,640,360,%s,%s,%s,%s,'-','-',%s)""",
+                       latitude, longitude, gps_accuracy_m, mp4_uri, current_annotation, updated_at,
+                       subject_ids)
+                   VALUES (%s,%s,%s,1,%s,30,%s,640,360,%s,%s,%s,%s,'-','-',%s,%s)""",
                 (
                     video_id,
                     collector,
@@ -67,8 +71,11 @@ class World:
                     lon,
                     accuracy,
                     updated_at or at,
+                    list(subjects),
                 ),
             )
+            for subject in subjects if consented else ():
+                self.consent(subject, collector=collector, cur=cur)
             for index, name in enumerate(shortnames):
                 cur.execute(
                     "INSERT INTO activities (video_id, activity_index, shortname, start_frame, "
@@ -86,6 +93,20 @@ class World:
                     self.rate(video_id, index, reviewer, given, at=updated_at or at, cur=cur)
         self.conn.commit()
         return video_id
+
+    def consent(self, subject: str, *, collector: str = "c@x.org", cur=None) -> None:
+        """A consent on file for ``subject`` (as ingest records it from the app)."""
+        own = cur is None
+        cur = cur or self.conn.cursor()
+        cur.execute(
+            """INSERT INTO consent_records (consent_id, subject_email, collector_id, consented_at,
+                   subject_confirmed_18_or_older, video_uri, file_name, sha256)
+               VALUES (%s, %s, %s, %s, true, '-', '-', '-') ON CONFLICT DO NOTHING""",
+            (f"C-{subject}", subject, collector, T0 - timedelta(days=1)),
+        )
+        if own:
+            cur.close()
+            self.conn.commit()
 
     def rate(self, video_id, index, reviewer, labels, *, at=None, cur=None):
         labels = [labels] if isinstance(labels, str) else list(labels)
