@@ -23,7 +23,16 @@ video ids or a range of collection days (America/New_York, both ends included).
    A missing or corrupt MP4, a zero-length activity or a box outside the frame gives that
    activity a ``failed`` quicklook with the reason (reviewers see it flagged); it never fails
    the task.
-3. ``write_contact_sheets`` rewrites the day's HTML contact sheet next to the images.
+3. ``render_consent_quicklooks`` (``ffmpeg`` pool) renders, for each subject whose newest
+   consent record has no quicklook yet, a 2x2 tile of the consent video's first seconds to
+   ``consents/<subject key>.jpg`` under the same output (one stable path per subject), for
+   reviewers to compare with the person in the activity (FAQ 10); the outcome is recorded on
+   ``consent_records``. A missing or undecodable consent video is recorded as ``failed`` with
+   the reason, never failing the task. The review queue offers an activity only once every
+   subject of its video has a rendered (or failed) consent quicklook.
+4. ``write_contact_sheets`` rewrites the day's HTML contact sheet next to the images.
+5. ``publish_quicklooks`` updates ``collector.quicklooks`` (montages and consent quicklooks,
+   rendered and failed) when anything was rendered.
 """
 
 
@@ -65,7 +74,8 @@ video ids or a range of collection days (America/New_York, both ends included).
             "",
             type="string",
             title="Output",
-            description="Folder or s3:// / gs:// URL; empty means COLLECTOR_QUICKLOOK_URL.",
+            description="Folder or s3:// / gs:// URL; empty means COLLECTOR_QUICKLOOK_URL. "
+            "Consent quicklooks go to its consents/ folder.",
         ),
     },
 )
@@ -82,6 +92,12 @@ def quicklook_generation():
 
         return render_batch(batch, params)
 
+    @task(pool=FFMPEG_POOL, pool_slots=1, execution_timeout=timedelta(minutes=30))
+    def render_consent_quicklooks(params: dict) -> dict:
+        from collector_airflow.quicklooks import render_consent_quicklooks  # noqa: PLC0415
+
+        return render_consent_quicklooks(params)
+
     @task(trigger_rule="none_failed")
     def write_contact_sheets(summaries: list, params: dict, dag_run=None) -> list[str]:
         from collector_airflow.quicklooks import write_contact_sheets  # noqa: PLC0415
@@ -89,19 +105,22 @@ def quicklook_generation():
         return write_contact_sheets(list(summaries or []), params, since=dag_run.start_date)
 
     @task.short_circuit(trigger_rule="none_failed")
-    def anything_rendered(summaries: list) -> bool:
-        return any(s["rendered"] or s["failed"] for s in summaries or [])
+    def anything_rendered(summaries: list, consents: dict) -> bool:
+        return any(s["rendered"] or s["failed"] for s in [*(summaries or []), consents])
 
-    @task(outlets=[QUICKLOOKS])
-    def publish_quicklooks(summaries: list, outlet_events=None) -> None:
+    # none_failed: also when only consents were rendered (render_batch skipped, nothing mapped).
+    @task(outlets=[QUICKLOOKS], trigger_rule="none_failed")
+    def publish_quicklooks(summaries: list, consents: dict, outlet_events=None) -> None:
+        every = [*(summaries or []), consents]
         outlet_events[QUICKLOOKS].extra = {
-            "rendered": sum(s["rendered"] for s in summaries),
-            "failed": sum(s["failed"] for s in summaries),
+            "rendered": sum(s["rendered"] for s in every),
+            "failed": sum(s["failed"] for s in every),
         }
 
     summaries = render_batch.expand(batch=plan_batches())
+    consents = render_consent_quicklooks()
     write_contact_sheets(summaries)
-    anything_rendered(summaries) >> publish_quicklooks(summaries)
+    anything_rendered(summaries, consents) >> publish_quicklooks(summaries, consents)
 
 
 quicklook_generation()

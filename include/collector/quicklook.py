@@ -9,6 +9,12 @@ One ffmpeg process renders a montage: each tile is a separate input seeked (accu
 its frame, so only the few frames after each keyframe are decoded, never the whole clip.
 Frames are taken upright (ffmpeg applies the display rotation) and scaled to the display size
 the app reported, the coordinate system of the boxes.
+
+A consent video (FAQ 10: the subject faces the camera while consenting) gets a smaller
+quicklook that reviewers compare with the person in the activity's montage: a 2x2 tile of
+frames at 0.5, 1.5, 2.5 and 3.5 s, each whole frame fitted into its tile. One ffmpeg process
+decodes only those first seconds (``-t`` on the input); a shorter clip leaves its last tiles
+black rather than failing.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ BOX_COLOR = "0x00FF00"  # pure green: unlike skin, scenery, or the demo's orange
 BOX_RGB = (0, 255, 0)
 DEFAULT_TILES = 9
 DEFAULT_TILE_PX = 320
+CONSENT_TILES = 4  # 2x2
+CONSENT_SPAN_S = 4.0  # tiles spread over the consent video's first seconds
 DILATION = 1.5
 MIN_CROP_PX = 256
 FONT_CANDIDATES = (
@@ -260,3 +268,65 @@ def render_montage(
         render_seconds=elapsed,
         peak_rss_bytes=result.peak_rss_bytes,
     )
+
+
+def build_consent_command(
+    mp4_path: str,
+    *,
+    tiles: int = CONSENT_TILES,
+    tile_px: int = DEFAULT_TILE_PX,
+    span_s: float = CONSENT_SPAN_S,
+) -> list[str]:
+    """The ffmpeg command line (one process) of a consent video's quicklook.
+
+    Tile ``k`` is the first frame at or after ``(k + 0.5) * span_s / tiles`` seconds; ``tile``
+    emits the grid when it is full, or at the end of the span with the rest left black.
+    """
+    step = span_s / tiles
+    columns, rows = grid_shape(tiles)
+    grid = (
+        ffmpeg.input(mp4_path, t=f"{span_s:.3f}", threads=1)
+        .filter("setpts", "PTS-STARTPTS")
+        .filter("select", f"gte(t,(selected_n+0.5)*{step:.6f})")
+        .filter("scale", "iw*sar", "ih")  # square pixels before fitting
+        .filter("scale", tile_px, tile_px, force_original_aspect_ratio="decrease")
+        .filter("pad", tile_px, tile_px, "(ow-iw)/2", "(oh-ih)/2")
+        .filter("setsar", 1)
+        .filter("tile", f"{columns}x{rows}", nb_frames=tiles)
+    )
+    out = ffmpeg.output(grid, "pipe:", vframes=1, format="image2pipe", vcodec="mjpeg", q=3)
+    args = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin"]
+    return args + out.get_args()
+
+
+def render_consent_quicklook(
+    mp4_path: str,
+    *,
+    tiles: int = CONSENT_TILES,
+    tile_px: int = DEFAULT_TILE_PX,
+    span_s: float = CONSENT_SPAN_S,
+) -> bytes:
+    """The JPEG of a consent video's quicklook, or raise :class:`QuicklookFailed` with a reason."""
+    path = Path(mp4_path)
+    if not path.exists():
+        raise QuicklookFailed(f"consent video not found at {mp4_path}")
+    if path.stat().st_size == 0:
+        raise QuicklookFailed(
+            f"consent video at {mp4_path} is empty (0 bytes): the upload is incomplete"
+        )
+    result = run_measured(
+        build_consent_command(mp4_path, tiles=tiles, tile_px=tile_px, span_s=span_s)
+    )
+    jpeg = result.stdout
+    if result.returncode != 0 or not jpeg.startswith(b"\xff\xd8"):
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        if result.returncode == 0 and not detail:
+            raise QuicklookFailed(
+                f"consent video at {mp4_path} has no picture in its first "
+                f"{span_s / tiles / 2:g} s (too short?)"
+            )
+        last = detail[-1] if detail else f"exit code {result.returncode}"
+        raise QuicklookFailed(
+            f"consent video at {mp4_path} could not be decoded (truncated or corrupt?): {last}"
+        )
+    return jpeg

@@ -2,6 +2,13 @@
 
 Storage is path-like (``pathlib.Path`` or Airflow's ``ObjectStoragePath``); the MP4 is made
 local by a callable the caller provides (a no-op for local files, a download for buckets).
+
+Consent videos (FAQ 10) get a quicklook too, for reviewers to compare with the person in the
+activity. It lives at ``consents/<subject_key>.jpg`` under the same root: one stable path per
+subject (no email in it), so the review queue's cell never changes. Only a subject's newest
+consent (by ``consented_at``, then ``consent_id``) is rendered there; older consents of the
+subject are superseded and keep whatever they had (``NULL``: never rendered). Ingest resets a
+changed consent record's quicklook columns to ``NULL``, which makes it due again.
 """
 
 from __future__ import annotations
@@ -11,13 +18,14 @@ import html
 import logging
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg2.extensions
 
+from collector.consent import subject_key
 from collector.quicklook import (
     DEFAULT_TILE_PX,
     DEFAULT_TILES,
@@ -25,6 +33,7 @@ from collector.quicklook import (
     QuicklookFailed,
     QuicklookJob,
     Rect,
+    render_consent_quicklook,
     render_montage,
 )
 
@@ -213,6 +222,88 @@ def record_results(
                 },
             )
     conn.commit()
+
+
+# Each subject's newest consent: the one whose quicklook the review queue shows.
+NEWEST_CONSENTS = """
+SELECT DISTINCT ON (subject_email) consent_id, subject_email, video_uri, sha256,
+       quicklook_status, quicklook_uri, quicklook_reason
+FROM consent_records
+ORDER BY subject_email, consented_at DESC, consent_id DESC
+"""
+
+
+@dataclass(frozen=True)
+class ConsentQuicklookJob:
+    """One consent video to render; ``sha256`` is the record's (a re-ingest makes it stale)."""
+
+    consent_id: str
+    subject_email: str
+    video_uri: str
+    sha256: str
+
+
+def find_unrendered_consents(conn: psycopg2.extensions.connection) -> list[ConsentQuicklookJob]:
+    """Each subject's newest consent record if its quicklook is not rendered yet."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT consent_id, subject_email, video_uri, sha256
+                FROM ({NEWEST_CONSENTS}) newest
+                WHERE quicklook_status IS NULL
+                ORDER BY subject_email"""
+        )
+        jobs = [ConsentQuicklookJob(*row) for row in cur.fetchall()]
+    conn.commit()
+    return jobs
+
+
+def consent_quicklook_path(output_root: Any, subject_email: str) -> Any:
+    """The subject's stable quicklook path (the newest consent's JPEG)."""
+    return output_root / "consents" / f"{subject_key(subject_email)}.jpg"
+
+
+def render_consent_quicklooks(
+    jobs: list[ConsentQuicklookJob],
+    output_root: Any,
+    *,
+    local_video: Callable[[str], contextlib.AbstractContextManager[str]] = _as_is,
+    tile_px: int = DEFAULT_TILE_PX,
+) -> list[dict]:
+    """Render each consent video's quicklook; a failure becomes a ``failed`` result."""
+    results = []
+    for job in jobs:
+        base = {"consent_id": job.consent_id, "sha256": job.sha256}
+        try:
+            with local_video(job.video_uri) as local_path:
+                jpeg = render_consent_quicklook(local_path, tile_px=tile_px)
+        except QuicklookFailed as failure:
+            log.warning("consent quicklook failed for %s: %s", job.consent_id, failure.reason)
+            results.append({**base, "status": "failed", "uri": None, "reason": failure.reason})
+            continue
+        target = consent_quicklook_path(output_root, job.subject_email)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(jpeg)
+        results.append({**base, "status": "ok", "uri": str(target), "reason": None})
+    return results
+
+
+def record_consent_results(
+    conn: psycopg2.extensions.connection, results: list[dict], now: datetime
+) -> int:
+    """Store the outcomes in one transaction; a record re-ingested meanwhile stays due."""
+    recorded = 0
+    with conn.cursor() as cur:
+        for r in results:
+            cur.execute(
+                """UPDATE consent_records SET quicklook_status = %(status)s,
+                       quicklook_uri = %(uri)s, quicklook_reason = %(reason)s,
+                       quicklook_rendered_at = %(now)s
+                   WHERE consent_id = %(consent_id)s AND sha256 = %(sha256)s""",
+                {**r, "now": now},
+            )
+            recorded += cur.rowcount
+    conn.commit()
+    return recorded
 
 
 def contact_sheet_days(conn: psycopg2.extensions.connection, since: datetime) -> list[str]:

@@ -6,6 +6,16 @@ Reviewers pick up to three ratings from a list holding exactly the FAQ's names a
 email on the row; a second reviewer copies the row. Ratings are read back by (row id,
 reviewer): rereading changes nothing, a changed rating replaces that reviewer's previous one,
 and anything unknown (rating name, reviewer, row id) is reported with its cell, never guessed.
+
+Next to the activity's quicklook sits the consent video's quicklook of the video's first
+subject (that subject's newest consent), for the FAQ 10 check that the person in the video is
+the one who consented. An activity is queued only once every subject of its video has a
+consent on file whose quicklook is rendered (or failed, with the reason in the cell): a video
+naming a subject without consent, or naming no subject, is held by scoring anyway ("Consent
+not on file (...)"), so rating it early would be wasted work, and a row appended before the
+consent quicklook exists would keep an empty cell for good (rows are appended once, never
+rewritten). Such an activity is queued by the first run after its consent quicklook is
+rendered.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import psycopg2.extensions
 
 from collector.appjson import normalize_email
 from collector.cells import CellProblem, cell_ref
+from collector.quicklook_jobs import NEWEST_CONSENTS
 from collector.ratings import REVIEWER_RATINGS, reviewer_rating_code
 
 QUEUE_TAB = "Queue"
@@ -30,6 +41,7 @@ QUEUE_HEADER = [
     "activity",
     "frames",
     "quicklook",
+    "consent_quicklook",
     "description",
     "rating_1",
     "rating_2",
@@ -37,10 +49,34 @@ QUEUE_HEADER = [
     "reviewer_email",
     "comment",
 ]
-RATING_COLUMNS = (8, 9, 10)  # I, J, K
-REVIEWER_COLUMN, COMMENT_COLUMN = 11, 12
+RATING_COLUMNS = (9, 10, 11)  # J, K, L
+REVIEWER_COLUMN, COMMENT_COLUMN = 12, 13  # M, N
 REVIEWERS_HEADER = ["email", "name", "active"]
 RATING_CHOICES = list(REVIEWER_RATINGS.values())
+
+
+class QueueLayoutError(RuntimeError):
+    """The Queue tab's columns are not the ones this code writes and reads."""
+
+
+def check_layout(header: list[Any]) -> None:
+    """Refuse to read or append to a Queue tab whose header differs from ``QUEUE_HEADER``.
+
+    Ratings are read by column position, so a sheet made before a column was added (the
+    consent quicklook, issue 11) would put ratings under the wrong names. Failing is safer
+    than guessing; the message says how to bring the sheet up to date.
+    """
+    found = [str(cell).strip() for cell in header]
+    if found == QUEUE_HEADER:
+        return
+    missing = [name for name in QUEUE_HEADER if name not in found]
+    raise QueueLayoutError(
+        f"the {QUEUE_TAB} tab's header is {found} but this version reads {QUEUE_HEADER}"
+        + (f" (missing: {', '.join(missing)})" if missing else "")
+        + ". Insert the missing column(s) at the same position (e.g. an empty column H named "
+        "consent_quicklook), or rename the spreadsheet's row in managed_spreadsheets to start a "
+        "new review sheet; no rating was read or written."
+    )
 
 
 def queue_id(video_id: str, activity_index: int) -> str:
@@ -53,10 +89,12 @@ def quicklook_cell(
     reason: str | None,
     public_base: str | None,
     root: str | None,
+    *,
+    what: str = "quicklook",
 ) -> str:
     """``=IMAGE(url)`` for a rendered quicklook, the failure reason otherwise."""
     if status != "ok" or not image_uri:
-        return f"No quicklook: {reason}"
+        return f"No {what}: {reason}"
     url = image_uri
     local_root = (root or "").removeprefix("file://").rstrip("/") + "/"
     local_image = image_uri.removeprefix("file://")
@@ -72,18 +110,26 @@ def pending_rows(
     quicklook_root: str | None = None,
     limit: int = 5000,
 ) -> list[list[Any]]:
-    """Sheet rows for activities with a quicklook (or a failed one) not queued yet, oldest first."""
+    """Sheet rows not queued yet, oldest first, for activities with a quicklook (or a failed
+    one) whose video's subjects all have a consent quicklook (or a failed one)."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT a.video_id, a.activity_index, v.collection_id, cv.name, a.shortname,
-                      a.start_frame, a.end_frame, q.status, q.image_uri, q.reason, cv.description
+            f"""WITH newest AS ({NEWEST_CONSENTS})
+               SELECT a.video_id, a.activity_index, v.collection_id, cv.name, a.shortname,
+                      a.start_frame, a.end_frame, q.status, q.image_uri, q.reason,
+                      c.quicklook_status, c.quicklook_uri, c.quicklook_reason, cv.description
                FROM quicklooks q
                JOIN activities a USING (video_id, activity_index)
                JOIN videos v USING (video_id)
                JOIN collection_versions cv
                  ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               JOIN newest c ON c.subject_email = v.subject_ids[1]
                LEFT JOIN review_queue_rows r USING (video_id, activity_index)
                WHERE r.queue_id IS NULL
+                 AND NOT EXISTS (
+                     SELECT 1 FROM unnest(v.subject_ids) AS s(subject)
+                     LEFT JOIN newest n ON n.subject_email = s.subject
+                     WHERE n.quicklook_status IS NULL)
                ORDER BY v.collected_at, a.video_id, a.activity_index
                LIMIT %s""",
             (limit,),
@@ -99,6 +145,9 @@ def pending_rows(
             label,
             f"{start}-{end}",
             quicklook_cell(status, uri, reason, public_base, quicklook_root),
+            quicklook_cell(
+                c_status, c_uri, c_reason, public_base, quicklook_root, what="consent quicklook"
+            ),
             description,
             "",
             "",
@@ -106,7 +155,22 @@ def pending_rows(
             "",
             "",
         ]
-        for vid, idx, cid, cname, label, start, end, status, uri, reason, description in rows
+        for (
+            vid,
+            idx,
+            cid,
+            cname,
+            label,
+            start,
+            end,
+            status,
+            uri,
+            reason,
+            c_status,
+            c_uri,
+            c_reason,
+            description,
+        ) in rows
     ]
 
 

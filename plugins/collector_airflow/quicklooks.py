@@ -1,4 +1,5 @@
-"""Task-side glue for quicklooks: plan batches, render one batch, write contact sheets."""
+"""Task-side glue for quicklooks: plan batches, render one batch, render consent quicklooks,
+write contact sheets."""
 
 from __future__ import annotations
 
@@ -71,6 +72,31 @@ def render_batch(
     median = times[len(times) // 2] if times else 0
     log.info("rendered %d quicklooks (median %d ms), %d failed", rendered, median, len(failed))
     return {"rendered": rendered, "failed": len(failed)}
+
+
+def render_consent_quicklooks(
+    params: dict[str, Any], conn_id: str = "collector_warehouse"
+) -> dict[str, int]:
+    """Render and record the quicklook of each subject's newest consent not rendered yet."""
+    from collector.quicklook_jobs import (  # noqa: PLC0415
+        find_unrendered_consents,
+        record_consent_results,
+        render_consent_quicklooks,
+    )
+
+    now = datetime.now(UTC)
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    try:
+        jobs = find_unrendered_consents(conn)
+        results = render_consent_quicklooks(
+            jobs, storage_path(output_url(params)), local_video=local_file
+        )
+        record_consent_results(conn, results, now)
+    finally:
+        conn.close()
+    failed = sum(1 for r in results if r["status"] == "failed")
+    log.info("rendered %d consent quicklooks, %d failed", len(results) - failed, failed)
+    return {"rendered": len(results) - failed, "failed": failed}
 
 
 def write_contact_sheets(

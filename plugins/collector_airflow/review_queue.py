@@ -53,7 +53,7 @@ def ensure_review_sheet(title: str = "Review queue") -> str:
                         "fields": "userEnteredFormat.textFormat.bold",
                     }
                 },
-                # Reviewers fill I:M; the ids on the left are ours (a warning, not a lock).
+                # Reviewers fill J:N; the ids and images left of it are ours (a warning, no lock).
                 {
                     "addProtectedRange": {
                         "protectedRange": {
@@ -79,7 +79,7 @@ def ensure_review_sheet(title: str = "Review queue") -> str:
 
 
 def append_new_activities(sheet_id: str) -> int:
-    """Append activities with a quicklook that the sheet does not have yet; returns how many."""
+    """Append activities ready for review (both quicklooks) not in the sheet; returns how many."""
     from collector import review_queue as rq  # noqa: PLC0415
     from collector import settings  # noqa: PLC0415
 
@@ -95,10 +95,12 @@ def append_new_activities(sheet_id: str) -> int:
             log.info("no new activities for the review queue")
             return 0
         book = hook.open(sheet_id)
+        header, ids = book.values_batch_get([f"'{rq.QUEUE_TAB}'!1:1", f"'{rq.QUEUE_TAB}'!A:A"])[
+            "valueRanges"
+        ]
+        rq.check_layout((header.get("values") or [[]])[0])
         # Rows a previous, interrupted run already appended are not appended twice.
-        present = {
-            row[0] for row in book.values_get(f"'{rq.QUEUE_TAB}'!A:A").get("values", []) if row
-        }
+        present = {row[0] for row in ids.get("values", []) if row}
         new_rows = [row for row in pending if row[0] not in present]
         if new_rows:
             response = hook.append_rows(sheet_id, rq.QUEUE_TAB, new_rows)
@@ -113,7 +115,7 @@ def append_new_activities(sheet_id: str) -> int:
 
 
 def _row_span(a1: str) -> tuple[int, int]:
-    """``'Queue'!A5:M9`` -> (4, 9): 0-based first row, end-exclusive."""
+    """``'Queue'!A5:N9`` -> (4, 9): 0-based first row, end-exclusive."""
     cells = a1.rsplit("!", 1)[1]
     start, _, end = cells.partition(":")
 
@@ -132,6 +134,7 @@ def collect_ratings(sheet_id: str) -> dict[str, Any]:
         [f"'{rq.REVIEWERS_TAB}'", f"'{rq.QUEUE_TAB}'"]
     )["valueRanges"]
     reviewer_rows, queue_rows = (r.get("values", []) for r in book_rows)
+    rq.check_layout(queue_rows[0] if queue_rows else [])
     conn = CollectorWarehouseHook().get_conn()
     try:
         problems = rq.sync_reviewers(conn, reviewer_rows)

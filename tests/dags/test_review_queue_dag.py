@@ -23,13 +23,17 @@ def queue_dag(airflow_db):  # DagBag.get_dag reads the metadata DB
 
 @pytest.fixture
 def rendered_warehouse(seeded_warehouse, landing, tmp_path):
-    """Demo data ingested with quicklooks rendered, as after the two upstream DAGs."""
+    """Demo data ingested with quicklooks (activities and consents) rendered, as after the two
+    upstream DAGs."""
     from collector.ingest import ingest_landing_area
     from collector.quicklook_jobs import (
         find_stale_activities,
+        find_unrendered_consents,
         load_jobs,
+        record_consent_results,
         record_results,
         render_and_store,
+        render_consent_quicklooks,
     )
 
     now = datetime.now(UTC)
@@ -38,6 +42,10 @@ def rendered_warehouse(seeded_warehouse, landing, tmp_path):
     )
     jobs = load_jobs(seeded_warehouse, find_stale_activities(seeded_warehouse))
     record_results(seeded_warehouse, render_and_store(jobs, tmp_path / "ql", now=now), now)
+    consents = find_unrendered_consents(seeded_warehouse)
+    record_consent_results(
+        seeded_warehouse, render_consent_quicklooks(consents, tmp_path / "ql"), now
+    )
     return seeded_warehouse
 
 
@@ -56,7 +64,18 @@ def test_review_queue_round_trip(
     from collector_airflow.hooks.sheets import GoogleSheetsHook
 
     conn = rendered_warehouse
-    activities = _rows(conn, "SELECT count(*) FROM quicklooks")[0][0]
+    # Queued: activities whose video's subjects all have a consent on file (FAQ 10); a video
+    # whose subject has none (the demo's collector who consented under their own email) is
+    # held by scoring and stays out of the queue.
+    activities, held = _rows(
+        conn,
+        """SELECT count(*) FILTER (WHERE ready), count(*) FILTER (WHERE NOT ready)
+           FROM (SELECT cardinality(v.subject_ids) > 0
+                        AND v.subject_ids <@ (SELECT array_agg(subject_email)
+                                              FROM consent_records) AS ready
+                 FROM quicklooks q JOIN videos v USING (video_id)) s""",
+    )[0]
+    assert activities >= 4 and held > 0, (activities, held)
     assert str(queue_dag.test().state) == "success"
     [(sheet_id,)] = _rows(
         conn, "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'review_queue'"
@@ -65,7 +84,11 @@ def test_review_queue_round_trip(
     queue = hook.get_rows(sheet_id, "Queue", render="FORMULA")
     assert len(queue) == activities + 1
     assert queue[0][:3] == ["queue_id", "video_id", "collection_id"]
+    assert queue[0][6:9] == ["quicklook", "consent_quicklook", "description"]
     assert all(row[6].startswith('=IMAGE("') for row in queue[1:]), [r[6] for r in queue[1:]]
+    assert all("/consents/" in row[7] and row[7].startswith('=IMAGE("') for row in queue[1:]), [
+        r[7] for r in queue[1:]
+    ]
     state = json.loads(
         urllib.request.urlopen(f"{sandbox_url}/_sandbox/spreadsheets/{sheet_id}").read()
     )
@@ -78,8 +101,8 @@ def test_review_queue_round_trip(
         activities + 1,
     )
     assert (validation["range"]["startColumnIndex"], validation["range"]["endColumnIndex"]) == (
-        8,
-        11,
+        9,
+        12,
     )
 
     # Reviewers at work, in the sheet.
@@ -89,13 +112,13 @@ def test_review_queue_round_trip(
         "A2:C3",
     )
     q = book.worksheet("Queue")
-    q.update([["Good", "", "", "alice.reviewer@example.com", ""]], "I2:M2")
+    q.update([["Good", "", "", "alice.reviewer@example.com", ""]], "J2:N2")
     q.update(
-        [["Box too big", "incorrect timing", "", "alice.reviewer@example.com", "late"]], "I3:M3"
+        [["Box too big", "incorrect timing", "", "alice.reviewer@example.com", "late"]], "J3:N3"
     )
-    q.update([["Grate", "", "", "alice.reviewer@example.com", ""]], "I4:M4")
-    q.update([["Good", "", "", "mallory@example.com", ""]], "I5:M5")
-    second_reviewer = [*queue[1][:8], "Perfect", "", "", "bob.reviewer@example.com", ""]
+    q.update([["Grate", "", "", "alice.reviewer@example.com", ""]], "J4:N4")
+    q.update([["Good", "", "", "mallory@example.com", ""]], "J5:N5")
+    second_reviewer = [*queue[1][:9], "Perfect", "", "", "bob.reviewer@example.com", ""]
     q.append_rows([second_reviewer], value_input_option="USER_ENTERED")
 
     assert str(queue_dag.test().state) == "success"
@@ -114,9 +137,9 @@ def test_review_queue_round_trip(
     )
     problems = [row[0] for row in hook.get_rows(sheet_id, "Problems")[1:]]
     assert any(
-        p.startswith("I4 rating_1") and "'Grate' is not a rating name" in p for p in problems
+        p.startswith("J4 rating_1") and "'Grate' is not a rating name" in p for p in problems
     )
-    assert any(p.startswith("L5 reviewer_email") and "mallory@example.com" in p for p in problems)
+    assert any(p.startswith("M5 reviewer_email") and "mallory@example.com" in p for p in problems)
     assert len(problems) == 2
     assert len(hook.get_rows(sheet_id, "Queue")) == activities + 2  # nothing appended twice
 
@@ -124,7 +147,7 @@ def test_review_queue_round_trip(
     assert str(queue_dag.test().state) == "success"
     assert _rows(conn, "SELECT * FROM activity_ratings ORDER BY 1, 2, 3") == before
 
-    q.update([["Perfect"]], "I2")
+    q.update([["Perfect"]], "J2")
     assert str(queue_dag.test().state) == "success"
     changed = _rows(
         conn,
