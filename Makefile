@@ -102,6 +102,7 @@ bench: warehouse
 	$(BIN)/python bench/payouts.py
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/notifications.py
+	$(BIN)/python bench/release.py
 
 # Re-resolve the pinned set (needs network access to PyPI).
 lock:

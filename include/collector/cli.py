@@ -201,6 +201,76 @@ def _cmd_portal(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_consent(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from collector import consent, db  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        if args.action == "show":
+            print(json.dumps(consent.consent_status(conn, args.subject_email), indent=2))
+            return 0
+        if not args.reason:
+            print("collector: a withdrawal needs --reason", file=sys.stderr)
+            return 2
+        try:
+            w = consent.withdraw_consent(
+                conn, args.subject_email, reason=args.reason, withdrawn_by=args.by
+            )
+        except consent.WithdrawalError as exc:
+            print(f"collector: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        conn.close()
+    if w.newly_recorded:
+        print(
+            f"{w.subject_email}: consent withdrawn ({w.reason}); {w.videos_affected} video(s) "
+            "leave every future release, earlier releases list them in the next takedown.csv"
+        )
+    else:
+        print(
+            f"{w.subject_email}: already withdrawn on {w.withdrawn_at:%Y-%m-%d} by "
+            f"{w.withdrawn_by} ({w.reason}); kept as it was"
+        )
+    return 0
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+    from datetime import date  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from collector import db, release  # noqa: PLC0415
+
+    try:
+        params = release.ReleaseParams(
+            args.name,
+            args.version,
+            tuple(args.collection),
+            date.fromisoformat(args.collected_from) if args.collected_from else None,
+            date.fromisoformat(args.collected_to) if args.collected_to else None,
+        )
+    except (release.ReleaseError, ValueError) as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+    conn = db.connect()
+    try:
+        outcome = release.build_release(
+            conn, params, Path(args.output or settings.releases_url()), dry_run=args.dry_run
+        )
+    except release.ReleaseError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    print(json.dumps(outcome.summary, indent=2))
+    if outcome.readme:
+        verb = "reproduced (identical)" if outcome.reproduced else "published"
+        print(f"{verb}: {outcome.readme}")
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from collector import db, reports  # noqa: PLC0415
 
@@ -253,6 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ops", action="store_true", help="an ops account (read-only, any collector)")
     p.add_argument("--reset", action="store_true", help="a 2-hour reset link instead")
     p.set_defaults(func=_cmd_portal)
+    p = sub.add_parser("consent", help="a subject's consent on file, or record its withdrawal")
+    p.add_argument("action", choices=["show", "withdraw"])
+    p.add_argument("subject_email")
+    p.add_argument("--reason", help="withdraw: what the subject asked, and when")
+    p.add_argument("--by", default=os.environ.get("USER", "cli"), help="who records it")
+    p.set_defaults(func=_cmd_consent)
+    p = sub.add_parser("release", help="build a dataset release outside Airflow (or a dry run)")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("--collection", action="append", default=[], help="repeat for several")
+    p.add_argument("--collected-from", help="first ET day, YYYY-MM-DD")
+    p.add_argument("--collected-to", help="last ET day, YYYY-MM-DD")
+    p.add_argument("--output", help="folder (default COLLECTOR_RELEASES_URL)")
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(func=_cmd_release)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
     return parser

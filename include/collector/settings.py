@@ -53,6 +53,11 @@ def quicklook_url() -> str:
     return os.environ.get("COLLECTOR_QUICKLOOK_URL") or str(state_dir() / "quicklooks")
 
 
+def releases_url() -> str:
+    """Where public dataset releases are written (a folder, or a bucket URL under Airflow)."""
+    return os.environ.get("COLLECTOR_RELEASES_URL") or str(state_dir() / "releases")
+
+
 def catalog_url() -> str:
     """Where the app's catalog of enabled collections is published."""
     return os.environ.get("COLLECTOR_CATALOG_URL") or str(

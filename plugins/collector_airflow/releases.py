@@ -1,0 +1,126 @@
+"""Task-side glue for dataset releases: plan, cut clips per batch of videos, publish."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.storage import local_file, storage_path
+
+log = logging.getLogger(__name__)
+VIDEOS_PER_BATCH = 10
+
+
+def release_params(params: dict[str, Any]):
+    from collector.release import ReleaseParams  # noqa: PLC0415
+
+    def as_date(value: str | None) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    return ReleaseParams(
+        name=str(params["name"]).strip(),
+        version=str(params["version"]).strip(),
+        collections=tuple(c.strip() for c in params.get("collections") or () if c.strip()),
+        collected_from=as_date(params.get("collected_from")),
+        collected_to=as_date(params.get("collected_to")),
+    )
+
+
+def output_root(params: dict[str, Any]):
+    from collector import settings  # noqa: PLC0415
+
+    return storage_path(params.get("output_url") or settings.releases_url())
+
+
+def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[str, Any]:
+    """Select and split; record the plan unless this is a dry run. Returns batches of videos."""
+    from collector import release  # noqa: PLC0415
+
+    wanted = release_params(params)
+    root = output_root(params)
+    dry_run = bool(params.get("dry_run"))
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    try:
+        the_plan = release.plan_release(conn, wanted, str(root), dry_run=dry_run)
+    finally:
+        conn.close()
+    summary = the_plan.summary()
+    log.info("release %s: %s", summary["release"], _describe(summary))
+    if dry_run:
+        log.info("dry run: nothing written; untick 'dry run' to build the release")
+        return {"dry_run": True, "summary": summary, "batches": []}
+    if the_plan.status == "published":
+        log.info(
+            "%s is published and immutable: it is rebuilt beside it and compared, never changed",
+            summary["release"],
+        )
+    target = release.prepare_output(the_plan, root)
+    log.info("clips go to %s", target)
+    return {
+        "dry_run": False,
+        "summary": summary,
+        "batches": the_plan.video_batches(VIDEOS_PER_BATCH),
+    }
+
+
+def _describe(summary: dict[str, Any]) -> str:
+    categories = ", ".join(f"{k} {v}" for k, v in summary["categories"].items())
+    splits = ", ".join(f"{k} {v}" for k, v in summary["splits"].items())
+    return (
+        f"{summary['clips']} clips from {summary['videos']} videos by {summary['collectors']} "
+        f"collectors ({summary['status']}); per category: {categories}; splits: {splits}"
+    )
+
+
+def export_batch(
+    batch: list[str], params: dict[str, Any], conn_id: str = "collector_warehouse"
+) -> dict[str, int]:
+    """Cut every clip of a batch of source videos (one ffmpeg process per video)."""
+    from collector import release  # noqa: PLC0415
+
+    wanted = release_params(params)
+    root = output_root(params)
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    try:
+        status = release.release_status(conn, wanted.name, wanted.version)
+        target = (
+            release.rebuild_dir(root, wanted)
+            if status == "published"
+            else release.release_dir(root, wanted)
+        )
+        sources = release.load_sources(conn, wanted.name, wanted.version, batch)
+        result = release.export_clips(sources, target, local_video=local_file)
+    finally:
+        conn.close()
+    log.info(
+        "cut %d clips from %d videos (ffmpeg peak memory %.0f MB)",
+        result.clips,
+        len(sources),
+        result.peak_rss_bytes / 2**20,
+    )
+    return {"clips": result.clips, "videos": len(sources)}
+
+
+def publish(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[str, Any]:
+    """Write the release's files and publish it (or check that a rebuild reproduces it)."""
+    from collector import release  # noqa: PLC0415
+
+    wanted = release_params(params)
+    conn = CollectorWarehouseHook(conn_id).get_conn()
+    try:
+        outcome = release.finish_release(conn, release.load_plan(conn, wanted), output_root(params))
+    finally:
+        conn.close()
+    if outcome.reproduced:
+        log.info("rebuild of the published %s %s is identical", wanted.name, wanted.version)
+    else:
+        log.info("published %s %s: %s", wanted.name, wanted.version, outcome.readme)
+    return {
+        "release": f"{wanted.name} {wanted.version}",
+        "clips": outcome.summary["clips"],
+        "readme": outcome.readme,
+        "manifest_sha256": outcome.manifest_sha256,
+        "reproduced": bool(outcome.reproduced),
+    }
