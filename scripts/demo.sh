@@ -10,12 +10,14 @@ started=$(date +%s)
 landing="$COLLECTOR_STATE_DIR/landing"
 quarantine="$COLLECTOR_STATE_DIR/quarantine"
 quicklooks="$COLLECTOR_STATE_DIR/quicklooks"
+releases="$COLLECTOR_STATE_DIR/releases"
+export COLLECTOR_RELEASES_URL="$releases"
 export COLLECTOR_CATALOG_URL="$COLLECTOR_STATE_DIR/catalog/collections.json"
 export COLLECTOR_QUICKLOOK_URL="$quicklooks"
 export COLLECTOR_QUICKLOOK_PUBLIC_URL="$SANDBOX_URL/public"
 export COLLECTOR_DASHBOARD_HTML_URL="$COLLECTOR_STATE_DIR/dashboards"
 rm -rf "$COLLECTOR_DASHBOARD_HTML_URL"
-rm -rf "$quarantine" "$quicklooks" "$COLLECTOR_STATE_DIR/catalog" "$COLLECTOR_STATE_DIR/payout_reports"
+rm -rf "$quarantine" "$quicklooks" "$releases" "$COLLECTOR_STATE_DIR/catalog" "$COLLECTOR_STATE_DIR/payout_reports"
 if [ -z "${COLLECTOR_DB_URL:-}" ]; then collector demo reset; else collector db migrate; fi
 
 echo "== 1/5 sandbox (Google Sheets/Drive, PayPal, Payoneer emulators) on $SANDBOX_URL"
@@ -78,6 +80,7 @@ kill "$api_pid" 2>/dev/null || true
 collector demo seed-accounts >/dev/null
 bash "$(dirname "$0")/portal.sh" restart
 run_dag collector_emails "{}" "welcome, digest -> inbox" 9
+run_dag dataset_release "{\"name\": \"people-in-public-demo\", \"version\": \"1.0\", \"dry_run\": false}" "accepted, consented -> release" 10
 
 echo
 collector status
@@ -102,6 +105,7 @@ echo "  static dashboards   $COLLECTOR_STATE_DIR/dashboards/ (one HTML page per 
 echo "  payout report       $COLLECTOR_STATE_DIR/payout_reports/payout-$week.html (and .csv for accounting)"
 echo "  sandbox payouts     $SANDBOX_URL/payouts/   (what PayPal and Payoneer received)"
 echo "  app catalog         $COLLECTOR_CATALOG_URL"
+echo "  dataset release     $releases/people-in-public-demo/1.0/README.md (clips, annotations, manifest, takedown.csv)"
 echo "  landing area        $landing"
 echo "  quarantined files   $quarantine (each with a .reason.json)"
 echo "  quicklooks          $quicklooks"

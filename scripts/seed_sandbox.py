@@ -8,6 +8,7 @@ import sys
 
 from collector.demo import demo_collections
 from collector.master_sheet import MASTER_HEADER, definition_row
+from collector.review_queue import COMMENT_COLUMN, RATING_COLUMNS
 from collector_airflow.hooks.sheets import GoogleSheetsHook
 
 REVIEWERS = [
@@ -49,7 +50,8 @@ def ratings(sheet_id: str) -> None:
     book.worksheet("Reviewers").update(REVIEWERS, f"A2:C{len(REVIEWERS) + 1}")
     queue = book.worksheet("Queue")
     rows = [[*[*labels, "", "", ""][:3], reviewer, ""] for labels, reviewer in RATINGS]
-    queue.update(rows, f"I2:M{len(rows) + 1}", value_input_option="USER_ENTERED")
+    first, last = (chr(ord("A") + c) for c in (RATING_COLUMNS[0], COMMENT_COLUMN))
+    queue.update(rows, f"{first}2:{last}{len(rows) + 1}", value_input_option="USER_ENTERED")
     print(f"{len(REVIEWERS)} reviewers and {len(rows)} ratings typed into the review queue")
 
 

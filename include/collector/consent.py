@@ -216,6 +216,11 @@ def consent_status(conn: psycopg2.extensions.connection, subject_email: str) -> 
             }
             for r in cur.fetchall()
         ]
+        # Reviewers see the newest consent's quicklook only; older ones are never rendered.
+        for older in records[:-1]:
+            if older["quicklook"] == "not rendered yet":
+                older["quicklook"] = "not shown: a newer consent is"
+
         cur.execute(
             "SELECT reason, withdrawn_by, withdrawn_at FROM consent_withdrawals "
             "WHERE subject_email = %s",

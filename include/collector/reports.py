@@ -18,7 +18,13 @@ SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM activities),
        (SELECT count(*) FROM activity_ratings),
        (SELECT count(DISTINCT reviewer_email) FROM activity_ratings),
        (SELECT string_agg(status || ' ' || n, ', ' ORDER BY status)
-          FROM (SELECT status, count(*) AS n FROM video_scores GROUP BY status) s)
+          FROM (SELECT status, count(*) AS n FROM video_scores GROUP BY status) s),
+       (SELECT count(DISTINCT subject_email) FROM consent_records),
+       (SELECT count(*) FROM consent_withdrawals),
+       (SELECT count(*) FROM video_scores WHERE 'consent_missing' = ANY(flags)),
+       (SELECT string_agg(name || ' ' || version || ' (' || clip_count || ' clips)', ', '
+                          ORDER BY published_at)
+          FROM dataset_releases WHERE status = 'published')
 """
 
 
@@ -41,6 +47,10 @@ def warehouse_status(conn: psycopg2.extensions.connection) -> str:
             ratings,
             raters,
             scores,
+            consented,
+            withdrawn,
+            held_for_consent,
+            releases,
         ) = cur.fetchone()
         cur.execute(
             """SELECT file_name, json_path, reason FROM ingest_quarantine
@@ -56,6 +66,9 @@ def warehouse_status(conn: psycopg2.extensions.connection) -> str:
         f"  {quicklooks} quicklooks rendered, {failed_quicklooks} activities flagged without one",
         f"  {queued} activities in the review queue, {ratings} ratings from {raters} reviewers",
         f"  scores: {scores or 'none yet'}",
+        f"  consent on file for {consented} subjects ({withdrawn} withdrawn); "
+        f"{held_for_consent} videos held for a missing consent",
+        f"  dataset releases published: {releases or 'none yet'}",
         f"  {quarantined} files in quarantine:",
     ]
     lines += [f"    {name}\n      {path}: {reason}" for name, path, reason in quarantine_rows]
