@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,3 +113,35 @@ def test_an_edit_makes_the_quicklook_stale(
         target.video_id,
     )
     assert frames[0][0][-1] == edited["activity"][0]["end_frame"]
+
+
+@pytest.mark.airflow
+def test_consent_quicklooks_are_rendered_and_a_new_consent_alone_is_published(
+    airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
+):
+    _ingest(seeded_warehouse, landing, tmp_path)
+    output = tmp_path / "quicklooks"
+    conf = {"output_url": str(output)}
+    assert str(quicklook_dag.test(run_conf=conf).state) == "success"
+    consents = _rows(
+        seeded_warehouse, "SELECT quicklook_status, quicklook_uri FROM consent_records"
+    )
+    assert len(consents) == len(demo_area.consents)
+    for status, uri in consents:
+        image = Path(uri.removeprefix("file://"))
+        assert status == "ok" and image.read_bytes()[:2] == b"\xff\xd8"
+        assert image.parent == output / "consents"
+
+    # A consent uploaded later, with no new activity: rendered, and the run still publishes.
+    source = landing / demo_area.consents[0]
+    record = json.loads(source.read_text())
+    record["consent"] |= {"consent_id": "C7777", "subject_email": "late.subject@example.org"}
+    (landing / "consent_C7777.json").write_text(json.dumps(record))
+    os.link(landing / source.name.replace(".json", ".mp4"), landing / "consent_C7777.mp4")
+    _ingest(seeded_warehouse, landing, tmp_path)
+    run = quicklook_dag.test(run_conf=conf)
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["publish_quicklooks"] == "success", states
+    assert _rows(
+        seeded_warehouse, "SELECT quicklook_status FROM consent_records WHERE consent_id = 'C7777'"
+    ) == [("ok",)]
