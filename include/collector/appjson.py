@@ -190,8 +190,8 @@ class FieldReader:
         return int(value)
 
 
-def parse_submission(raw: bytes | str) -> Submission:
-    """Parse one app JSON; raise :class:`InvalidSubmission` listing every problem found."""
+def load_document(raw: bytes | str, section: str, what: str) -> dict:
+    """The uploaded JSON, which must hold an object under ``section``; else one clear problem."""
     try:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -200,11 +200,15 @@ def parse_submission(raw: bytes | str) -> Submission:
         raise InvalidSubmission(
             [Problem("$", f"not valid JSON ({reason}{where}); the upload may be truncated")]
         ) from None
+    if not isinstance(document, dict) or not isinstance(document.get(section), dict):
+        raise InvalidSubmission([Problem(f"$.{section}", f"expected an object with {what}")])
+    return document
+
+
+def parse_submission(raw: bytes | str) -> Submission:
+    """Parse one app JSON; raise :class:`InvalidSubmission` listing every problem found."""
+    document = load_document(raw, "metadata", "the video's metadata")
     reader = FieldReader()
-    if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
-        raise InvalidSubmission(
-            [Problem("$.metadata", "expected an object with the video's metadata")]
-        )
     meta = document["metadata"]
     path = "$.metadata"
 

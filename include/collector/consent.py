@@ -11,7 +11,6 @@ with a reason and is final: the table refuses updates and deletes, and ingest ne
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +19,7 @@ import psycopg2.extensions
 from collector.appjson import (
     FieldReader,
     InvalidSubmission,
-    Problem,
+    load_document,
     normalize_email,
     parse_collected_date,
 )
@@ -51,17 +50,7 @@ class ConsentRecord:
 
 def parse_consent(raw: bytes | str, file_name: str) -> ConsentRecord:
     """Parse one consent record; raise :class:`InvalidSubmission` listing every problem."""
-    try:
-        document = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f", line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
-        reason = exc.msg if hasattr(exc, "msg") else str(exc)
-        raise InvalidSubmission(
-            [Problem("$", f"not valid JSON ({reason}{where}); the upload may be truncated")]
-        ) from None
-    if not isinstance(document, dict) or not isinstance(document.get("consent"), dict):
-        raise InvalidSubmission([Problem("$.consent", "expected an object with the consent")])
-    record = document["consent"]
+    record = load_document(raw, "consent", "the consent record")["consent"]
     path = "$.consent"
     reader = FieldReader()
     consent_id = reader.text(record, "consent_id", path)

@@ -122,8 +122,7 @@ def ingest_landing_area(
         ):
             report.unchanged += 1
             continue
-        ingest = _ingest_consent if is_consent_file(name) else _ingest_file
-        ingest(
+        _ingest_file(
             conn,
             candidate,
             catalog,
@@ -178,6 +177,18 @@ def _ingest_file(
     now: datetime,
 ) -> None:
     try:
+        if is_consent_file(candidate.file_name):
+            _ingest_consent(
+                conn,
+                candidate,
+                mp4_names,
+                landing,
+                report,
+                first_seen_at=first_seen_at,
+                mp4_wait=mp4_wait,
+                now=now,
+            )
+            return
         submission = _parse(candidate)
         edit_stamp = _edit_stamp(candidate.file_name, submission)
         version = _resolve_collection(submission, catalog)
@@ -226,10 +237,8 @@ def _ingest_file(
 def _ingest_consent(
     conn,
     candidate: _Candidate,
-    catalog: CollectionCatalog,
     mp4_names: set[str],
     landing: StoragePath,
-    quarantine: StoragePath,
     report: IngestReport,
     *,
     first_seen_at: datetime,
@@ -238,53 +247,39 @@ def _ingest_consent(
 ) -> None:
     """A consent record: the same quarantine and MP4-wait rules as a submission."""
     try:
-        try:
-            record = parse_consent(candidate.raw, candidate.file_name)
-        except InvalidSubmission as exc:
-            raise _Rejected(exc.problems) from None
-        if record.video_name not in mp4_names:
-            if now - first_seen_at >= mp4_wait:
-                raise _Rejected(
-                    [
-                        Problem(
-                            "$.consent.consent_id",
-                            f"the consent video {record.video_name} has not arrived in the "
-                            f"landing area within {_minutes(mp4_wait)} of this record; once it "
-                            "is uploaded this record is ingested by itself",
-                        )
-                    ],
-                    status="mp4_overdue",
-                )
-            _record_waiting(conn, candidate, None, first_seen_at, now)
-            report.waiting_for_mp4.append(candidate.file_name)
-            return
-        with conn.cursor() as cur:
-            statements = [
-                upsert_consent_statement(
-                    cur,
-                    record,
-                    candidate.file_name,
-                    candidate.sha256,
-                    str(landing / record.video_name),
-                    now,
-                ),
-                *_file_done_statements(cur, candidate, None, now),
-            ]
-            cur.execute(b";\n".join(statements))
-        conn.commit()
-    except _Rejected as rejected:
-        _quarantine(conn, candidate, rejected, quarantine, report, now)
+        record = parse_consent(candidate.raw, candidate.file_name)
+    except InvalidSubmission as exc:
+        raise _Rejected(exc.problems) from None
+    if record.video_name not in mp4_names:
+        if now - first_seen_at >= mp4_wait:
+            raise _Rejected(
+                [
+                    Problem(
+                        "$.consent.consent_id",
+                        f"the consent video {record.video_name} has not arrived in the landing "
+                        f"area within {_minutes(mp4_wait)} of this record; once it is uploaded "
+                        "this record is ingested by itself",
+                    )
+                ],
+                status="mp4_overdue",
+            )
+        _record_waiting(conn, candidate, None, first_seen_at, now)
+        report.waiting_for_mp4.append(candidate.file_name)
         return
-    except (psycopg2.IntegrityError, psycopg2.DataError) as exc:
-        conn.rollback()
-        rejected = _Rejected(
-            [Problem("$", f"the warehouse refused the data: {exc.pgerror or exc}".strip())]
-        )
-        _quarantine(conn, candidate, rejected, quarantine, report, now)
-        return
-    except Exception:
-        conn.rollback()
-        raise
+    with conn.cursor() as cur:
+        statements = [
+            upsert_consent_statement(
+                cur,
+                record,
+                candidate.file_name,
+                candidate.sha256,
+                str(landing / record.video_name),
+                now,
+            ),
+            *_file_done_statements(cur, candidate, None, now),
+        ]
+        cur.execute(b";\n".join(statements))
+    conn.commit()
     report.consents.append(candidate.file_name)
 
 

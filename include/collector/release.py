@@ -1035,6 +1035,7 @@ def finish_release(
     """
     params = plan.params
     if plan.status != "published":
+        _refuse_withdrawn(conn, params)
         target = release_dir(root, params)
         written = write_release_files(conn, params, target)
         publish(conn, params, written)
@@ -1060,6 +1061,25 @@ def finish_release(
         hashlib.sha256(published).hexdigest(),
         reproduced=True,
     )
+
+
+def _refuse_withdrawn(conn: psycopg2.extensions.connection, params: ReleaseParams) -> None:
+    """A consent withdrawn while the clips were being cut stops the release (fail closed)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT count(DISTINCT ri.clip_id) FROM release_items ri
+               JOIN consent_withdrawals w ON w.subject_email = ANY(ri.subject_emails)
+               WHERE ri.name = %s AND ri.version = %s""",
+            (params.name, params.version),
+        )
+        (withdrawn,) = cur.fetchone()
+    conn.commit()
+    if withdrawn:
+        raise ReleaseError(
+            f"consent was withdrawn for {withdrawn} planned clip(s) of {params.name} "
+            f"{params.version} while it was being built; nothing was published. Run it again: "
+            "the new plan leaves them out."
+        )
 
 
 def prepare_output(plan: ReleasePlan, root: Any) -> Any:

@@ -12,6 +12,15 @@ from collector.scoring import score_videos
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
+def rows(conn, sql: str, *args) -> list[tuple]:
+    """A query's rows, committed (tests read between the pipeline's own transactions)."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        result = cur.fetchall()
+    conn.commit()
+    return result
+
+
 def rate(conn, labels_for: Callable[[str, int], list[str]] = lambda vid, i: ["good"]) -> None:
     """Every ingested activity rated by one reviewer (what the review queue would bring in)."""
     with conn.cursor() as cur:

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from demo_pipeline import rows
+
 from collector.ingest import ingest_landing_area
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -22,14 +24,6 @@ def record(**changes) -> dict:
         "subject_is_18_or_older": True,
     } | changes
     return {"consent": consent}
-
-
-def rows(conn, sql: str, *args) -> list[tuple]:
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        result = cur.fetchall()
-    conn.commit()
-    return result
 
 
 def ingest(conn, landing: Path, tmp_path: Path, now: datetime):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from demo_pipeline import NOW, ingest_rate_score, rate
+from demo_pipeline import NOW, ingest_rate_score, rate, rows
 
 from collector import release as rel
 from collector.consent import WithdrawalError, withdraw_consent
@@ -22,14 +22,6 @@ from collector.ingest import ingest_landing_area
 from collector.media import ffmpeg_binary
 from collector.quicklook import Keyframe, Rect, interpolate_box
 from collector.scoring import score_videos
-
-
-def rows(conn, sql: str, *args) -> list[tuple]:
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        result = cur.fetchall()
-    conn.commit()
-    return result
 
 
 @pytest.fixture
@@ -356,3 +348,18 @@ def test_dry_run_writes_nothing(rated, tmp_path):
     }
     assert not (tmp_path / "rel").exists()
     assert rows(rated, "SELECT count(*) FROM dataset_releases") == [(0,)]
+
+
+def test_a_withdrawal_during_the_build_stops_the_release(rated, tmp_path):
+    params = rel.ReleaseParams("pip-test", "1.0")
+    plan = rel.plan_release(rated, params, str(tmp_path), dry_run=False)
+    target = rel.prepare_output(plan, tmp_path)
+    for batch in plan.video_batches(20):
+        rel.export_clips(rel.load_sources(rated, "pip-test", "1.0", batch), target)
+    withdraw_consent(rated, plan.items[0].subject_emails[0], reason="r", withdrawn_by="ops")
+    with pytest.raises(rel.ReleaseError, match=r"withdrawn for \d+ planned clip"):
+        rel.finish_release(rated, plan, tmp_path)
+    assert rows(rated, "SELECT status FROM dataset_releases") == [("building",)]
+    assert not (target / "manifest.json").exists()
+    again = rel.build_release(rated, params, tmp_path)
+    assert again.summary["clips"] < len(plan.items)
