@@ -109,7 +109,7 @@ lock:
 	rm -rf $(STATE)/lock-venv && $(PYTHON) -m venv $(STATE)/lock-venv
 	$(STATE)/lock-venv/bin/pip install --quiet "apache-airflow==3.3.2" apache-airflow-providers-postgres \
 	  apache-airflow-providers-standard pandas gspread google-auth psycopg2-binary ffmpeg-python \
-	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi
+	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi dropbox
 	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
 
 clean:

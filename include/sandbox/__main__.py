@@ -1,9 +1,9 @@
 """``python -m sandbox serve --port 8799 --state-dir .local/sandbox``: every emulator on one port.
 
 Paths do not collide (Sheets ``/v4/spreadsheets``, Drive ``/drive/v3``, OAuth ``/token``, PayPal
-``/v1``, Payoneer ``/api/v2`` and ``/v4/programs``), so one base URL serves every connection of
-the demo. ``python -m sandbox connections --base-url URL`` prints the Airflow connections (as
-``AIRFLOW_CONN_*`` JSON) that point the hooks at it.
+``/v1``, Payoneer ``/api/v2`` and ``/v4/programs``, Dropbox ``/oauth2`` and ``/2``), so one base
+URL serves every connection of the demo. ``python -m sandbox connections --base-url URL`` prints
+the Airflow connections (as ``AIRFLOW_CONN_*`` JSON) that point the hooks at it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def main() -> None:
         "--state-dir",
         type=Path,
         default=Path(".local/sandbox"),
-        help="the serve command's state dir: payment client credentials are read (or made) there",
+        help="the serve command's state dir: payment client credentials and the Dropbox app key "
+        "are read (or made) there",
     )
     conns.add_argument("--smtp-port", type=int, default=0, help="the sandbox's SMTP port")
     conns.add_argument(
@@ -48,12 +49,14 @@ def main() -> None:
     if args.command == "serve":
         import uvicorn  # noqa: PLC0415
 
+        from sandbox.dropbox import register_dropbox  # noqa: PLC0415
         from sandbox.google import create_app  # noqa: PLC0415
         from sandbox.payments import register_payments  # noqa: PLC0415
 
         base_url = f"http://{args.host}:{args.port}"
         app = create_app(args.state_dir, base_url)
         register_payments(app, args.state_dir, base_url)
+        register_dropbox(app, args.state_dir, base_url)
         from sandbox.mail import MailStore, register_inbox, start_smtp  # noqa: PLC0415
 
         mail = MailStore(args.state_dir)
@@ -71,6 +74,7 @@ def main() -> None:
                 smtp.stop()
     else:
         from sandbox.credentials import service_account_info  # noqa: PLC0415
+        from sandbox.dropbox import load_dropbox_app  # noqa: PLC0415
         from sandbox.payments import load_clients  # noqa: PLC0415
 
         if not args.key_file.exists():
@@ -104,6 +108,14 @@ def main() -> None:
         }
         print(f"export AIRFLOW_CONN_PAYPAL_DEFAULT={shlex.quote(json.dumps(paypal))}")
         print(f"export AIRFLOW_CONN_PAYONEER_DEFAULT={shlex.quote(json.dumps(payoneer))}")
+        dropbox_app = load_dropbox_app(args.state_dir)
+        dropbox = {
+            "conn_type": "dropbox",
+            "login": dropbox_app["app_key"],
+            "password": dropbox_app["app_secret"],
+            "extra": {"api_base_url": base},
+        }
+        print(f"export AIRFLOW_CONN_DROPBOX_DEFAULT={shlex.quote(json.dumps(dropbox))}")
         if args.smtp_port:
             # A plain local server: both switches off (airflow-notes.md: any value disables).
             smtp = (
