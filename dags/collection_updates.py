@@ -14,10 +14,13 @@ DOC = """
 ### Daily collection update
 At 08:00 America/New_York (DST handled) reads the **Collections master sheet**, validates
 every row, and records a new collection version only where something changed. A bad row is
-reported with its cell (for example ``K7 score_threshold (P004C009): expected a score between
-0 and 1``) in this log and in the sheet's **Problems** tab; its collection keeps the version
-already in force. Each collection is then enabled or disabled for today (sheet flag, start/end
-dates, target accepted count reached) and the catalog JSON the app downloads is published.
+reported with its cell (for example ``K7 score_threshold (P004C009): expected a number between
+0 and 1, got 'high'``) in this log and in the sheet's **Problems** tab; its collection keeps the
+version already in force. Each collection is then enabled or disabled for today (sheet flag,
+start/end dates, target accepted count reached; self-serve collections, which are not in the
+sheet, by their own flag and dates) and the catalog JSON the app downloads is published: the
+public one (paid and practice collections) and, beside it, ``users/<sha256(email)[:20]>.json``
+for each owner of self-serve collections (public + their own).
 """
 
 

@@ -271,6 +271,99 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_collections(args: argparse.Namespace) -> int:
+    from decimal import Decimal  # noqa: PLC0415
+
+    from collector import db, master_sheet, self_serve  # noqa: PLC0415
+
+    catalog_url = settings.catalog_url()
+    parse = master_sheet.MASTER_PARSERS  # the master sheet's words for a bad amount
+    conn = db.connect()
+    try:
+        if args.action == "define":
+            spec = Path(args.spec)
+            try:
+                text = spec.read_text()
+            except OSError as exc:
+                print(f"collector: cannot read {args.spec}: {exc.strerror}", file=sys.stderr)
+                return 2
+            done = self_serve.define_collection(conn, text, args.owner, source=args.spec)
+            print(done)
+            for note in done.notes:
+                print(f"note: {note}")
+            print(f"catalog: {self_serve.publish_owner_catalog(conn, args.owner, catalog_url)}")
+        elif args.action == "list":
+            found = self_serve.list_collections(conn, args.owner)
+            for c in found:
+                kind = (
+                    f"paid since {c.promoted_at:%Y-%m-%d}"
+                    if c.kind == "paid" and c.promoted_at
+                    else c.kind
+                )
+                state = "enabled" if c.enabled else c.reason
+                print(f"{c.collection_id}  v{c.version}  {kind:<21}  {state:<10}  {c.name}")
+            if not found:
+                print(f"no collections owned by {self_serve.owner_email(args.owner)}")
+        elif args.action == "retire":
+            done = self_serve.retire_collection(
+                conn, args.collection_id, owner=None if args.ops else args.owner
+            )
+            print(done)
+            owner = _owner_of(conn, args.collection_id)
+            if owner:
+                print(f"catalog: {self_serve.publish_owner_catalog(conn, owner, catalog_url)}")
+        else:  # promote
+            try:
+                pay = parse["pay_per_video_usd"](args.pay_usd)
+                bonus = parse["perfect_bonus_usd"](args.bonus_usd)
+                threshold, hours = (
+                    None if text is None else parse[column](text)
+                    for column, text in (
+                        ("score_threshold", args.threshold),
+                        ("rate_limit_hours", args.rate_limit_hours),
+                    )
+                )
+            except ValueError as exc:
+                print(f"collector: {exc}", file=sys.stderr)
+                return 2
+            done = self_serve.promote_collection(
+                conn,
+                args.collection_id,
+                pay_per_video_cents=pay,
+                perfect_bonus_cents=bonus,
+                score_threshold=threshold,
+                rate_limit_hours=hours,
+            )
+            print(f"{done}: a paid campaign, ${Decimal(pay) / 100:.2f} a video")
+            owner = _owner_of(conn, args.collection_id)
+            for path in self_serve.publish_catalogs(
+                conn, catalog_url, owners=[owner] if owner else [], public=True
+            ):
+                print(f"catalog: {path}")
+    except self_serve.SpecError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"collector: {args.spec}: {len(exc.problems)} problem(s), nothing changed",
+            file=sys.stderr,
+        )
+        return 2
+    except self_serve.SelfServeError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    return 0
+
+
+def _owner_of(conn, collection_id: str) -> str | None:
+    """The owner of a self-serve collection (kept after a promotion), else None."""
+    from collector.collections import load_catalog  # noqa: PLC0415
+
+    catalog = load_catalog(conn)
+    return catalog.owner_of(collection_id) if collection_id in catalog else None
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from collector import db, reports  # noqa: PLC0415
 
@@ -338,6 +431,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="folder (default COLLECTOR_RELEASES_URL)")
     p.add_argument("--dry-run", action="store_true")
     p.set_defaults(func=_cmd_release)
+    p = sub.add_parser(
+        "collections",
+        help="self-serve collections: define, list, retire; promote one to a paid campaign",
+        description="Self-serve collections (FAQ 3): a YAML spec with the master sheet's "
+        "columns as fields; see collector.self_serve.",
+    )
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("define", help="create or change your collection from a YAML spec")
+    a.add_argument("spec", help="SPEC.yaml")
+    a.add_argument("--owner", required=True, help="your email (the app login)")
+    a = actions.add_parser("list", help="an owner's collections")
+    a.add_argument("--owner", required=True)
+    a = actions.add_parser("retire", help="stop offering a collection (videos stay)")
+    a.add_argument("collection_id")
+    who = a.add_mutually_exclusive_group(required=True)
+    who.add_argument("--owner", help="the collection's owner")
+    who.add_argument("--ops", action="store_true", help="ops: also a promoted collection")
+    a = actions.add_parser(
+        "promote", help="ops: make a self-serve collection a paid campaign from now on"
+    )
+    a.add_argument("collection_id")
+    a.add_argument("--pay-usd", required=True, help="pay per accepted video, e.g. 3.00")
+    a.add_argument("--bonus-usd", default="0", help="perfect bonus (default 0)")
+    a.add_argument("--threshold", help="score threshold 0..1 (default: the spec's)")
+    a.add_argument("--rate-limit-hours", help="default: the spec's")
+    p.set_defaults(func=_cmd_collections)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
     return parser

@@ -2,8 +2,13 @@
 
 A collection's definition (activities, thresholds, pay) changes over time; each change is a
 new version valid from a moment on, so a video is always judged by the version in force when
-it was collected. The daily master-sheet update (a later issue) writes versions through
-:func:`record_collection_version`; the demo seeds them the same way.
+it was collected. The daily master-sheet update writes versions through
+:func:`record_collection_version`; self-serve collections (``collector.self_serve``) and the
+demo do the same.
+
+A version has a kind (:data:`KINDS`): ``paid`` (a paid campaign), ``practice`` (FAQ 4: open to
+every collector, reviewed, never paid) or ``self_serve`` (FAQ 3: defined by its owner, whose
+normalized email the version carries; never reviewed, never paid).
 """
 
 from __future__ import annotations
@@ -15,10 +20,15 @@ from decimal import Decimal
 
 import psycopg2.extensions
 
+KINDS = ("paid", "practice", "self_serve")
+
 
 @dataclass(frozen=True)
 class CollectionDefinition:
-    """What a master-sheet row says about a collection (everything but its version)."""
+    """What a master-sheet row (or a self-serve spec) says about a collection, but its version.
+
+    ``owner_email`` is set exactly for ``kind == "self_serve"`` (the warehouse checks it too).
+    """
 
     collection_id: str
     project_id: str
@@ -44,6 +54,14 @@ class CollectionDefinition:
     start_date: date | None = None
     end_date: date | None = None
     target_accepted_count: int | None = None
+    kind: str = "paid"
+    owner_email: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"collection kind must be one of {KINDS}, got {self.kind!r}")
+        if (self.kind == "self_serve") != (self.owner_email is not None):
+            raise ValueError("owner_email is set for a self_serve collection, and only for one")
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,26 @@ class CollectionCatalog:
         versions = self._by_id[collection_id]
         position = bisect_right([v.valid_from for v in versions], moment)
         return versions[max(position - 1, 0)]
+
+    def history(self, collection_id: str) -> list[CollectionVersion]:
+        """Every version of the collection, oldest first."""
+        return list(self._by_id[collection_id])
+
+    def latest(self, collection_id: str) -> CollectionVersion:
+        return self._by_id[collection_id][-1]
+
+    def owner_of(self, collection_id: str) -> str | None:
+        """The owner of a self-serve collection (kept after a promotion), else None."""
+        owners = [v.definition.owner_email for v in self._by_id[collection_id]]
+        return next((o for o in reversed(owners) if o is not None), None)
+
+    def managed_by_sheet(self, collection_id: str) -> bool:
+        """Whether the master sheet manages it: every collection that never was self-serve.
+
+        A self-serve collection, also once promoted to a paid campaign, is managed with
+        ``collector collections`` and never disabled for being absent from the sheet.
+        """
+        return self.owner_of(collection_id) is None
 
 
 def load_catalog(conn: psycopg2.extensions.connection) -> CollectionCatalog:

@@ -2,6 +2,10 @@
 
 Frames are built for many collectors at once from a few set-based queries; each collector's
 frames get a content hash so an unchanged dashboard costs no API call at all.
+
+Practice videos (FAQ 4) are shown with their ratings and an expected payment of $0.00 that says
+practice is never paid; self-serve videos (FAQ 3) are the owner's own data, never reviewed or
+paid, and are not on the dashboard at all.
 """
 
 from __future__ import annotations
@@ -105,6 +109,7 @@ def _money(cents: int) -> str:
 
 
 PROVIDER_NAMES = {"paypal": "PayPal", "payoneer": "Payoneer"}
+PRACTICE_PAYMENT = "$0.00 practice collection: never paid, rated so you can learn"
 
 
 def payment_words(status: str, provider: str, reason: str | None = None) -> str:
@@ -178,6 +183,9 @@ def ops_summary(
                       count(*) FILTER (WHERE s.status = 'pending' OR s.status IS NULL),
                       count(*) FILTER (WHERE s.status IN ('accepted', 'rejected', 'blocked', 'superseded'))
                FROM videos v LEFT JOIN video_scores s USING (video_id)
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               WHERE cv.kind <> 'self_serve'  -- never reviewed: not the review team's work
                GROUP BY 1, 2 ORDER BY 1 DESC, 2"""
         )
         rows = [
@@ -194,7 +202,10 @@ def ops_summary(
         ]
         cur.execute(
             """SELECT min(v.collected_at) FROM videos v
-               WHERE NOT EXISTS (SELECT 1 FROM activity_ratings r WHERE r.video_id = v.video_id)"""
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               WHERE NOT EXISTS (SELECT 1 FROM activity_ratings r WHERE r.video_id = v.video_id)
+                 AND cv.kind <> 'self_serve'"""
         )
         oldest_unrated = cur.fetchone()[0]
         cur.execute("SELECT max(refreshed_at) FROM collector_dashboards")
@@ -247,14 +258,16 @@ def build_dashboards(
     """Dashboards for these collectors (all with videos when None), newest first.
 
     ``videos_page`` = (offset, limit) keeps only that slice of each collector's Videos tab (the
-    portal pages through thousands); payments and summary always cover every video.
+    portal pages through thousands); payments and summary always cover every video. Self-serve
+    videos are left out; a collector with only those has no dashboard.
     """
     with conn.cursor() as cur:
         cur.execute(
             """SELECT v.collector_id, v.video_id, v.collected_at, cv.name, s.score, s.threshold,
                       s.status, s.reasons, s.perfect, cv.pay_per_video_cents, cv.perfect_bonus_cents,
                       paid.status AS payout_status, paid.provider, paid.failure_reason,
-                      date_trunc('week', v.collected_at AT TIME ZONE 'America/New_York')::date
+                      date_trunc('week', v.collected_at AT TIME ZONE 'America/New_York')::date,
+                      cv.kind
                FROM videos v
                JOIN collection_versions cv
                  ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
@@ -265,7 +278,8 @@ def build_dashboards(
                    WHERE pv.released_at IS NULL
                      AND (%(ids)s::text[] IS NULL OR i.collector_id = ANY(%(ids)s::text[]))
                ) paid USING (video_id)
-               WHERE %(ids)s::text[] IS NULL OR v.collector_id = ANY(%(ids)s::text[])
+               WHERE (%(ids)s::text[] IS NULL OR v.collector_id = ANY(%(ids)s::text[]))
+                 AND cv.kind <> 'self_serve'
                ORDER BY v.collector_id, v.collected_at DESC, v.video_id""",
             {"ids": collector_ids},
         )
@@ -283,6 +297,7 @@ def build_dashboards(
     weekly: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     reasons_seen: dict[str, Counter] = defaultdict(Counter)
     decided: dict[str, list[bool]] = defaultdict(list)
+    practice: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # submitted, accepted
     for (
         collector,
         video_id,
@@ -299,15 +314,20 @@ def build_dashboards(
         provider,
         failure_reason,
         week,  # the payout week (Monday, ET) the video was collected in
+        kind,  # of the collection version the video was collected under
     ) in rows:
         board = dashboards.setdefault(collector, Dashboard(collector))
         board.video_count += 1
         status = status or "pending"
-        cents = pay + (bonus if perfect else 0) if status == "accepted" else 0
+        paid_kind = kind == "paid"
+        cents = pay + (bonus if perfect else 0) if status == "accepted" and paid_kind else 0
         if cents and not payout_status:  # not in the payout ledger yet: expected
             weekly[collector][week][0] += 1
             weekly[collector][week][1] += cents
-        if status in ("accepted", "rejected", "blocked", "superseded"):
+        if not paid_kind:
+            practice[collector][0] += 1
+            practice[collector][1] += status == "accepted"
+        elif status in ("accepted", "rejected", "blocked", "superseded"):
             decided[collector].append(status == "accepted")
         for reason in reasons or []:
             key = reason.split(" (")[0]
@@ -318,7 +338,9 @@ def build_dashboards(
         ):
             continue  # counted above; formatted only when shown
         payment = ""
-        if status == "accepted" and payout_status:  # the ledger's status, not an expectation
+        if not paid_kind:
+            payment = PRACTICE_PAYMENT
+        elif status == "accepted" and payout_status:  # the ledger's status, not an expectation
             payment = f"{_money(cents)} " + payment_words(payout_status, provider, failure_reason)
         elif cents:
             payment = f"expected {_money(cents)}"
@@ -363,6 +385,11 @@ def build_dashboards(
             ["This week's expected payment (USD)", _money(current[1])],
             ["Accepted videos this week", current[0]],
             ["Acceptance rate (decided videos)", rate],
+            *(
+                [["Practice videos (never paid)", "{} submitted, {} accepted".format(*tried)]]
+                if (tried := practice.get(collector))
+                else []
+            ),
             ["Dashboard", (dashboard_urls or {}).get(collector, "")],
             [
                 "Payment details",

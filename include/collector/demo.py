@@ -90,6 +90,7 @@ def demo_collections() -> list[CollectionDefinition]:
             min_duration_s=Decimal(5),
             rate_limit_hours=Decimal(0),
             score_threshold=Decimal("0.5"),
+            kind="practice",  # FAQ 4: open to everyone, reviewed, never paid
         ),
     ]
 

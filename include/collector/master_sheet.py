@@ -2,12 +2,15 @@
 
 Ops edit the sheet by hand, so every problem names its cell (``F7``), the column and what was
 expected. A row with any problem is left out: the collection's previous version stays in force.
+
+The columns' parsers and the checks of a row as a whole (:func:`validate_fields`) are shared
+with self-serve specs (``collector.self_serve``), which name a YAML line instead of a cell.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,7 +24,7 @@ from collector.cells import parse_count as _count
 from collector.cells import parse_date as _date
 from collector.cells import parse_decimal as _decimal
 from collector.cells import parse_non_negative as _non_negative
-from collector.collections import CollectionDefinition
+from collector.collections import KINDS, CollectionDefinition
 
 _COLLECTION_ID = re.compile(r"^P\d{3}C\d{3}$")
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
@@ -32,9 +35,12 @@ def _text(value: str) -> str:
 
 
 def _threshold(value: str) -> Decimal:
-    number = _decimal(value)
-    if not 0 <= number <= 1:
-        raise ValueError(f"expected a score between 0 and 1, got {value!r}")
+    try:
+        number = _decimal(value)
+    except ValueError:
+        number = None
+    if number is None or not 0 <= number <= 1:
+        raise ValueError(f"expected a number between 0 and 1, got {value!r}")
     return number
 
 
@@ -58,6 +64,13 @@ def _version(value: str) -> str:
     if not _VERSION.match(value.strip()):
         raise ValueError(f"expected a version like 2.3.1, got {value!r}")
     return value.strip()
+
+
+def _kind(value: str) -> str:
+    kind = value.strip().casefold().replace("-", "_").replace(" ", "_")
+    if kind not in KINDS:
+        raise ValueError(f"expected paid, practice or self_serve, got {value!r}")
+    return kind
 
 
 @dataclass(frozen=True)
@@ -93,8 +106,19 @@ MASTER_COLUMNS: tuple[Column, ...] = (
     Column("end_date", _date),
     Column("target_accepted_count", _count),
     Column("enabled", _boolean, True),
+    # Appended last, so sheets made before collection kinds existed keep working.
+    Column("kind", _kind),
 )
 MASTER_HEADER = [c.name for c in MASTER_COLUMNS]
+# Column name -> parser (text as typed -> value), e.g. for the CLI's --pay-usd.
+MASTER_PARSERS: dict[str, Callable[[str], Any]] = {c.name: c.parse for c in MASTER_COLUMNS}
+SELF_SERVE_IN_SHEET = (
+    "self_serve collections belong to their owner and are defined with "
+    "`collector collections define SPEC.yaml --owner EMAIL`, not in the master sheet; "
+    "use paid or practice here"
+)
+# (column, what is wrong): a problem before it is placed in a sheet cell or a spec line.
+FieldProblem = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -159,75 +183,130 @@ def parse_master_sheet(rows: list[list[Any]]) -> tuple[list[MasterRow], list[Cel
 
 
 def _parse_row(r: int, cells: list[str], positions: dict[str, int]):
-    values: dict[str, Any] = {}
-    problems: list[CellProblem] = []
     cid = (
         cells[positions["collection_id"]].strip()
         if positions["collection_id"] < len(cells)
         else None
     )
+    texts = {
+        name: cells[i] if i < len(cells) else ""
+        for name, i in positions.items()
+        if name in _BY_NAME
+    }
+    required = [c.name for c in MASTER_COLUMNS if c.required]
+    values, found = validate_fields(texts, required=required, identity=_sheet_identity)
+    problems = [
+        CellProblem(cell_ref(r, positions.get(column, 0)), column, message, cid or None)
+        for column, message in found
+    ]
+    return values, problems
 
-    def fail(column: str, message: str) -> None:
+
+_BY_NAME = {c.name: c for c in MASTER_COLUMNS}
+
+
+def _sheet_identity(values: dict[str, Any]) -> list[FieldProblem]:
+    """The master sheet's own rules: P004C009-style ids, and no self-serve rows."""
+    problems: list[FieldProblem] = []
+    cid, project = values.get("collection_id"), values.get("project_id")
+    if cid is not None and not _COLLECTION_ID.match(cid):
+        problems.append(("collection_id", f"expected an id like P004C009, got {cid!r}"))
+    elif cid is not None and project is not None and project != cid[:4]:
         problems.append(
-            CellProblem(cell_ref(r, positions.get(column, 0)), column, message, cid or None)
+            ("project_id", f"expected {cid[:4]} (the id's project part), got {project!r}")
         )
+    if values.get("kind") == "self_serve":
+        problems.append(("kind", SELF_SERVE_IN_SHEET))
+    return problems
 
+
+def validate_fields(
+    texts: Mapping[str, str],
+    *,
+    required: Collection[str],
+    identity: Callable[[dict[str, Any]], list[FieldProblem]] | None = None,
+) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """Parse each column's text as typed (``texts``: column name -> text, for the columns
+    given) and check the row as a whole; return the parsed values and every problem found.
+
+    One validation path for a master-sheet row and a self-serve spec: the same parsers, the same
+    rules, the same words. ``identity`` adds the caller's rules about ids (which come first).
+    Every problem is reported at once; a rule across fields is judged only when the fields it
+    needs parsed.
+    """
+    values: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
     for column in MASTER_COLUMNS:
-        if column.name not in positions:
+        if column.name not in texts:
+            if column.name in required:
+                problems.append((column.name, "is missing; a value is required"))
             continue
-        text = cells[positions[column.name]] if positions[column.name] < len(cells) else ""
+        text = texts[column.name]
         if not text.strip():
-            if column.required:
-                fail(column.name, "is empty; a value is required")
+            if column.name in required:
+                problems.append((column.name, "is empty; a value is required"))
             continue
         try:
             values[column.name] = column.parse(text)
         except ValueError as exc:
-            fail(column.name, str(exc))
-    if problems:
-        return values, problems
-    if not _COLLECTION_ID.match(values["collection_id"]):
-        fail("collection_id", f"expected an id like P004C009, got {values['collection_id']!r}")
-    elif values["project_id"] != values["collection_id"][:4]:
-        fail(
-            "project_id",
-            f"expected {values['collection_id'][:4]} (the id's project part), "
-            f"got {values['project_id']!r}",
+            problems.append((column.name, str(exc)))
+    failed = {column for column, _ in problems}
+    if identity is not None:
+        problems.extend(identity(values))
+    names = values.get("activity_shortnames")
+    categories = values.get("activity_categories")
+    if names is not None and categories is not None and len(names) != len(categories):
+        problems.append(
+            (
+                "activity_categories",
+                f"lists {len(categories)} categories for {len(names)} short "
+                "names; they must be parallel",
+            )
         )
-    names, categories = values["activity_shortnames"], values["activity_categories"]
-    if len(names) != len(categories):
-        fail(
-            "activity_categories",
-            f"lists {len(categories)} categories for {len(names)} short "
-            "names; they must be parallel",
-        )
-    if len(set(names)) != len(names):
-        fail("activity_shortnames", "repeats a short name; each button needs its own")
-    fence = [values.get(k) for k in ("geofence_lat", "geofence_lon", "geofence_radius_m")]
+    if names is not None and len(set(names)) != len(names):
+        problems.append(("activity_shortnames", "repeats a short name; each button needs its own"))
+    fence_columns = ("geofence_lat", "geofence_lon", "geofence_radius_m")
+    fence = [values.get(k) for k in fence_columns]
+    if failed & set(fence_columns):
+        fence = [None, None, None]  # already reported, judged once it parses
     if any(v is not None for v in fence) and not all(v is not None for v in fence):
-        fail(
-            "geofence_lat", "give all of geofence_lat, geofence_lon and geofence_radius_m, or none"
+        problems.append(
+            (
+                "geofence_lat",
+                "give all of geofence_lat, geofence_lon and geofence_radius_m, or none",
+            )
         )
     elif fence[0] is not None:
         if not -90 <= fence[0] <= 90:
-            fail("geofence_lat", f"expected -90..90 degrees, got {fence[0]}")
+            problems.append(("geofence_lat", f"expected -90..90 degrees, got {fence[0]}"))
         if not -180 <= fence[1] <= 180:
-            fail("geofence_lon", f"expected -180..180 degrees, got {fence[1]}")
+            problems.append(("geofence_lon", f"expected -180..180 degrees, got {fence[1]}"))
         if fence[2] <= 0:
-            fail("geofence_radius_m", "must be more than 0 metres")
+            problems.append(("geofence_radius_m", "must be more than 0 metres"))
     start, end = values.get("start_date"), values.get("end_date")
     if start and end and end < start:
-        fail("end_date", f"{end} is before start_date {start}")
+        problems.append(("end_date", f"{end} is before start_date {start}"))
+    if values.get("kind") == "practice":
+        for column in ("pay_per_video_usd", "perfect_bonus_usd"):
+            if values.get(column):
+                problems.append(
+                    (column, "must be 0 for a practice collection (practice is never paid)")
+                )
     return values, problems
 
 
-def _definition(values: dict[str, Any]) -> CollectionDefinition:
+def definition_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Parsed column values as ``CollectionDefinition`` keyword arguments."""
     fields = {}
     for column in MASTER_COLUMNS:
         if column.name in values:
             fields[column.field or column.name] = values[column.name]
     fields.setdefault("description", "")
-    return CollectionDefinition(**fields)
+    return fields
+
+
+def _definition(values: dict[str, Any]) -> CollectionDefinition:
+    return CollectionDefinition(**definition_fields(values))
 
 
 def definition_row(definition: CollectionDefinition) -> list[str]:

@@ -45,9 +45,12 @@ def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> Ops
         cur.execute(
             """SELECT count(*), min(v.first_ingested_at)
                FROM activities a JOIN videos v USING (video_id)
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
                WHERE NOT EXISTS (SELECT 1 FROM activity_ratings r
                                  WHERE r.video_id = a.video_id
-                                   AND r.activity_index = a.activity_index)"""
+                                   AND r.activity_index = a.activity_index)
+                 AND cv.kind <> 'self_serve'  -- never queued for review"""
         )
         unrated, oldest = cur.fetchone()
         cur.execute(

@@ -172,6 +172,9 @@ JOIN collection_versions cv
   ON cv.collection_id = s.collection_id AND cv.version = s.collection_version
 LEFT JOIN payment_profiles p ON p.collector_id = s.collector_id
 WHERE s.accepted
+  -- Only paid campaigns pay (fails closed): practice and self-serve videos never do, whatever
+  -- their version says about pay, and neither do videos collected before a promotion.
+  AND cv.kind = 'paid'
   AND v.collected_at < (SELECT week_end FROM bounds)
   AND cv.pay_per_video_cents + CASE WHEN s.perfect THEN cv.perfect_bonus_cents ELSE 0 END > 0
   AND NOT EXISTS (SELECT 1 FROM payout_item_videos c
@@ -196,9 +199,10 @@ def freeze_week(
 ) -> FreezeResult:
     """Freeze the week's batch per provider, or resume the open one; record held collectors.
 
-    Every accepted, unpaid video collected before the week's end is taken, so videos accepted
-    after an earlier week froze, and released ones (failed, returned), roll in here. Runs in the
-    caller's transaction; the caller commits (or rolls back for a dry run).
+    Every accepted, unpaid video of a paid collection version collected before the week's end
+    is taken, so videos accepted after an earlier week froze, and released ones (failed,
+    returned), roll in here. Practice and self-serve videos never are. Runs in the caller's
+    transaction; the caller commits (or rolls back for a dry run).
     """
     if week.weekday() != 0:
         raise LedgerError(f"a payout week starts on a Monday, got {week} ({week:%A})")

@@ -212,6 +212,7 @@ JOIN collection_versions cv ON cv.collection_id = v.collection_id AND cv.version
 JOIN video_scores s USING (video_id)
 JOIN activity_scores sc USING (video_id, activity_index)
 WHERE s.accepted
+  AND cv.kind <> 'self_serve'  -- a self-serve video belongs to its owner (FAQ 3)
   AND NOT sc.pending AND sc.score >= 1  -- every reviewer passed it (good, perfect; warnings ok)
   AND cardinality(v.subject_ids) > 0
   AND NOT EXISTS (  -- every subject consented, and none withdrew (FAQ 10)

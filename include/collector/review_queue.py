@@ -111,7 +111,9 @@ def pending_rows(
     limit: int = 5000,
 ) -> list[list[Any]]:
     """Sheet rows not queued yet, oldest first, for activities with a quicklook (or a failed
-    one) whose video's subjects all have a consent quicklook (or a failed one)."""
+    one) whose video's subjects all have a consent quicklook (or a failed one). Practice videos
+    are reviewed like paid ones (FAQ 4: newcomers learn from the ratings); self-serve videos
+    never enter the queue."""
     with conn.cursor() as cur:
         cur.execute(
             f"""WITH newest AS ({NEWEST_CONSENTS})
@@ -126,6 +128,7 @@ def pending_rows(
                JOIN newest c ON c.subject_email = v.subject_ids[1]
                LEFT JOIN review_queue_rows r USING (video_id, activity_index)
                WHERE r.queue_id IS NULL
+                 AND cv.kind <> 'self_serve'  -- the owner's own data: never reviewed by us
                  AND NOT EXISTS (
                      SELECT 1 FROM unnest(v.subject_ids) AS s(subject)
                      LEFT JOIN newest n ON n.subject_email = s.subject

@@ -60,18 +60,32 @@ def apply_updates(rows: list[list[str]], moment: datetime) -> dict[str, Any]:
 
 
 def publish_catalog(params: dict[str, Any], moment: datetime) -> str:
+    """The public catalog, and beside it ``users/<hash>.json`` for each self-serve owner."""
     from collector import settings  # noqa: PLC0415
-    from collector.collection_updates import build_catalog, catalog_json  # noqa: PLC0415
+    from collector.collection_updates import (  # noqa: PLC0415
+        build_catalogs,
+        catalog_json,
+        owner_catalog_name,
+    )
 
     conn = CollectorWarehouseHook().get_conn()
     try:
-        catalog = build_catalog(conn, moment.astimezone(BUSINESS_TZ))
+        public, owners = build_catalogs(conn, moment.astimezone(BUSINESS_TZ))
     finally:
         conn.close()
     target = storage_path(params.get("catalog_url") or settings.catalog_url())
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(catalog_json(catalog))
-    log.info("published %d enabled collections to %s", len(catalog["collections"]), target)
+    if owners:
+        (target.parent / "users").mkdir(parents=True, exist_ok=True)
+    for owner, catalog in owners.items():
+        (target.parent / owner_catalog_name(owner)).write_text(catalog_json(catalog))
+    target.write_text(catalog_json(public))
+    log.info(
+        "published %d enabled collections to %s, and %d self-serve owners' catalogs",
+        len(public["collections"]),
+        target,
+        len(owners),
+    )
     return str(target)
 
 

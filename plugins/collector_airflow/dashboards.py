@@ -17,11 +17,17 @@ ROW_BLOCK = 100  # rows are reserved in blocks, so most refreshes need no layout
 
 
 def collectors_with_videos(conn_id: str = "collector_warehouse") -> list[str]:
-    """Every collector with videos: whether a dashboard changed is decided by its content hash."""
+    """Every collector with videos on a dashboard (self-serve ones are not): whether a
+    dashboard changed is decided by its content hash."""
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT DISTINCT collector_id FROM videos ORDER BY 1")
+            cur.execute(
+                """SELECT DISTINCT v.collector_id FROM videos v
+                   JOIN collection_versions cv
+                     ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+                   WHERE cv.kind <> 'self_serve' ORDER BY 1"""
+            )
             return [r[0] for r in cur.fetchall()]
     finally:
         conn.close()

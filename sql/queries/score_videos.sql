@@ -15,7 +15,11 @@ target AS (
            v.duration_s, v.app_version, v.subject_ids, v.latitude, v.longitude, v.gps_accuracy_m,
            cv.required_activity_count, cv.activity_shortnames, cv.min_duration_s,
            cv.min_app_version, cv.rate_limit_hours, cv.score_threshold,
-           cv.geofence_lat, cv.geofence_lon, cv.geofence_radius_m
+           cv.geofence_lat, cv.geofence_lon, cv.geofence_radius_m, cv.kind = 'paid' AS paid,
+           -- a collection with paid and unpaid versions (promoted from self-serve, or made
+           -- paid from practice): its videos are compared with videos of their own side only
+           v.collection_id IN (SELECT collection_id FROM collection_versions
+                               WHERE kind <> 'paid') AS mixed_kinds
     FROM videos v
     JOIN collection_versions cv
       ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
@@ -57,12 +61,16 @@ video_labels AS (
     SELECT video_id, array_agg(DISTINCT label ORDER BY label) AS labels
     FROM rating_labels GROUP BY video_id
 ),
--- The next submission of the same collector for the same collection (rate limit).
+-- The next submission of the same collector for the same collection (rate limit). Only paid
+-- videos are rate limited, and only by paid videos: a practice or self-serve video (also one
+-- collected before its collection was promoted to a paid campaign) never counts (FAQ 4).
 next_submission AS (
     SELECT w.video_id,
-           lead(w.collected_at) OVER (PARTITION BY w.collector_id, w.collection_id
+           lead(w.collected_at) OVER (PARTITION BY w.collector_id, w.collection_id, wv.kind = 'paid'
                                       ORDER BY w.collected_at, w.video_id) AS next_at
     FROM videos w
+    JOIN collection_versions wv
+      ON wv.collection_id = w.collection_id AND wv.version = w.collection_version
     WHERE (w.collector_id, w.collection_id) IN (SELECT collector_id, collection_id FROM target)
 ),
 activity_level AS (
@@ -118,9 +126,15 @@ checks AS MATERIALIZED (  -- evaluated once per video, not once per reference
                                      AND t.latitude + rules.repeated_location_m / 111000.0
                   AND (w.collected_at, w.video_id) < (t.collected_at, t.video_id)
                   AND great_circle_m(t.latitude, t.longitude, w.latitude, w.longitude)
-                      <= rules.repeated_location_m)) AS repeated_location,
-           coalesce(ns.next_at < t.collected_at + make_interval(secs => t.rate_limit_hours * 3600),
-                    false) AS superseded,
+                      <= rules.repeated_location_m
+                  -- paid videos are judged against paid ones only, the others among themselves
+                  AND (NOT t.mixed_kinds
+                       OR t.paid = (SELECT wv.kind = 'paid' FROM collection_versions wv
+                                    WHERE wv.collection_id = w.collection_id
+                                      AND wv.version = w.collection_version)))) AS repeated_location,
+           t.paid AND coalesce(
+               ns.next_at < t.collected_at + make_interval(secs => t.rate_limit_hours * 3600),
+               false) AS superseded,
            (SELECT consent_required FROM rules)
                AND (cardinality(t.subject_ids) = 0 OR cg.missing IS NOT NULL) AS consent_missing,
            coalesce(cg.missing, '{}') AS consent_missing_subjects

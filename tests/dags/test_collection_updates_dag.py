@@ -156,8 +156,27 @@ def test_versions_status_catalog_and_bad_rows(
     )
     assert len(problems) == 2  # header + the one problem
 
+    # An owner defines a self-serve collection: not in the sheet, yet never disabled for it;
+    # only in its owner's catalog file.
+    from collector.collection_updates import owner_catalog_name
+    from collector.self_serve import define_collection
+
+    own = define_collection(
+        warehouse,
+        "name: My door\nactivity_shortnames: [Open]\nactivity_categories: [person_opens_door]\n",
+        "owner@example.com",
+    ).collection_id
+
     third = update_dag.test(run_conf=conf)  # nothing changed: no new versions
-    assert str(third.state) == "success" and _versions(warehouse) == versions
+    assert str(third.state) == "success" and _versions(warehouse) == {**versions, own: 1}
+    assert _status(warehouse)[own] == (True, "enabled")
+    public = [c["collection_id"] for c in json.loads(catalog_file.read_text())["collections"]]
+    assert public == ["P004C009", "P004C010", "P004C011"]
+    owned = catalog_file.parent / owner_catalog_name("owner@example.com")
+    assert [c["collection_id"] for c in json.loads(owned.read_text())["collections"]] == [
+        *public,
+        own,
+    ]
 
 
 @pytest.mark.airflow

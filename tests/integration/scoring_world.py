@@ -43,6 +43,7 @@ class World:
         updated_at: datetime | None = None,
         subjects: tuple[str, ...] = ("s@x.org",),
         consented: bool = True,
+        version: int = 1,
     ) -> str:
         """A video whose activity i gets rating ``labels[i]`` (a str or a tuple of labels,
         None for unrated) from each reviewer; its subjects have consent on file unless
@@ -59,11 +60,12 @@ class World:
                        collected_at, frame_rate, duration_s, frame_width, frame_height, app_version,
                        latitude, longitude, gps_accuracy_m, mp4_uri, current_annotation, updated_at,
                        subject_ids)
-                   VALUES (%s,%s,%s,1,%s,30,%s,640,360,%s,%s,%s,%s,'-','-',%s,%s)""",
+                   VALUES (%s,%s,%s,%s,%s,30,%s,640,360,%s,%s,%s,%s,'-','-',%s,%s)""",
                 (
                     video_id,
                     collector,
                     c.collection_id,
+                    version,
                     at,
                     duration,
                     app,

@@ -104,3 +104,53 @@ def test_missing_header_column_rejects_the_sheet():
 def test_blank_rows_are_skipped():
     valid, problems = parse_master_sheet(sheet([""] * 5, DOOR, []))
     assert len(valid) == 1 and problems == [] and valid[0].row_number == 3
+
+
+def test_the_kind_column_is_optional_and_empty_means_paid():
+    without = [h for h in MASTER_HEADER if h != "kind"]
+    [old], problems = parse_master_sheet([without, DOOR[: len(without)]])
+    assert problems == [] and old.definition.kind == "paid"
+    assert MASTER_HEADER[-1] == "kind"  # appended last: older sheets keep their columns
+    [empty, practice], problems = parse_master_sheet(
+        sheet(
+            edited(DOOR, kind=""),
+            edited(
+                definition_row(demo_collections()[1]),
+                kind="Practice",
+                pay_per_video_usd="0",
+                perfect_bonus_usd="",
+            ),
+        )
+    )
+    assert problems == []
+    assert (empty.definition.kind, practice.definition.kind) == ("paid", "practice")
+
+
+def test_self_serve_is_refused_in_the_sheet_with_where_to_go_instead():
+    valid, [problem] = parse_master_sheet(sheet(edited(DOOR, kind="self_serve")))
+    assert valid == []
+    assert problem.cell == cell_ref(1, col("kind")) and problem.column == "kind"
+    assert "collector collections define SPEC.yaml --owner EMAIL" in problem.message
+    _, [unknown] = parse_master_sheet(sheet(edited(DOOR, kind="free")))
+    assert unknown.message == "expected paid, practice or self_serve, got 'free'"
+
+
+def test_a_practice_row_cannot_pay():
+    valid, problems = parse_master_sheet(sheet(edited(DOOR, kind="practice")))
+    assert valid == []
+    assert {(p.column, p.message) for p in problems} == {
+        ("pay_per_video_usd", "must be 0 for a practice collection (practice is never paid)"),
+        ("perfect_bonus_usd", "must be 0 for a practice collection (practice is never paid)"),
+    }
+
+
+def test_every_problem_of_a_row_is_reported_at_once():
+    row = edited(DOOR, score_threshold="high", activity_categories="only_one", collection_id="x")
+    _, problems = parse_master_sheet(sheet(row))
+    assert {p.column for p in problems} == {
+        "score_threshold",
+        "activity_categories",
+        "collection_id",
+    }
+    [threshold] = [p for p in problems if p.column == "score_threshold"]
+    assert threshold.message == "expected a number between 0 and 1, got 'high'"
