@@ -91,7 +91,8 @@ def enqueue_welcomes(conn: psycopg2.extensions.connection) -> int:
 
 
 def enqueue_events(conn: psycopg2.extensions.connection) -> int:
-    """The portal's requests: payment details changed, password reset asked for."""
+    """Events to tell a collector about: payment details changed, password reset asked for,
+    Dropbox link broken."""
     queued = 0
     with conn.cursor() as cur:
         cur.execute(
@@ -99,7 +100,8 @@ def enqueue_events(conn: psycopg2.extensions.connection) -> int:
                       e.payload
                FROM collector_events e JOIN collectors c USING (collector_id)
                WHERE e.processed_at IS NULL
-                 AND e.kind IN ('payment_details_changed', 'password_reset_requested')
+                 AND e.kind IN ('payment_details_changed', 'password_reset_requested',
+                                'dropbox_link_broken')
                ORDER BY e.event_id FOR UPDATE OF e SKIP LOCKED"""
         )
         for event_id, kind, collector_id, email, payload in cur.fetchall():

@@ -117,6 +117,40 @@ def portal_secret() -> str:
     return path.read_text().strip()
 
 
+def token_keys() -> list[str]:
+    """Keys that encrypt stored tokens, newest first (collector.vault): COLLECTOR_TOKEN_KEYS,
+    comma-separated, else one key made once for this machine under the state dir."""
+    configured = os.environ.get("COLLECTOR_TOKEN_KEYS", "").strip()
+    if configured:
+        return [k.strip() for k in configured.split(",") if k.strip()]
+    path = state_dir() / "token-key"
+    if not path.exists():
+        from cryptography.fernet import Fernet  # noqa: PLC0415
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(Fernet.generate_key().decode())
+    return [path.read_text().strip()]
+
+
+def dropbox_app() -> dict[str, str]:
+    """The portal's Dropbox app: key, secret, where users authorize and where tokens are made.
+
+    ``COLLECTOR_DROPBOX_APP_KEY`` / ``_APP_SECRET``; ``COLLECTOR_DROPBOX_API_URL`` is the API
+    host (https://api.dropboxapi.com, the sandbox in the demo) and
+    ``COLLECTOR_DROPBOX_AUTHORIZE_URL`` the page users allow the link on.
+    """
+    api = os.environ.get("COLLECTOR_DROPBOX_API_URL", "https://api.dropboxapi.com").rstrip("/")
+    return {
+        "app_key": os.environ.get("COLLECTOR_DROPBOX_APP_KEY", ""),
+        "app_secret": os.environ.get("COLLECTOR_DROPBOX_APP_SECRET", ""),
+        "api_url": api,
+        "authorize_url": os.environ.get(
+            "COLLECTOR_DROPBOX_AUTHORIZE_URL", "https://www.dropbox.com/oauth2/authorize"
+        ),
+    }
+
+
 def sheets_web_url() -> str:
     """Base of a spreadsheet's web address: Google's, or the sandbox's /sheets/ in the demo."""
     return os.environ.get("COLLECTOR_SHEETS_WEB_URL") or "https://docs.google.com/spreadsheets/d/"

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from collector import accounts, settings
+from collector import accounts, dropbox_links, settings
 from collector.dashboard import (
     PAYMENTS_HEADER,
     SUMMARY_HEADER,
@@ -34,6 +34,7 @@ from collector.dashboard import (
 )
 from collector.dashboard_html import _shown, weekly_chart
 from collector.payouts import ProfileError
+from collector.vault import TokenVault
 
 log = logging.getLogger("portal")
 SESSION_COOKIE = "collector_session"
@@ -59,6 +60,9 @@ def create_app(
         1, 32, database_url or settings.database_url(), application_name="portal"
     )
     sheets_base = sheets_web_url or settings.sheets_web_url()
+    dropbox_app = settings.dropbox_app()
+    dropbox_callback = f"{settings.portal_url()}/dropbox/callback"
+    vault_keys = settings.token_keys()
 
     @contextlib.contextmanager
     def connection() -> Iterator:
@@ -287,6 +291,8 @@ def create_app(
             csrf=who[1],
             on_file=on_file,
             digest=notifications.digest_subscribed(conn, who[0].collector_id),
+            dropbox=dropbox_links.link_of(conn, who[0].collector_id),
+            dropbox_ready=bool(dropbox_app.get("app_key")),
             **context,
         )
 
@@ -357,6 +363,63 @@ def create_app(
             return stop
         notifications.set_digest_subscription(conn, who[0].collector_id, digest == "on")
         return profile_page(request, conn, who)
+
+    @app.post("/dropbox/link")
+    def link_dropbox(
+        request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)
+    ) -> Response:
+        """Off to Dropbox's page (OAuth 2 code flow, PKCE, offline access)."""
+        if stop := collector_form(request, who, csrf_token, "link a Dropbox"):
+            return stop
+        try:
+            target = dropbox_links.start_link(
+                conn, TokenVault(vault_keys), who[0].collector_id, dropbox_app,
+                dropbox_callback, _now(),
+            )  # fmt: skip
+        except dropbox_links.LinkError as exc:
+            return profile_page(request, conn, who, 400, dropbox_error=str(exc))
+        return RedirectResponse(target, 303)
+
+    @app.get("/dropbox/callback")
+    def dropbox_callback_page(
+        request: Request,
+        code: str = "",
+        state: str = "",
+        error: str = "",
+        who=Depends(current),
+        conn=Depends(db),
+    ) -> Response:
+        """Dropbox sends the collector back here with a code (or ``error=access_denied``)."""
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "collector":
+            return refuse(request, 403, "Only collectors link a Dropbox.")
+        if error or not code:
+            message = "You did not allow the link on Dropbox, so nothing changed."
+            return profile_page(request, conn, who, 400, dropbox_error=message)
+        try:
+            link = dropbox_links.finish_link(
+                conn, TokenVault(vault_keys), who[0].collector_id, code, state, dropbox_app,
+                dropbox_callback, _now(),
+            )  # fmt: skip
+        except dropbox_links.LinkError as exc:
+            return profile_page(request, conn, who, 400, dropbox_error=str(exc))
+        log.info("Dropbox linked: account %s", who[0].account_id)
+        response = profile_page(request, conn, who, dropbox_saved=link)
+        response.headers["Referrer-Policy"] = "no-referrer"  # the code is in this URL
+        return response
+
+    @app.post("/dropbox/unlink")
+    def unlink_dropbox(
+        request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)
+    ) -> Response:
+        if stop := collector_form(request, who, csrf_token, "link a Dropbox"):
+            return stop
+        removed = dropbox_links.unlink(
+            conn, TokenVault(vault_keys), who[0].collector_id, dropbox_app
+        )
+        log.info("Dropbox unlinked: account %s (%s)", who[0].account_id, removed)
+        return profile_page(request, conn, who, dropbox_unlinked=removed)
 
     @app.get("/set-password")
     def set_password_page(request: Request, token: str = "") -> HTMLResponse:

@@ -1,0 +1,54 @@
+"""Dropbox delivery: each linked collector's own videos and annotations into their app folder."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+from collector_airflow.assets import SUBMISSIONS
+from collector_airflow.defaults import START_DATE, default_args
+
+DOC = """
+### Dropbox delivery
+Runs when ingest publishes ``collector.submissions`` (new videos and edits), and hourly.
+
+1. ``linked_users``: collectors whose Dropbox link works (linked on the portal's Profile page).
+2. ``deliver`` (mapped, one task per user): each video as ``/<video_id>.mp4`` and its newest
+   annotation as ``/<video_id>_<stamp>.json`` in the app folder, with the official SDK.
+   Already delivered files cost no request; a file Dropbox already holds with the same
+   content hash is only recorded; over 150 MB goes through an upload session; 429s are waited
+   out as ``Retry-After`` says. A revoked link is marked broken and the collector is emailed;
+   that user's task still succeeds, and the others go on.
+"""
+
+
+@dag(
+    dag_id="dropbox_delivery",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("40 * * * *", timezone="UTC"), assets=[SUBMISSIONS]
+    ),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["collector", "dropbox"],
+    doc_md=DOC,
+    default_args=default_args(retry_delay=timedelta(minutes=5)),
+)
+def dropbox_delivery():
+    @task
+    def linked_users() -> list[str]:
+        from collector_airflow.dropbox_delivery import linked_users  # noqa: PLC0415
+
+        return linked_users()
+
+    @task(max_active_tis_per_dagrun=8, execution_timeout=timedelta(hours=2))
+    def deliver(collector_id: str) -> dict:
+        from collector_airflow.dropbox_delivery import deliver_user  # noqa: PLC0415
+
+        return deliver_user(collector_id)
+
+    deliver.expand(collector_id=linked_users())
+
+
+dropbox_delivery()
