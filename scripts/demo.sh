@@ -37,7 +37,7 @@ echo "== 5/5 DAG runs"
 run_dag() {
   # `dags test` waits out retry delays; the demo stops at the first task failure instead.
   local dag_id=$1 conf=$2 log="$AIRFLOW_HOME/demo-$1-$4.log"
-  printf '   %-22s %-28s' "$dag_id" "($3)"
+  printf '   %-22s %-34s' "$dag_id" "($3)"
   : >"$log"
   airflow dags test "$dag_id" -c "$conf" >"$log" 2>&1 &
   local pid=$!
@@ -81,6 +81,14 @@ collector demo seed-accounts >/dev/null
 bash "$(dirname "$0")/portal.sh" restart
 run_dag collector_emails "{}" "welcome, digest -> inbox" 9
 run_dag dataset_release "{\"name\": \"people-in-public-demo\", \"version\": \"1.0\", \"dry_run\": false}" "accepted, consented -> release" 10
+# Self-serve (FAQ 3): someone who is not a paid collector defines their own collection, records
+# two videos, links Dropbox (as on the portal's Profile page) and gets them delivered.
+owner=owner@example.com
+collector collections define config/examples/self-serve-collection.yaml --owner "$owner" | sed 's/^/   self-serve: /'
+collector demo self-serve --owner "$owner" --landing "$landing" | sed 's/^/   self-serve: /'
+run_dag submission_ingest "{\"landing_url\": \"$landing\", \"quarantine_url\": \"$quarantine\", \"mp4_wait_minutes\": 0}" "self-serve videos -> warehouse" 11
+python scripts/link_dropbox.py "$owner" "owner.dropbox@example.com" | sed 's/^/   /'
+run_dag dropbox_delivery "{}" "own videos -> owner's Dropbox" 12
 
 echo
 collector status
@@ -106,6 +114,8 @@ echo "  payout report       $COLLECTOR_STATE_DIR/payout_reports/payout-$week.htm
 echo "  sandbox payouts     $SANDBOX_URL/payouts/   (what PayPal and Payoneer received)"
 echo "  app catalog         $COLLECTOR_CATALOG_URL"
 echo "  dataset release     $releases/people-in-public-demo/1.0/README.md (clips, annotations, manifest, takedown.csv)"
+echo "  self-serve catalog  $(dirname "$COLLECTOR_CATALOG_URL")/users/ (per owner: the public catalog plus their own collections)"
+echo "  sandbox Dropbox     $SANDBOX_URL/dropbox/   ($owner's app folder: the self-serve videos and their annotations)"
 echo "  landing area        $landing"
 echo "  quarantined files   $quarantine (each with a .reason.json)"
 echo "  quicklooks          $quicklooks"

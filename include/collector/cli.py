@@ -34,7 +34,7 @@ def _cmd_db(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from collector import db, demo  # noqa: PLC0415
-    from collector.collections import record_collection_version  # noqa: PLC0415
+    from collector.collections import load_catalog, record_collection_version  # noqa: PLC0415
 
     if args.action == "reset":
         if os.environ.get("COLLECTOR_DB_URL"):
@@ -54,6 +54,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(
             f"{len(manifest.files)} annotation files and {len(manifest.mp4s)} MP4s in "
             f"{args.landing} (manifest: {args.manifest})"
+        )
+    elif args.action == "self-serve":
+        from collector import self_serve  # noqa: PLC0415
+
+        conn = db.connect()
+        try:
+            owned = self_serve.list_collections(conn, args.owner)
+            catalog = load_catalog(conn)
+        finally:
+            conn.close()
+        if not owned:
+            print(f"collector: {args.owner} owns no collection yet", file=sys.stderr)
+            return 2
+        definition = catalog.latest(owned[0].collection_id).definition
+        made = demo.generate_owner_submissions(Path(args.landing), definition, args.owner)
+        print(
+            f"{len(made)} videos by {args.owner} for {definition.collection_id} in {args.landing}"
         )
     elif args.action == "seed-accounts":
         conn = db.connect()
@@ -364,6 +381,45 @@ def _owner_of(conn, collection_id: str) -> str | None:
     return catalog.owner_of(collection_id) if collection_id in catalog else None
 
 
+def _cmd_dropbox(args: argparse.Namespace) -> int:
+    from collector import db, dropbox_links  # noqa: PLC0415
+    from collector.vault import TokenVault, VaultError, new_key  # noqa: PLC0415
+
+    if args.action == "new-key":
+        print(new_key())
+        return 0
+    conn = db.connect()
+    try:
+        if args.action == "rotate-keys":
+            try:
+                changed = dropbox_links.rotate_keys(conn, TokenVault(settings.token_keys()))
+            except VaultError as exc:
+                print(f"collector: {exc}", file=sys.stderr)
+                return 2
+            print(f"{changed} stored Dropbox token(s) re-encrypted with the newest key")
+            return 0
+        with conn.cursor() as cur:
+            cur.execute(
+                """SELECT l.collector_id, l.status, l.linked_at, l.broken_reason,
+                          count(d.path_lower), coalesce(sum(d.bytes), 0)
+                   FROM dropbox_links l LEFT JOIN dropbox_deliveries d
+                     ON d.dropbox_account_id = l.dropbox_account_id
+                   GROUP BY 1, 2, 3, 4 ORDER BY 1"""
+            )
+            links = cur.fetchall()
+    finally:
+        conn.close()
+    for collector, status, linked_at, reason, files, size in links:
+        extra = f": {reason}" if reason else ""
+        print(
+            f"{collector}: {status}{extra}, linked {linked_at:%Y-%m-%d}, "
+            f"{files} files delivered ({size / 2**20:.1f} MB)"
+        )
+    if not links:
+        print("no Dropbox links")
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from collector import db, reports  # noqa: PLC0415
 
@@ -384,8 +440,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="demo data")
     p.add_argument(
         "action",
-        choices=["reset", "generate", "seed-collections", "seed-profiles", "seed-accounts"],
+        choices=[
+            "reset",
+            "generate",
+            "seed-collections",
+            "seed-profiles",
+            "seed-accounts",
+            "self-serve",
+        ],
     )
+    p.add_argument("--owner", default="owner@example.com", help="self-serve: whose videos")
     p.add_argument("--landing", default=settings.landing_url())
     p.add_argument("--manifest", default=str(settings.state_dir() / "demo-manifest.json"))
     p.add_argument("--seed", type=int, default=7)
@@ -457,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--threshold", help="score threshold 0..1 (default: the spec's)")
     a.add_argument("--rate-limit-hours", help="default: the spec's")
     p.set_defaults(func=_cmd_collections)
+    p = sub.add_parser("dropbox", help="Dropbox links: status, a new key, re-encrypt tokens")
+    p.add_argument("action", choices=["status", "new-key", "rotate-keys"])
+    p.set_defaults(func=_cmd_dropbox)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
     return parser

@@ -630,6 +630,24 @@ def generate_bulk_submissions(root: Path, count: int, *, seed: int = 11) -> list
     return [f.name for f in sorted(root.glob("*.json"))]
 
 
+def generate_owner_submissions(
+    root: Path, definition: CollectionDefinition, owner: str, count: int = 2, *, seed: int = 13
+) -> list[str]:
+    """A self-serve collection's owner recording ``count`` videos into the landing area."""
+    b = _Builder(root, seed, render=True)
+    b.collections[definition.collection_id] = definition
+    made = []
+    for i in range(count):
+        # Recorded just now: after the collection was defined (its first version's start).
+        when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=i)
+        video_id = b.video_id(when)
+        document = b.document(video_id, owner, definition.collection_id, when, b.clip(640, 360, 10))
+        b.write_json(f"{video_id}.json", document)
+        b.write_mp4(video_id, b.clip(640, 360, 10))
+        made.append(video_id)
+    return made
+
+
 def seed_payment_profiles(conn) -> dict[str, str]:
     """Payment details for the demo's collectors, as they would enter them under Profile:
     PayPal and Payoneer in turn, and the third collector none (held: the report shows why)."""

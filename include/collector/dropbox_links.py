@@ -82,6 +82,19 @@ def start_link(
     return f"{app['authorize_url']}?{urlencode(query)}"
 
 
+def abandon_link(
+    conn: psycopg2.extensions.connection, collector_id: str, state: str, now: datetime
+) -> None:
+    """The collector cancelled on Dropbox's page: the request can no longer be completed."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE dropbox_link_requests SET used_at = %s "
+            "WHERE state_hash = %s AND collector_id = %s AND used_at IS NULL",
+            (now, _state_hash(state), collector_id),
+        )
+    conn.commit()
+
+
 @dataclass(frozen=True)
 class Link:
     collector_id: str

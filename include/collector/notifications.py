@@ -178,7 +178,8 @@ def enqueue_near_you(conn: psycopg2.extensions.connection, now: datetime) -> int
                JOIN LATERAL (SELECT * FROM collection_versions v
                              WHERE v.collection_id = s.collection_id
                              ORDER BY v.version DESC LIMIT 1) cv ON true
-               WHERE s.enabled AND s.changed_at > %s AND cv.geofence_lat IS NOT NULL""",
+               WHERE s.enabled AND s.changed_at > %s AND cv.geofence_lat IS NOT NULL
+                 AND cv.kind <> 'self_serve'  -- an owner's own collection is not advertised""",
             (now - timedelta(days=1),),
         )
         collections = cur.fetchall()
@@ -376,9 +377,12 @@ def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]
                       count(DISTINCT v.video_id) FILTER (WHERE s.accepted),
                       array_remove(array_agg(r.reason), NULL)
                FROM videos v LEFT JOIN video_scores s USING (video_id)
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
                LEFT JOIN LATERAL unnest(CASE WHEN NOT coalesce(s.accepted, false)
                                              THEN s.reasons END) r(reason) ON true
                WHERE v.collector_id = ANY(%(ids)s)
+                 AND cv.kind <> 'self_serve'  -- the digest is about the reviewed, paid work
                  AND v.collected_at >= (%(week)s::date)::timestamp AT TIME ZONE 'America/New_York'
                  AND v.collected_at < (%(week)s::date + 7)::timestamp AT TIME ZONE 'America/New_York'
                GROUP BY v.collector_id""",

@@ -395,18 +395,25 @@ def create_app(
         if who[0].role != "collector":
             return refuse(request, 403, "Only collectors link a Dropbox.")
         if error or not code:
-            message = "You did not allow the link on Dropbox, so nothing changed."
-            return profile_page(request, conn, who, 400, dropbox_error=message)
-        try:
-            link = dropbox_links.finish_link(
-                conn, TokenVault(vault_keys), who[0].collector_id, code, state, dropbox_app,
-                dropbox_callback, _now(),
-            )  # fmt: skip
-        except dropbox_links.LinkError as exc:
-            return profile_page(request, conn, who, 400, dropbox_error=str(exc))
-        log.info("Dropbox linked: account %s", who[0].account_id)
-        response = profile_page(request, conn, who, dropbox_saved=link)
-        response.headers["Referrer-Policy"] = "no-referrer"  # the code is in this URL
+            dropbox_links.abandon_link(conn, who[0].collector_id, state, _now())
+            message = (
+                "You did not allow the link on Dropbox, so nothing changed."
+                if error == "access_denied"
+                else "Dropbox did not complete the link; please start again."
+            )
+            response = profile_page(request, conn, who, 400, dropbox_error=message)
+        else:
+            try:
+                link = dropbox_links.finish_link(
+                    conn, TokenVault(vault_keys), who[0].collector_id, code, state,
+                    dropbox_app, dropbox_callback, _now(),
+                )  # fmt: skip
+            except dropbox_links.LinkError as exc:
+                response = profile_page(request, conn, who, 400, dropbox_error=str(exc))
+            else:
+                log.info("Dropbox linked: account %s", who[0].account_id)
+                response = profile_page(request, conn, who, dropbox_saved=link)
+        response.headers["Referrer-Policy"] = "no-referrer"  # the code and state are in this URL
         return response
 
     @app.post("/dropbox/unlink")

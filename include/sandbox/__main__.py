@@ -116,6 +116,15 @@ def main() -> None:
             "extra": {"api_base_url": base},
         }
         print(f"export AIRFLOW_CONN_DROPBOX_DEFAULT={shlex.quote(json.dumps(dropbox))}")
+        # The portal links accounts with the same app (it reads plain settings, not Airflow's).
+        portal_dropbox = {
+            "COLLECTOR_DROPBOX_APP_KEY": dropbox_app["app_key"],
+            "COLLECTOR_DROPBOX_APP_SECRET": dropbox_app["app_secret"],
+            "COLLECTOR_DROPBOX_API_URL": base,
+            "COLLECTOR_DROPBOX_AUTHORIZE_URL": f"{base}/oauth2/authorize",
+        }
+        for name, value in portal_dropbox.items():
+            print(f"export {name}={shlex.quote(value)}")
         if args.smtp_port:
             # A plain local server: both switches off (airflow-notes.md: any value disables).
             smtp = (
