@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from demo_pipeline import rows
@@ -182,3 +183,29 @@ def test_a_160_mb_video_goes_through_an_upload_session(world):
     remote = world.files("alice.box@example.com")[f"/{video_id}.mp4"]
     assert remote["size"] == 160 * 2**20
     assert remote["content_hash"] == dropbox_delivery.content_hash(big)
+
+
+def test_a_self_serve_collections_videos_reach_the_owners_dropbox(world, tmp_path):
+    from collector.demo import generate_owner_submissions
+    from collector.self_serve import define_collection
+
+    owner = "owner@example.com"
+    spec = (Path(__file__).parents[2] / "config/examples/self-serve-collection.yaml").read_text()
+    defined = define_collection(world.conn, spec, owner)
+    made = generate_owner_submissions(world.landing, defined.definition, owner)
+    ingest_landing_area(
+        world.conn,
+        world.landing,
+        tmp_path / "q",
+        mp4_wait=timedelta(hours=1),
+        now=datetime.now(UTC),
+    )
+    assert rows(world.conn, "SELECT count(*) FROM videos WHERE collector_id = %s", owner) == [
+        (len(made),)
+    ]
+    world.link(owner, "owner.box@example.com")
+    assert world.deliver(owner)["uploaded"] == 2 * len(made)
+    delivered = world.files("owner.box@example.com")
+    for video_id in made:
+        assert f"/{video_id}.mp4" in delivered
+        assert any(p.startswith(f"/{video_id}_") and p.endswith(".json") for p in delivered)
