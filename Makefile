@@ -103,6 +103,7 @@ bench: warehouse
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/notifications.py
 	$(BIN)/python bench/release.py
+	$(BIN)/python bench/dropbox_delivery.py
 
 # Re-resolve the pinned set (needs network access to PyPI).
 lock:

@@ -6,9 +6,9 @@ time in epoch milliseconds, the Android stamp). An edit is a new name, so it lan
 older JSON files, as the app's own Dropbox export does.
 
 Idempotent in two steps: ``dropbox_deliveries`` remembers what reached which Dropbox account
-(a rerun sends no request at all), and a file not remembered is first looked up: when Dropbox
-already holds it with the same ``content_hash`` (a run that died after the upload), it is only
-recorded. Files over 150 MB go through an upload session. 429s are waited out as
+(a rerun sends no request at all), and when some files are not remembered the app folder is
+listed once: a file Dropbox already holds with the same ``content_hash`` (a run that died after
+the upload) is only recorded. Files over 150 MB go through an upload session. 429s are waited out as
 ``Retry-After`` says, a bounded number of times per file; a file still refused waits for the
 next run. A refused link (revoked, expired for good) is marked broken, the collector is told,
 and the other collectors go on.
@@ -28,8 +28,8 @@ from typing import Any
 
 import dropbox
 import psycopg2.extensions
-from dropbox.exceptions import ApiError, AuthError, InternalServerError, RateLimitError
-from dropbox.files import CommitInfo, UploadSessionCursor, WriteMode
+from dropbox.exceptions import AuthError, InternalServerError, RateLimitError
+from dropbox.files import CommitInfo, FileMetadata, UploadSessionCursor, WriteMode
 
 from collector.dropbox_links import mark_broken
 
@@ -155,16 +155,26 @@ def deliver(
     result = DeliveryResult(collector_id)
     known = _delivered(conn, account_id)
     try:
+        pending = []
         for item in deliverables(conn, collector_id):
             if item.path.lower() in known:
                 result.already_delivered += 1
-                continue
+            else:
+                pending.append(item)
+        # What the app folder already holds: one listing (a page per 2,000 files), not one
+        # lookup per file. None when Dropbox kept refusing: then every file is sent.
+        remote = (
+            _call(client, sleep, max_attempts, lambda: _folder_hashes(client)) if pending else {}
+        )
+        if remote is _GAVE_UP:
+            remote = {}
+        for item in pending:
             try:
                 with local_file(item.source_uri) as local:
                     if not Path(local).exists():
                         raise FileNotFoundError(local)
                     _deliver_one(conn, client, item, local, account_id, result, now, sleep,
-                                 max_attempts)  # fmt: skip
+                                 max_attempts, remote.get(item.path.lower()))  # fmt: skip
             except FileNotFoundError:
                 log.warning("%s: our copy %s is gone; not delivered", item.path, item.source_uri)
                 result.missing.append(item.path)
@@ -176,24 +186,37 @@ def deliver(
     return result
 
 
-def _deliver_one(conn, client, item, local, account_id, result, now, sleep, max_attempts):
-    digest = content_hash(local)
+def _deliver_one(
+    conn, client, item, local, account_id, result, now, sleep, max_attempts, remote_hash
+):
     size = Path(local).stat().st_size
-    remote = _call(client, sleep, max_attempts, lambda: _metadata(client, item.path))
-    if remote is _GAVE_UP:
-        result.deferred.append(item.path)
-        return
-    if remote is not None and getattr(remote, "content_hash", None) == digest:
-        result.same_content += 1
-        _record(conn, account_id, result.collector_id, item.path, digest, size, now)
-        return
+    if remote_hash is not None:  # Dropbox has a file there: hash ours only to compare
+        digest = content_hash(local)
+        if remote_hash == digest:
+            result.same_content += 1
+            _record(conn, account_id, result.collector_id, item.path, digest, size, now)
+            return
     outcome = _call(client, sleep, max_attempts, lambda: _upload(client, local, item.path, size))
     if outcome is _GAVE_UP:
         result.deferred.append(item.path)
         return
     result.uploaded += 1
     result.bytes_uploaded += size
-    _record(conn, account_id, result.collector_id, item.path, digest, size, now)
+    # Dropbox's answer carries the content hash it computed: no second read of the file.
+    _record(conn, account_id, result.collector_id, item.path, outcome.content_hash, size, now)
+
+
+def _folder_hashes(client) -> dict[str, str]:
+    """path_lower -> content_hash of every file in the app folder's root."""
+    hashes: dict[str, str] = {}
+    page = client.files_list_folder("", limit=2000)
+    while True:
+        for entry in page.entries:
+            if isinstance(entry, FileMetadata):
+                hashes[entry.path_lower] = entry.content_hash
+        if not page.has_more:
+            return hashes
+        page = client.files_list_folder_continue(page.cursor)
 
 
 _GAVE_UP = object()
@@ -230,15 +253,6 @@ def _auth_reason(error: AuthError) -> str:
         "expired_access_token": "Dropbox access expired and could not be renewed",
     }
     return words.get(tag, f"Dropbox refused access ({tag})")
-
-
-def _metadata(client, path: str):
-    try:
-        return client.files_get_metadata(path)
-    except ApiError as error:
-        if error.error.is_path() and error.error.get_path().is_not_found():
-            return None
-        raise
 
 
 def _upload(client, local: str, path: str, size: int):

@@ -89,10 +89,11 @@ def test_a_429_storm_loses_nothing(world, monkeypatch):
     world.link(alice, "alice.box@example.com")
     waits: list[float] = []
     monkeypatch.setattr(dropbox_delivery.time, "sleep", waits.append)
-    # Longer than one file's attempts (8): that file waits for the next run, the rest go on.
-    world.admin("faults", {"kind": "too_many_requests", "count": 12, "retry_after": 3})
+    # Longer than two calls' attempts (8 each): the folder listing gives up (every file is then
+    # sent), the first upload too (that file waits for the next run), the rest go on.
+    world.admin("faults", {"kind": "too_many_requests", "count": 17, "retry_after": 3})
     first = world.deliver(alice)
-    assert waits == [3.0] * 12  # Retry-After honoured every time
+    assert waits == [3.0] * 17  # Retry-After honoured every time
     assert first["deferred"] == 1 and first["uploaded"] > 0
     second = world.deliver(alice)
     videos = rows(world.conn, "SELECT count(*) FROM videos WHERE collector_id = %s", alice)[0][0]
