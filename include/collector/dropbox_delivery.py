@@ -162,7 +162,7 @@ def deliver(
             else:
                 pending.append(item)
         # What the app folder already holds: one listing (a page per 2,000 files), not one
-        # lookup per file. None when Dropbox kept refusing: then every file is sent.
+        # lookup per file. When Dropbox keeps refusing the listing, every file is sent.
         remote = (
             _call(client, sleep, max_attempts, lambda: _folder_hashes(client)) if pending else {}
         )
