@@ -30,9 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import dropbox
 import requests
@@ -43,6 +41,7 @@ from collector import db, dropbox_links
 from collector.dropbox_delivery import deliver, deliverables
 from collector.vault import TokenVault, new_key
 from collector_airflow.hooks.dropbox_api import sdk_session
+from sandbox import dropbox_user
 
 # The SDK logs every request at INFO, the delivery every user: keep the output to the figures.
 logging.getLogger("dropbox").setLevel(logging.WARNING)
@@ -69,22 +68,6 @@ ANALYZE;
 """
 
 
-class _Form(HTMLParser):
-    """The authorize page's form: where it posts and its hidden fields."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.action, self.hidden = "", {}
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.action = attrs.get("action") or ""
-        if tag == "input" and attrs.get("type") == "hidden":
-            self.hidden[attrs["name"]] = attrs.get("value") or ""
-
-
 def write_files(root: Path, users: int, videos: int, seed: int) -> int:
     """An MP4 of 1-10 MB of random bytes and a small annotation per video; total bytes."""
     rng = random.Random(seed)
@@ -107,18 +90,10 @@ def link_all(conn, vault: TokenVault, url: str, portal_app: dict, users: list[st
     now = datetime.now(UTC)
     for collector_id in users:
         target = dropbox_links.start_link(conn, vault, collector_id, portal_app, REDIRECT, now)
-        form = _Form(http.get(target, timeout=30).text)
-        answer = http.post(
-            url + form.action,
-            data={**form.hidden, "email": collector_id, "decision": "allow"},
-            allow_redirects=False,
-            timeout=30,
-        )
-        query = parse_qs(urlsplit(answer.headers["location"]).query)
+        query = dropbox_user.allow(target, collector_id, http=http)
         dropbox_links.finish_link(
-            conn, vault, collector_id, query["code"][0], query["state"][0], portal_app,
-            REDIRECT, now,
-        )  # fmt: skip
+            conn, vault, collector_id, query["code"], query["state"], portal_app, REDIRECT, now
+        )
 
 
 def client(url: str, app: dict, token: str) -> dropbox.Dropbox:

@@ -9,27 +9,10 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
-
-import requests
 
 from collector import db, dropbox_links, settings
 from collector.vault import TokenVault
-
-
-class _AllowForm(HTMLParser):
-    def __init__(self, text: str):
-        super().__init__()
-        self.action, self.fields = "", {}
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.action = attrs.get("action") or ""
-        if tag == "input" and attrs.get("type") == "hidden":
-            self.fields[attrs["name"]] = attrs.get("value") or ""
+from sandbox import dropbox_user
 
 
 def main(collector: str, dropbox_email: str) -> None:
@@ -41,15 +24,7 @@ def main(collector: str, dropbox_email: str) -> None:
         page_url = dropbox_links.start_link(
             conn, vault, collector, app, callback, datetime.now(UTC)
         )
-        form = _AllowForm(requests.get(page_url, timeout=30).text)
-        base = "{0.scheme}://{0.netloc}".format(urlsplit(page_url))
-        answer = requests.post(
-            base + form.action,
-            data={**form.fields, "email": dropbox_email, "decision": "allow"},
-            allow_redirects=False,
-            timeout=30,
-        )
-        query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
+        query = dropbox_user.allow(page_url, dropbox_email)
         link = dropbox_links.finish_link(
             conn, vault, collector, query["code"], query["state"], app, callback, datetime.now(UTC)
         )

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 from demo_pipeline import rows
@@ -16,23 +14,10 @@ from demo_pipeline import rows
 from collector import dropbox_links
 from collector.ingest import ingest_landing_area
 from collector.vault import TokenVault, new_key
+from sandbox import dropbox_user
 
 REDIRECT = "http://127.0.0.1:8790/dropbox/callback"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-class _Form(HTMLParser):
-    def __init__(self, text: str):
-        super().__init__()
-        self.action, self.hidden = None, {}
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.action = attrs.get("action")
-        if tag == "input" and attrs.get("type") == "hidden":
-            self.hidden[attrs["name"]] = attrs.get("value") or ""
 
 
 class World:
@@ -66,15 +51,7 @@ class World:
         target = dropbox_links.start_link(
             self.conn, self.vault, collector_id, self.portal_app, REDIRECT, NOW
         )
-        page = requests.get(target, timeout=10)
-        form = _Form(page.text)
-        answer = requests.post(
-            self.url + form.action,
-            data={**form.hidden, "email": dropbox_email, "decision": "allow"},
-            allow_redirects=False,
-            timeout=10,
-        )
-        query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
+        query = dropbox_user.allow(target, dropbox_email)
         return dropbox_links.finish_link(
             self.conn,
             self.vault,
