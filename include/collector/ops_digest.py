@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 import psycopg2.extensions
 
 REVIEW_PROMISE = timedelta(hours=24)  # FAQ 8: "Reviews ... usually available within 24 hours"
+CONSENT_CHASE = timedelta(days=3)  # a consent this late needs a word with the collector
+MANY_BROKEN_LINKS = 5  # in a day: more likely our Dropbox app than five collectors at once
 
 
 @dataclass
@@ -80,6 +82,18 @@ def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> Ops
             (now - timedelta(hours=1),),
         )
         emails_failed, emails_stuck = cur.fetchone()
+        cur.execute(
+            """SELECT count(*), min(v.first_ingested_at) FROM video_scores s
+               JOIN videos v USING (video_id) WHERE 'consent_missing' = ANY(s.flags)"""
+        )
+        held_for_consent, oldest_held = cur.fetchone()
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE status = 'broken'),
+                      count(*) FILTER (WHERE status = 'broken' AND broken_at > %s)
+               FROM dropbox_links""",
+            (now - timedelta(days=1),),
+        )
+        links_broken, links_broken_today = cur.fetchone()
     conn.commit()
     late = oldest is not None and now - oldest > REVIEW_PROMISE
     return OpsDigest(
@@ -116,6 +130,16 @@ def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> Ops
                 "Collector emails failed / stuck in sending",
                 f"{emails_failed} / {emails_stuck}",
                 bool(emails_failed or emails_stuck),
+            ),
+            (
+                "Videos held for a missing consent (FAQ 10; the collector sees why)",
+                f"{held_for_consent}, oldest uploaded {_age(now, oldest_held)} ago",
+                oldest_held is not None and now - oldest_held > CONSENT_CHASE,
+            ),
+            (
+                "Dropbox links broken (each collector was emailed)",
+                f"{links_broken}, {links_broken_today} in the last 24 h",
+                links_broken_today >= MANY_BROKEN_LINKS,  # the app itself may be disconnected
             ),
         ]
     )

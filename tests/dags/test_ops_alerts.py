@@ -67,10 +67,18 @@ def test_daily_ops_digest_measures_the_review_promise(airflow_db, warehouse, smt
     from airflow.dag_processing.dagbag import DagBag
     from scoring_world import World
 
+    from collector.scoring import score_videos
+
     world = World(warehouse)
     world.video(collector="ann@example.com", labels=(None, None))
+    world.video(collector="bob@example.com", subjects=("bob.subject@x.org",), consented=False)
+    score_videos(warehouse)
     with warehouse.cursor() as cur:
         cur.execute("UPDATE videos SET first_ingested_at = now() - interval '30 hours'")
+        cur.execute(
+            "UPDATE videos SET first_ingested_at = now() - interval '4 days' "
+            "WHERE collector_id = 'bob@example.com'"
+        )
         cur.execute(
             """INSERT INTO ingest_quarantine (file_name, sha256, json_path, reason, problems)
                VALUES ('x.json', 'abc', '$', 'not valid JSON', '[]')"""
@@ -84,6 +92,9 @@ def test_daily_ops_digest_measures_the_review_promise(airflow_db, warehouse, smt
     assert "need attention" in digest["subject"]
     assert "2 activities unrated, oldest waiting 30 h" in digest["html"]
     assert "1 unresolved" in digest["html"]
+    assert "Videos held for a missing consent" in digest["html"]
+    assert "1, oldest uploaded 4.0 days ago" in digest["html"]
+    assert "0, 0 in the last 24 h" in digest["html"]  # Dropbox links broken
 
 
 def test_collector_emails_dag_sends_once_across_reruns(airflow_db, warehouse, smtp_connection):
