@@ -63,6 +63,7 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -70,7 +71,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sandbox.common import PathDispatch, iso, page, write_json
+
+_page = partial(page, footer="Dropbox sandbox")
 
 UPLOAD_LIMIT = 150 * 1024 * 1024  # one request's payload, files/upload and each session call
 BLOCK_SIZE = 4 * 1024 * 1024  # content_hash blocks
@@ -99,19 +103,8 @@ def load_dropbox_app(state_dir: Path) -> dict:
         "app_secret": "".join(secrets.choice(_KEY_CHARS) for _ in range(15)),
         "app_name": "Collector Delivery",
     }
-    _write_json(path, app)
+    write_json(path, app)
     return app
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    tmp.replace(path)
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime(_TIME)
 
 
 def _request_id() -> str:
@@ -247,7 +240,7 @@ class AccountFiles:
             self.files, self.folders, self.seq = data["files"], data["folders"], data["seq"]
 
     def save(self) -> None:
-        _write_json(
+        write_json(
             self.folder / "index.json",
             {"files": self.files, "folders": self.folders, "seq": self.seq},
         )
@@ -325,7 +318,7 @@ class DropboxState:
 
     # persistence
     def save_accounts(self) -> None:
-        _write_json(self.folder / "accounts.json", self.accounts)
+        write_json(self.folder / "accounts.json", self.accounts)
 
     def save_tokens(self) -> None:
         now = time.time()
@@ -333,13 +326,13 @@ class DropboxState:
             del self.access[token]  # long expired: forget (it then answers invalid_access_token)
         for code in [c for c, r in self.codes.items() if r["expires_at"] < now]:
             del self.codes[code]
-        _write_json(
+        write_json(
             self.folder / "tokens.json",
             {"access": self.access, "refresh": self.refresh, "codes": self.codes},
         )
 
     def save_sessions(self) -> None:
-        _write_json(self.folder / "sessions.json", self.sessions)
+        write_json(self.folder / "sessions.json", self.sessions)
 
     # accounts
     def account_by_id(self, account_id: str) -> dict | None:
@@ -508,8 +501,8 @@ class DropboxState:
                 "path_lower": key,
                 "path_display": display,
                 "id": existing["id"] if existing else "id:" + secrets.token_urlsafe(16)[:22],
-                "client_modified": commit.get("client_modified") or _iso(now),
-                "server_modified": _iso(now),
+                "client_modified": commit.get("client_modified") or iso(now),
+                "server_modified": iso(now),
                 "rev": secrets.token_hex(10),
                 "size": size,
                 "is_downloadable": True,
@@ -696,19 +689,6 @@ def _decode_cursor(route: str, cursor: Any) -> dict:
     return data
 
 
-class _Dispatch:
-    """Sends Dropbox paths to the Dropbox app before the other sandboxes' middleware sees them."""
-
-    def __init__(self, app: ASGIApp, dropbox: ASGIApp):
-        self.app, self.dropbox = app, dropbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _is_dropbox_path(scope["path"]):
-            await self.dropbox(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-
 def _is_dropbox_path(path: str) -> bool:
     return path in ("/dropbox", "/_sandbox/dropbox") or path.startswith(
         ("/oauth2/", "/2/", "/dropbox/", "/_sandbox/dropbox/")
@@ -726,7 +706,7 @@ def register_dropbox(app: FastAPI, state_dir: Path, base_url: str) -> None:
         redirect_slashes=False,
     )
     dbx.state.dropbox = app.state.dropbox = state
-    app.add_middleware(_Dispatch, dropbox=dbx)
+    app.add_middleware(PathDispatch, owns=_is_dropbox_path, inner=dbx)
     app_name = state.app["app_name"]
 
     @dbx.exception_handler(StarletteHTTPException)
@@ -1517,17 +1497,3 @@ def _accounts_html(state: DropboxState, app_name: str) -> str:
     if not accounts:
         parts.append("<p>no account has linked the app yet</p>")
     return "".join(parts)
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        f"""<!doctype html><html><head><meta charset="utf-8">
-<title>{html.escape(title)}</title><style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; }}
-table {{ border-collapse: collapse; font-size: 13px; }}
-td, th {{ border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }}
-th {{ background: #f1f3f4; }} .error {{ color: #b00020; }}
-</style></head><body><h1>{html.escape(title)}</h1>{body}
-<p><small>Dropbox sandbox</small></p></body></html>""",
-        status_code=status,
-    )

@@ -38,15 +38,18 @@ import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sandbox.common import PathDispatch, iso, page, write_json
+
+_page = partial(page, footer="PayPal / Payoneer sandbox, read-only view")
 
 PAYPAL_MAX_ITEMS = 15_000
 PAYPAL_MAX_PAGE_SIZE = 1000
@@ -84,19 +87,8 @@ def load_clients(state_dir: Path) -> dict:
             "program_id": str(100_000_000 + secrets.randbelow(900_000_000)),
         },
     }
-    _write_json(path, clients)
+    write_json(path, clients)
     return clients
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    tmp.replace(path)
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _code(chars: int) -> str:
@@ -250,20 +242,20 @@ class PaymentsState:
 
     # persistence: one file per PayPal batch (a mutation rewrites only its batch), one for Payoneer
     def save_batch(self, batch: dict) -> None:
-        _write_json(self.folder / "paypal" / f"{batch['payout_batch_id']}.json", batch)
+        write_json(self.folder / "paypal" / f"{batch['payout_batch_id']}.json", batch)
 
     def save_payments(self) -> None:
-        _write_json(self.folder / "payoneer.json", list(self.payments.values()))
+        write_json(self.folder / "payoneer.json", list(self.payments.values()))
 
     def save_tokens(self) -> None:
         now = time.time()
         for tokens in self.tokens.values():
             for token in [t for t, expiry in tokens.items() if expiry <= now]:
                 del tokens[token]
-        _write_json(self.folder / "tokens.json", self.tokens)
+        write_json(self.folder / "tokens.json", self.tokens)
 
     def save_settings(self) -> None:
-        _write_json(self.folder / "settings.json", asdict(self.settings))
+        write_json(self.folder / "settings.json", asdict(self.settings))
 
     def reset(self) -> None:
         for path in self.folder.glob("paypal/*.json"):
@@ -328,7 +320,7 @@ class PaymentsState:
             }
         )
         if status != "PENDING":
-            view["time_processed"] = _iso(batch["ready_at"])
+            view["time_processed"] = iso(batch["ready_at"])
         if status == "FAILED":
             view["errors"] = (
                 {
@@ -350,10 +342,10 @@ class PaymentsState:
         header: dict[str, Any] = {
             "payout_batch_id": batch["payout_batch_id"],
             "batch_status": status,
-            "time_created": _iso(batch["created"]),
+            "time_created": iso(batch["created"]),
         }
         if status != "PENDING":
-            header["time_completed"] = _iso(batch["ready_at"])
+            header["time_completed"] = iso(batch["ready_at"])
         header.update(
             {
                 "sender_batch_header": batch["sender_batch_header"],
@@ -529,21 +521,6 @@ def _validate_payments(body: Any) -> JSONResponse | list[dict]:
     return payments
 
 
-class _Dispatch:
-    """Sends payment paths to the payments app before the Google app's middleware sees them:
-    its gate claims every ``/v4/`` path (Google tokens, quotas), and Payoneer lives under
-    ``/v4/programs``."""
-
-    def __init__(self, app: ASGIApp, payments: ASGIApp):
-        self.app, self.payments = app, payments
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _is_payments_path(scope["path"]):
-            await self.payments(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-
 def _is_payments_path(path: str) -> bool:
     return path in (
         "/v1/oauth2/token",
@@ -565,7 +542,7 @@ def register_payments(app: FastAPI, state_dir: Path, base_url: str) -> None:
         redirect_slashes=False,
     )
     pay.state.payments = app.state.payments = state
-    app.add_middleware(_Dispatch, payments=pay)
+    app.add_middleware(PathDispatch, owns=_is_payments_path, inner=pay)
     stats = state.stats
 
     @pay.exception_handler(StarletteHTTPException)
@@ -641,7 +618,7 @@ def register_payments(app: FastAPI, state_dir: Path, base_url: str) -> None:
             "token_type": "Bearer",
             "app_id": "APP-SANDBOX",
             "expires_in": PAYPAL_TOKEN_SECONDS,
-            "nonce": _iso(time.time()) + secrets.token_urlsafe(32),
+            "nonce": iso(time.time()) + secrets.token_urlsafe(32),
         }
 
     @pay.post("/v1/payments/payouts")
@@ -716,7 +693,7 @@ def register_payments(app: FastAPI, state_dir: Path, base_url: str) -> None:
                 "batch_header": {
                     "payout_batch_id": batch_id,
                     "batch_status": "PENDING",
-                    "time_created": _iso(now),
+                    "time_created": iso(now),
                     "sender_batch_header": header,
                 },
                 "links": [_link(f"{base}/v1/payments/payouts/{batch_id}", "self")],
@@ -1105,14 +1082,3 @@ def _payouts_html(state: PaymentsState, now: float, shown: int = 200) -> str:
     else:
         parts.append("<p>none yet</p>")
     return "".join(parts)
-
-
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(f"""<!doctype html><html><head><meta charset="utf-8">
-<title>{html.escape(title)}</title><style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; }}
-table {{ border-collapse: collapse; font-size: 13px; }}
-td, th {{ border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }}
-th {{ background: #f1f3f4; }}
-</style></head><body><h1>{html.escape(title)}</h1>{body}
-<p><small>PayPal / Payoneer sandbox, read-only view</small></p></body></html>""")
