@@ -30,7 +30,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
@@ -574,20 +574,7 @@ def clip_command(source: SourceVideo, local_mp4: str, out_dir: Path) -> list[str
 def naive_clip_commands(source: SourceVideo, local_mp4: str, out_dir: Path) -> list[list[str]]:
     """The reference way (bench only): one ffmpeg process, one full decode, per clip."""
     return [
-        clip_command(
-            SourceVideo(
-                source.video_id,
-                source.mp4_uri,
-                source.frame_rate,
-                source.frame_count,
-                source.frame_width,
-                source.frame_height,
-                (clip,),
-            ),
-            local_mp4,
-            out_dir,
-        )
-        for clip in source.clips
+        clip_command(replace(source, clips=(clip,)), local_mp4, out_dir) for clip in source.clips
     ]
 
 
@@ -1013,6 +1000,11 @@ def release_dir(root: Any, params: ReleaseParams) -> Any:
     return root / params.name / params.version
 
 
+def clips_dir(root: Any, params: ReleaseParams, status: str | None) -> Any:
+    """Where this build's files go: the release, or beside it when it is already published."""
+    return rebuild_dir(root, params) if status == "published" else release_dir(root, params)
+
+
 def rebuild_dir(root: Any, params: ReleaseParams) -> Any:
     """Where a published version is rebuilt to be compared; never inside the release."""
     return root / params.name / f".rebuild-{params.version}"
@@ -1089,11 +1081,7 @@ def prepare_output(plan: ReleasePlan, root: Any) -> Any:
     Leftovers of an earlier attempt that failed are removed, so the manifest lists exactly
     this plan's files; a published release's folder is never touched.
     """
-    target = (
-        rebuild_dir(root, plan.params)
-        if plan.status == "published"
-        else release_dir(root, plan.params)
-    )
+    target = clips_dir(root, plan.params, plan.status)
     remove_tree(target)
     target.mkdir(parents=True, exist_ok=True)
     return target

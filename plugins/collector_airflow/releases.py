@@ -85,11 +85,7 @@ def export_batch(
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
         status = release.release_status(conn, wanted.name, wanted.version)
-        target = (
-            release.rebuild_dir(root, wanted)
-            if status == "published"
-            else release.release_dir(root, wanted)
-        )
+        target = release.clips_dir(root, wanted, status)
         sources = release.load_sources(conn, wanted.name, wanted.version, batch)
         result = release.export_clips(sources, target, local_video=local_file)
     finally:
