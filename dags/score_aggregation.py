@@ -58,7 +58,7 @@ def score_aggregation():
     ) -> dict:
         from collector_airflow.scoring import run_scoring  # noqa: PLC0415
 
-        run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type)) if dag_run else None
+        run_type = dag_run.run_type if dag_run else None
         return run_scoring(params, data_interval_start, data_interval_end, run_type)
 
     @task.short_circuit

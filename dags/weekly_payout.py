@@ -84,7 +84,7 @@ def weekly_payout():
 
         from collector_airflow.payouts import resolve_run  # noqa: PLC0415
 
-        return resolve_run(params, str(dag_run.run_type), logical_date, datetime.now(UTC))
+        return resolve_run(params, dag_run.run_type, logical_date, datetime.now(UTC))
 
     @task
     def refresh_outstanding(run: dict) -> dict:

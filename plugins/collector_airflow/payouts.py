@@ -15,6 +15,7 @@ from datetime import date
 from collector.payout_report import dollars
 from collector_airflow.hooks.payouts import PayoutRefused, provider_hook
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.runs import SCHEDULED, run_type_value
 
 log = logging.getLogger(__name__)
 DEFAULT_CONN_IDS = {"paypal": "paypal_default", "payoneer": "payoneer_default"}
@@ -76,7 +77,7 @@ def _open_keys(conn, batch_id: int, chunk: int) -> list[str]:
     return keys
 
 
-def resolve_run(params: dict, run_type: str, logical_date, now) -> dict:
+def resolve_run(params: dict, run_type: object, logical_date, now) -> dict:
     """Week, providers and dry run for this run, from the trigger form or the schedule.
 
     The Tuesday schedule pays the previous week for real; a run triggered by hand defaults to a
@@ -96,7 +97,7 @@ def resolve_run(params: dict, run_type: str, logical_date, now) -> dict:
     else:
         week = previous_week(logical_date or now)
     providers = list(params.get("providers") or PROVIDERS)
-    scheduled = run_type == "scheduled"
+    scheduled = run_type_value(run_type) == SCHEDULED
     dry_run = False if scheduled else bool(params.get("dry_run", True))
     log.info(
         "Payout for the week of %s (Monday to Monday, ET), providers %s, %s",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.runs import BACKFILL, SCHEDULED, run_type_value
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(hours=1)  # also rescan the previous hour: commits that landed late
@@ -14,12 +15,12 @@ UNSCHEDULED_LOOKBACK = timedelta(hours=2)
 
 
 def scoring_window(
-    start: datetime | None, end: datetime | None, run_type: str | None
+    start: datetime | None, end: datetime | None, run_type: object
 ) -> tuple[datetime, datetime]:
     """The changes a run scores. Scheduled and backfill runs: their data interval, plus the
     hour before it (commits that landed late). Manual and asset-triggered runs: from the start
     of their interval (or two hours ago, whichever is earlier) up to now."""
-    if run_type in ("scheduled", "backfill") and start is not None and end is not None:
+    if run_type_value(run_type) in (SCHEDULED, BACKFILL) and start is not None and end is not None:
         return start - OVERLAP, end
     now = datetime.now(UTC)
     since = now - UNSCHEDULED_LOOKBACK
@@ -27,7 +28,7 @@ def scoring_window(
 
 
 def run_scoring(
-    params: dict[str, Any], start: datetime | None, end: datetime | None, run_type: str | None
+    params: dict[str, Any], start: datetime | None, end: datetime | None, run_type: object
 ) -> dict:
     from collector.scoring import score_interval, score_videos  # noqa: PLC0415
 
