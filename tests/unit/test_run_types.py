@@ -28,7 +28,7 @@ def test_run_type_value_reads_the_enum_and_its_string(name):
 def test_run_type_value_refuses_the_str_of_an_enum():
     from collector_airflow.runs import run_type_value
 
-    with pytest.raises(ValueError, match="DagRunType.SCHEDULED"):
+    with pytest.raises(ValueError, match=r"DagRunType\.SCHEDULED"):
         run_type_value("DagRunType.SCHEDULED")
     assert run_type_value(None) is None
 
@@ -40,6 +40,10 @@ def test_a_scheduled_payout_pays_and_a_manual_one_defaults_to_a_dry_run():
 
     tuesday = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 12:00 ET
     scheduled = resolve_run({"dry_run": True}, DagRunType.SCHEDULED, tuesday, tuesday)
-    assert scheduled == {"week": "2026-11-16", "providers": ["paypal", "payoneer"], "dry_run": False}
+    assert scheduled == {
+        "week": "2026-11-16",
+        "providers": ["paypal", "payoneer"],
+        "dry_run": False,
+    }
     manual = resolve_run({"dry_run": True}, DagRunType.MANUAL, None, tuesday)
     assert manual["dry_run"] is True and manual["week"] == "2026-11-16"
