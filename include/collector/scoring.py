@@ -71,7 +71,10 @@ _AFFECTED = """
 WITH changed_videos AS (
     SELECT video_id FROM videos WHERE updated_at >= %(start)s AND updated_at < %(end)s
     UNION SELECT v.video_id FROM videos v LEFT JOIN video_scores s USING (video_id)
+          JOIN collection_versions cv
+            ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
           WHERE s.video_id IS NULL AND v.first_ingested_at < %(end)s
+            AND cv.kind <> 'self_serve'  -- never scored: not "unscored" for ever
 ),
 -- A new or changed video can supersede, or repeat the location of, its collector's other
 -- videos for the same collection: re-score the whole group. A rating or a collection version

@@ -23,7 +23,9 @@ target AS (
     FROM videos v
     JOIN collection_versions cv
       ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
-    WHERE %(video_ids)s::text[] IS NULL OR v.video_id = ANY(%(video_ids)s::text[])
+    WHERE (%(video_ids)s::text[] IS NULL OR v.video_id = ANY(%(video_ids)s::text[]))
+      -- Self-serve videos (FAQ 3) belong to their owner: never reviewed, never scored for pay.
+      AND cv.kind <> 'self_serve'
 ),
 rating_labels AS (
     SELECT r.video_id, r.activity_index, r.reviewer_email, label

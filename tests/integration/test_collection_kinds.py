@@ -20,7 +20,7 @@ from collector.demo import DEMO_EPOCH, demo_collections
 from collector.master_sheet import MASTER_HEADER, definition_row
 from collector.payouts import freeze_week, set_payment_profile
 from collector.review_queue import pending_rows
-from collector.scoring import score_videos
+from collector.scoring import affected_videos, score_videos
 from collector.self_serve import (
     SelfServeError,
     SpecError,
@@ -110,8 +110,16 @@ def test_practice_is_scored_shown_unpaid_and_never_rate_limited(warehouse):
     statuses = [practice.score(v) for v in tries]
     assert [s["status"] for s in statuses] == ["accepted", "rejected", "rejected"]
     assert all("rate_limit_exceeded" not in s["flags"] for s in statuses)
-    # Scored (rated here by SQL, as they never reach the queue), never rate limited.
-    assert [own.score(v)["status"] for v in mine] == ["accepted", "accepted"]
+    # Self-serve videos are never scored for pay, even when rated (here by SQL).
+    assert rows(
+        warehouse, "SELECT count(*) FROM video_scores WHERE video_id = ANY(%s)", (mine,)
+    ) == [(0,)]
+    assert rows(
+        warehouse, "SELECT count(*) FROM activity_scores WHERE video_id = ANY(%s)", (mine,)
+    ) == [(0,)]
+    # ... nor taken for "not scored yet" by every hourly run for ever after.
+    later = T0 + timedelta(days=30)
+    assert set(affected_videos(warehouse, later, later + timedelta(hours=1))).isdisjoint(mine)
 
     [board] = build_dashboards(warehouse, [ANN], T0 + timedelta(days=1)).values()
     by_id = {row[0]: row for row in board.videos}
@@ -141,7 +149,7 @@ def test_only_paid_videos_are_ever_frozen_into_a_payout(warehouse):
         warehouse,
         "SELECT collection_id, count(*) FROM video_scores WHERE accepted GROUP BY 1 ORDER BY 1",
     )
-    assert accepted == [("P000C002", 1), ("P004C009", 1), ("S0A1B2C3D", 2)]
+    assert accepted == [("P000C002", 1), ("P004C009", 1)]  # self-serve: never scored
     set_payment_profile(warehouse, ANN, "paypal", ANN, "test")
     set_payment_profile(warehouse, "bob@x.org", "payoneer", "BOB-1", "test")
     warehouse.commit()
@@ -294,7 +302,9 @@ def test_promote_pays_later_videos_only(warehouse):
     just_before = own.video(collector=ANN, at=promoted_at - timedelta(hours=1), **place)
     after = own.video(collector=ANN, at=promoted_at + timedelta(hours=1), version=2, **place)
     score_videos(warehouse)
-    assert all(own.score(v)["accepted"] for v in (before, just_before, after))
+    assert own.score(after)["accepted"]
+    unscored = "SELECT count(*) FROM video_scores WHERE video_id = ANY(%s)"
+    assert rows(warehouse, unscored, ([before, just_before],)) == [(0,)]  # self-serve: never
     again = own.video(collector=ANN, at=promoted_at + timedelta(days=1), version=2, **place)
     score_videos(warehouse)
     assert own.score(again)["flags"] == ["repeated_gps_location"]  # paid against paid: as ever
@@ -402,3 +412,34 @@ def test_the_collections_cli(seeded_warehouse, tmp_path, monkeypatch, capsys):
     assert f"catalog: {catalog}" in out  # the public catalog is republished too
     [version] = load_catalog(seeded_warehouse).history(cid)[-1:]
     assert (version.definition.kind, version.definition.score_threshold) == ("paid", Decimal("0.8"))
+
+
+def test_migration_015_removes_scores_self_serve_videos_were_given(warehouse):
+    """What the scorer did before self-serve videos were left out: their scores go, others stay."""
+    from collector import settings
+
+    paid, _, own = _worlds(warehouse)
+    kept = paid.video(collector=ANN, at=T0)
+    mine = own.video(collector=ANN, at=T0)
+    with warehouse.cursor() as cur:  # as an old scorer saw it: scored like any other video
+        cur.execute(
+            "UPDATE collection_versions SET kind = 'paid', owner_email = NULL "
+            "WHERE collection_id = 'S0A1B2C3D'"
+        )
+    score_videos(warehouse)
+    with warehouse.cursor() as cur:
+        cur.execute(
+            "UPDATE collection_versions SET kind = 'self_serve', owner_email = %s "
+            "WHERE collection_id = 'S0A1B2C3D'",
+            (ANN,),
+        )
+    warehouse.commit()
+    assert rows(warehouse, "SELECT count(*) FROM video_scores WHERE video_id = %s", (mine,)) == [
+        (1,)
+    ]
+
+    with warehouse.cursor() as cur:
+        cur.execute((settings.sql_dir() / "015_self_serve_unscored.sql").read_text())
+    warehouse.commit()
+    assert rows(warehouse, "SELECT video_id FROM video_scores") == [(kept,)]
+    assert rows(warehouse, "SELECT DISTINCT video_id FROM activity_scores") == [(kept,)]
