@@ -1,5 +1,6 @@
 """Shared fixtures: a real embedded PostgreSQL, a fresh database per test, real demo MP4s,
-and an Airflow home on SQLite. Environment is set before anything imports Airflow."""
+and Airflow's metadata in a database `airflow` on that same server (as `make airflow` and
+`make demo` keep it). Environment is set before anything imports Airflow."""
 
 from __future__ import annotations
 
@@ -30,16 +31,43 @@ os.environ.update(
     }
 )
 os.environ.pop("COLLECTOR_DB_URL", None)
+for _name in list(os.environ):  # the developer's own Airflow settings must not leak in
+    if _name.startswith(("AIRFLOW__DATABASE__", "AIRFLOW__API__", "AIRFLOW_CONN_")):
+        os.environ.pop(_name)
+os.environ.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)
+_SERVER: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the embedded PostgreSQL before any test module imports Airflow, whose engine is
+    configured once at import from AIRFLOW__DATABASE__SQL_ALCHEMY_CONN."""
+    from collector import embedded
+
+    url = embedded.start(STATE / "warehouse", fast_unsafe=True)
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    embedded.ensure_database(admin, "airflow")
+    _SERVER["admin"] = admin
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_metadata_url(admin, "airflow")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from collector import embedded
+
+    if _SERVER:
+        embedded.stop(STATE / "warehouse")
+
+
+def airflow_metadata_url(admin_url: str, database: str) -> str:
+    """SQLAlchemy URL of ``database`` on the test server (Airflow's metadata)."""
+    return (
+        "postgresql+psycopg2://" + admin_url.split("://", 1)[1].rsplit("/", 1)[0] + f"/{database}"
+    )
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> str:
-    """Admin URL of a throwaway embedded PostgreSQL (fsync off: test data only)."""
-    from collector import embedded
-
-    url = embedded.start(STATE / "warehouse", fast_unsafe=True)
-    yield url.rsplit("/", 1)[0] + "/postgres"
-    embedded.stop(STATE / "warehouse")
+    """Admin URL of the throwaway embedded PostgreSQL (fsync off: test data only)."""
+    return _SERVER["admin"]
 
 
 @pytest.fixture
@@ -114,7 +142,8 @@ def landing(demo_area, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Airflow's metadata DB (SQLite) migrated once; needed by dag.test()."""
+    """Airflow's metadata DB (PostgreSQL, database `airflow`) migrated once; needed by
+    dag.test(). Returns AIRFLOW_HOME."""
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(

@@ -25,6 +25,11 @@ def _cmd_db(args: argparse.Namespace) -> int:
         print("stopped" if embedded.stop(data_dir) else "was not running")
     elif args.action == "url":
         print(settings.database_url())
+    elif args.action == "airflow-url":
+        # Airflow's metadata database, beside the warehouse (SQLAlchemy URL for
+        # AIRFLOW__DATABASE__SQL_ALCHEMY_CONN); created when missing.
+        url = db.sibling_database_url("airflow")
+        print("postgresql+psycopg2://" + url.split("://", 1)[1])
     elif args.action == "migrate":
         with db.connect() as conn:
             applied = db.migrate(conn)
@@ -435,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="collector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("db", help="embedded warehouse and migrations")
-    p.add_argument("action", choices=["start", "stop", "url", "migrate"])
+    p.add_argument("action", choices=["start", "stop", "url", "airflow-url", "migrate"])
     p.set_defaults(func=_cmd_db)
     p = sub.add_parser("demo", help="demo data")
     p.add_argument(

@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extensions
@@ -28,6 +29,32 @@ class MigrationError(RuntimeError):
 def connect(url: str | None = None) -> psycopg2.extensions.connection:
     """Open a psycopg2 connection to the warehouse (``settings.database_url()`` by default)."""
     return psycopg2.connect(url or settings.database_url(), application_name="collector")
+
+
+def sibling_database_url(name: str, url: str | None = None) -> str:
+    """libpq URL of database ``name`` on the warehouse's server, created when missing.
+
+    Airflow's metadata lives this way beside the warehouse (``collector db airflow-url``):
+    same server, credentials and options, a database of its own. Raises
+    psycopg2.OperationalError when the server is down, and psycopg2.errors.InsufficientPrivilege
+    when the role may not create databases (then create it by hand, or set the URL yourself).
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"database name {name!r}: lowercase letters, digits and _ only")
+    parts = urlsplit(url or settings.database_url())
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"warehouse URL scheme {parts.scheme!r}: expected postgresql://")
+    sibling = urlunsplit(parts._replace(path=f"/{name}"))
+    conn = connect(url)
+    try:
+        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return sibling
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,196 @@
+"""`make airflow`: Airflow's components for a laptop, supervised, on the ports you set.
+
+Runs ``api-server``, ``scheduler``, ``dag-processor`` and ``triggerer`` as separate processes
+(what ``airflow standalone`` does, minus its gaps):
+
+- **Ports**: the API port (``AIRFLOW__API__PORT``, default 8080) is also where tasks call the
+  execution API (``AIRFLOW__CORE__EXECUTION_API_SERVER_URL``) and what log links use
+  (``AIRFLOW__API__BASE_URL``), unless those are set; the log servers honour
+  ``AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT`` / ``TRIGGER_LOG_SERVER_PORT``. Changing only the
+  API port used to move the UI while every task still called 8080 and failed with an empty log.
+- **Restarts**: a component that exits on its own (a scheduler crash) is restarted after a
+  pause, its last log lines printed; five crashes within ten minutes stop everything.
+- **Stopping**: Ctrl-C, SIGTERM or SIGHUP stop every process the stack started, including
+  LocalExecutor workers and task processes that moved to process groups of their own: each
+  is found by a marker in its environment (``COLLECTOR_AIRFLOW_STACK``), which every
+  descendant inherits, so nothing is left running.
+
+Each component writes to ``$AIRFLOW_HOME/logs/<component>.log``.
+Usage: ``python scripts/airflow_supervisor.py`` (environment from scripts/airflow-env.sh).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import deque
+from pathlib import Path
+
+import psutil
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+MARKER = "COLLECTOR_AIRFLOW_STACK"
+CRASH_WINDOW_S = 600
+MAX_CRASHES = 5
+STOP_GRACE_S = 20
+
+
+def stack_environment(env: dict[str, str]) -> dict[str, str]:
+    """The environment every component gets: ports made consistent, a stack marker added."""
+    env = dict(env)
+    port = env.setdefault("AIRFLOW__API__PORT", "8080")
+    env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://127.0.0.1:{port}/execution/")
+    env.setdefault("AIRFLOW__API__BASE_URL", f"http://localhost:{port}")
+    env[MARKER] = env.get(MARKER) or uuid.uuid4().hex
+    return env
+
+
+def stack_processes(marker: str) -> list[psutil.Process]:
+    """Every live process whose environment carries this stack's marker."""
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        try:
+            if proc.environ().get(MARKER) == marker and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+class Stack:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = stack_environment(env)
+        self.marker = self.env[MARKER]
+        self.logs = Path(self.env["AIRFLOW_HOME"]) / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.crashes: deque[float] = deque()
+        self.stopping = False
+
+    def command(self, name: str) -> list[str]:
+        airflow = str(Path(sys.executable).parent / "airflow")
+        if name == "api-server":
+            return [airflow, "api-server", "--port", self.env["AIRFLOW__API__PORT"]]
+        return [airflow, name]
+
+    def start(self, name: str) -> None:
+        log = (self.logs / f"{name}.log").open("a")
+        self.procs[name] = subprocess.Popen(
+            self.command(name),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+        log.close()
+
+    def tail(self, name: str, lines: int = 20) -> str:
+        text = (self.logs / f"{name}.log").read_text(errors="replace").splitlines()
+        return "\n".join("    " + line for line in text[-lines:])
+
+    def wait_for_api(self, timeout_s: float = 180) -> bool:
+        url = f"http://127.0.0.1:{self.env['AIRFLOW__API__PORT']}/api/v2/version"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self.stopping:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return True
+            except OSError:
+                if self.procs["api-server"].poll() is not None:
+                    return False
+                time.sleep(0.5)
+        return False
+
+    def watch(self) -> int:
+        """Restart what exits on its own until asked to stop; the exit code for the script."""
+        while not self.stopping:
+            time.sleep(1)
+            for name, proc in list(self.procs.items()):
+                if self.stopping or proc.poll() is None:
+                    continue
+                now = time.monotonic()
+                self.crashes.append(now)
+                while self.crashes and now - self.crashes[0] > CRASH_WINDOW_S:
+                    self.crashes.popleft()
+                print(
+                    f"airflow {name} exited with code {proc.returncode}; last lines of "
+                    f"{self.logs / (name + '.log')}:\n{self.tail(name)}",
+                    flush=True,
+                )
+                if len(self.crashes) >= MAX_CRASHES:
+                    print(
+                        f"{len(self.crashes)} crashes in {CRASH_WINDOW_S // 60} minutes: stopping "
+                        "everything; read the logs above",
+                        flush=True,
+                    )
+                    self.stop()
+                    return 1
+                time.sleep(min(2 ** len(self.crashes), 30))
+                print(f"restarting airflow {name}", flush=True)
+                self.start(name)
+        return 0
+
+    def stop(self) -> None:
+        """SIGTERM every process of the stack, SIGKILL what is left after the grace period."""
+        self.stopping = True
+        for proc in stack_processes(self.marker):
+            try:
+                proc.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline and stack_processes(self.marker):
+            time.sleep(0.3)
+        for proc in stack_processes(self.marker):
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        for proc in self.procs.values():  # reap our direct children
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def main() -> int:
+    stack = Stack(dict(os.environ))
+    requested = {"signal": None}
+
+    def on_signal(signum, _frame):
+        requested["signal"] = signum
+        stack.stopping = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    for name in COMPONENTS:
+        stack.start(name)
+    port = stack.env["AIRFLOW__API__PORT"]
+    if stack.wait_for_api():
+        print(
+            f"Airflow is up: UI http://localhost:{port} (execution API "
+            f"{stack.env['AIRFLOW__CORE__EXECUTION_API_SERVER_URL']}); logs in {stack.logs}",
+            flush=True,
+        )
+    elif not stack.stopping:
+        print(f"the API server did not answer on port {port}:\n{stack.tail('api-server')}")
+    code = stack.watch()
+    stack.stop()
+    left = stack_processes(stack.marker)
+    if left:
+        print(f"could not stop: {[p.pid for p in left]}", flush=True)
+        return 1
+    print("Airflow stopped: no process of this stack is left", flush=True)
+    return code if requested["signal"] is None else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
