@@ -11,16 +11,20 @@ from collector_airflow.defaults import START_DATE, default_args
 
 DOC = """
 ### Score aggregation
-Every hour (and when new ratings arrive) scores the videos whose inputs changed in the run's
-data interval, plus every video of the same collector and collection (a new video can supersede
-an earlier one, or repeat its location). Rules come from ``scoring_rule_sets`` /
-``scoring_label_rules``; each score records its rules and collection versions.
+**Hourly** (and when new ratings arrive): scores the videos whose inputs changed in the run's
+data interval (ratings, edits, collection versions, consents), plus every video of the same
+collector and collection (a new video can supersede an earlier one, or repeat its location).
+Rules come from ``scoring_rule_sets`` / ``scoring_label_rules``; each score records its rules
+and collection versions. ``collector explain <video_id>`` says why.
 
-**Backfills** converge to a full re-score, in any order, because each run computes from the
-warehouse as it is now:
-``airflow backfill create --dag-id score_aggregation --from-date 2026-11-01 --to-date 2026-11-15``
-(or *Trigger → Backfill* in the UI). After a rules change, trigger once with ``rescore_all``.
-Overlapping runs take turns on an advisory lock. ``collector explain <video_id>`` says why.
+**Backfills re-score what was collected.** Each backfill run re-scores the videos *collected*
+in its hour under the chosen rules (``rules_version``, empty = the latest), so a backfill over
+a past week re-scores that week's videos; unchanged rules change no score. From the UI:
+*Trigger → Backfill* (from/to dates, reprocess behaviour *All runs*); from the CLI:
+``airflow backfill create --dag-id score_aggregation --from-date 2026-11-16 --to-date 2026-11-23 --reprocess-behavior completed``.
+A single run can do the same with **collected_between** (``2026-11-16/2026-11-23``, New York
+days, end exclusive), or re-score everything with **rescore_all**.
+Overlapping runs take turns on an advisory lock.
 """
 
 
@@ -41,6 +45,16 @@ Overlapping runs take turns on an advisory lock. ``collector explain <video_id>`
             type="boolean",
             title="Re-score every video",
             description="For rule changes: ignore the data interval.",
+        ),
+        "collected_between": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-\d{2}-\d{2}[^/]*/\d{4}-\d{2}-\d{2}[^/]*$",
+            title="Collected between",
+            description=(
+                "Re-score the videos collected in START/END (ISO dates or date-times, New York "
+                "time, END exclusive), e.g. 2026-11-16/2026-11-23. Empty: what changed."
+            ),
         ),
         "rules_version": Param(
             None,

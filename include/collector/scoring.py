@@ -103,6 +103,24 @@ def affected_videos(
     return ids
 
 
+def videos_collected_between(
+    conn: psycopg2.extensions.connection, start: datetime, end: datetime
+) -> list[str]:
+    """Videos collected in [start, end) (``videos.collected_at``, timezone-aware bounds), the
+    set a backfill re-scores; self-serve videos are never scored (FAQ 3) and not listed."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT v.video_id FROM videos v JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               WHERE v.collected_at >= %s AND v.collected_at < %s AND cv.kind <> 'self_serve'
+               ORDER BY 1""",
+            (start, end),
+        )
+        ids = [r[0] for r in cur.fetchall()]
+    conn.commit()
+    return ids
+
+
 def score_interval(
     conn: psycopg2.extensions.connection,
     start: datetime,
