@@ -20,12 +20,13 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv browser warehouse warehouse-up demo test lint format airflow bench clean lock sandbox sandbox-stop portal portal-stop
+.PHONY: help venv browser warehouse warehouse-up demo test lint format airflow airflow-cli bench clean lock sandbox sandbox-stop portal portal-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
 	@echo "make test    install what tests need, lint, and run the whole suite"
 	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
+	@echo "make airflow-cli ARGS='...'  the airflow CLI on the same metadata database"
 	@echo "make portal  the collectors' portal on http://127.0.0.1:8790"
 	@echo "make bench   benchmarks under bench/ (figures go in the README; ~3 min the first time)"
 
@@ -77,6 +78,11 @@ format: venv
 
 airflow: warehouse
 	@bash scripts/airflow.sh
+
+# Any airflow CLI command against make airflow's metadata database and settings, e.g.
+#   make airflow-cli ARGS="backfill create --dag-id score_aggregation --from-date 2026-11-16 --to-date 2026-11-23 --reprocess-behavior completed"
+airflow-cli: warehouse
+	@bash -c 'source scripts/airflow-env.sh && airflow $(ARGS)'
 
 # The collector portal on http://127.0.0.1:8790 (PORTAL_PORT), in the foreground.
 portal: warehouse

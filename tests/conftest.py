@@ -176,7 +176,10 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory, sandbox_smtp_port: int
     import urllib.request
 
     port = _free_port()
-    state = tmp_path_factory.mktemp("sandbox")
+    # <home>/sandbox, as scripts/sandbox.sh lays it out under COLLECTOR_STATE_DIR
+    state = tmp_path_factory.mktemp("sandbox-home") / "sandbox"
+    state.mkdir()
+    _SERVER["sandbox_home"] = str(state.parent)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -209,6 +212,12 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory, sandbox_smtp_port: int
     except subprocess.TimeoutExpired:  # a response still sleeping in an injected timeout
         process.kill()
         process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def sandbox_home(sandbox_url: str) -> Path:
+    """The sandbox's COLLECTOR_STATE_DIR: its state (payment clients, Dropbox app) in sandbox/."""
+    return Path(_SERVER["sandbox_home"])
 
 
 @pytest.fixture(scope="session")
