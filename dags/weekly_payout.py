@@ -25,7 +25,9 @@ is frozen or paid).
    returned money is released and rolls into this week.
 2. **freeze**: every accepted, unpaid video collected before the week's end, per collector and
    provider; collectors without payment details are held (the report says who and why).
-3. **finance_report**: CSV for accounting + HTML summary (path in the log and the approval).
+3. **finance_report**: a new CSV for accounting + HTML page per run and try (never
+   overwritten, recorded with their SHA-256); the approval links the page on the portal
+   (ops accounts) and its subject carries the amount and the week.
 4. **approve_payout**: *Required actions* in the UI: Approve sends exactly what the report
    shows; Reject releases the videos for the next batch.
 5. **submit** per provider in chunks, under idempotency keys written at freeze time;
@@ -108,13 +110,17 @@ def weekly_payout():
         return freeze(date.fromisoformat(run["week"]), run["providers"], dag_run.run_id)
 
     @task
-    def finance_report(run: dict, dag_run=None) -> dict:
+    def finance_report(run: dict, dag_run=None, ti=None) -> dict:
         from datetime import date  # noqa: PLC0415
 
         from collector_airflow.payouts import freeze_and_report  # noqa: PLC0415
 
         return freeze_and_report(
-            date.fromisoformat(run["week"]), run["providers"], run["dry_run"], dag_run.run_id
+            date.fromisoformat(run["week"]),
+            run["providers"],
+            run["dry_run"],
+            dag_run.run_id,
+            ti.try_number,
         )
 
     @task.branch
@@ -128,7 +134,7 @@ def weekly_payout():
     refresh_outstanding(run) >> freeze(run) >> report
     approve_payout = ApprovalOperator(
         task_id="approve_payout",
-        subject="Approve the collector payout for the week of {{ ti.xcom_pull(task_ids='resolve_run')['week'] }}",
+        subject="{{ ti.xcom_pull(task_ids='finance_report')['subject'] }}",
         body="{{ ti.xcom_pull(task_ids='finance_report')['markdown'] }}",
     )
     submit = SubmitPayoutBatchOperator(

@@ -134,6 +134,12 @@ def test_approved_payout_is_paid_reconciled_and_published(
     output = _finish(run, tmp_path)
     assert answered.returncode == 0, answered.stderr
     assert "**$19.50** to pay" in answered.stdout  # finance read the report's summary
+    assert (
+        "Approval pending: Approve $19.50 to 3 collectors for the week of 2026-11-16"
+        in answered.stdout
+    )
+    assert "| bob@x.org | paypal | b***@x.org | 6.50 |" in answered.stdout
+    assert "/ops/payout-reports/" in answered.stdout and "file://" not in answered.stdout
     assert "Held (not paid, with the reason): 1 collectors" in answered.stdout
 
     states = rows(warehouse, "SELECT provider, state, approved_by FROM payout_batches")
@@ -187,9 +193,18 @@ def test_approved_payout_is_paid_reconciled_and_published(
     leaks = [(where, s[:6]) for where, text in places.items() for s in secrets if s in text]
     assert not leaks, leaks
 
-    # Finance triggers the same week again: nothing new to freeze, nothing sent, no approval.
+    # Finance triggers the same week again: nothing new to freeze, nothing sent, no approval;
+    # the first report stays byte for byte and a new one is added beside it.
+    first_reports = {p: p.read_bytes() for p in reports.iterdir()}
+    assert len(first_reports) == 2  # the run's HTML and CSV
     creates = admin(sandbox_url, "payments/stats")["paypal"]["create"]
     again = _finish(_dags_test({"week": WEEK, "dry_run": False}, tmp_path), tmp_path)
+    assert {p: p.read_bytes() for p in first_reports} == first_reports
+    assert len(list(reports.iterdir())) == 4
+    assert rows(warehouse, "SELECT total_cents FROM payout_reports ORDER BY report_id") == [
+        (1950,),
+        (0,),
+    ]
     assert "Branch into []" in again  # neither approval nor submit
     assert "Resumed" not in again and "Froze" not in again
     assert rows(warehouse, "SELECT count(*) FROM payout_batches") == [(2,)]
@@ -219,9 +234,12 @@ def test_hand_triggered_run_defaults_to_a_dry_run(payout_world, airflow_db, ware
     assert "DRY RUN: nothing will be frozen or paid" in output
     assert rows(warehouse, "SELECT count(*) FROM payout_batches") == [(0,)]
     assert rows(warehouse, "SELECT count(*) FROM payout_holds") == [(0,)]
-    html = Path(os.environ["COLLECTOR_PAYOUT_REPORTS_URL"], f"payout-{WEEK}-dry-run.html")
+    [html] = Path(os.environ["COLLECTOR_PAYOUT_REPORTS_URL"]).glob(
+        f"payout-{WEEK}-manual__*-try1-dry-run.html"
+    )
     assert "DRY RUN: nothing was frozen, approved or paid." in html.read_text()
     assert "$19.50" in html.read_text()
+    assert rows(warehouse, "SELECT dry_run, total_cents FROM payout_reports") == [(True, 1950)]
 
 
 def test_a_week_that_is_not_a_monday_is_refused_with_the_reason(payout_world, airflow_db, tmp_path):
