@@ -33,6 +33,8 @@ is frozen or paid).
 5. **submit** per provider in chunks, under idempotency keys written at freeze time;
    **wait_for_providers** defers (no worker slot); **reconcile** records every outcome and
    publishes the payouts asset the dashboards read.
+6. **check_week_settled** (scheduled runs only): fails, emailing ops, when accepted videos of
+   collectors with payment details are left unpaid for the week (a rejection included, said so).
 
 Re-triggering a week, or clearing any task, resumes the same batches: nothing is paid twice.
 The wait polls every `payout_poll_seconds` (Airflow Variable, default 60).
@@ -163,10 +165,23 @@ def weekly_payout():
 
         return release_if_rejected(ti, run, approval="approve_payout", submit="submit")
 
+    @task(trigger_rule="all_done")  # also after a failure or a rejection: that is the point
+    def check_week_settled(run: dict, dag_run=None) -> dict:
+        from collector_airflow.payouts import check_week_settled  # noqa: PLC0415
+
+        return check_week_settled(run, dag_run.run_type, dag_run.start_date)
+
     already_approved = EmptyOperator(task_id="already_approved")
     route(report, run) >> [approve_payout, already_approved]
-    [approve_payout, already_approved] >> submit >> wait_for_providers >> reconcile(submit.output)
-    submit >> release_if_rejected(run)
+    reconciled = reconcile(submit.output)
+    [approve_payout, already_approved] >> submit >> wait_for_providers >> reconciled
+    released = release_if_rejected(run)
+    submit >> released
+    # The run's state stays the payout's (a failure upstream fails the run) although the check,
+    # which also runs after failures, is skipped on runs triggered by hand.
+    payout_finished = EmptyOperator(task_id="payout_finished", trigger_rule="none_failed")
+    [reconciled, released] >> payout_finished
+    [reconciled, released] >> check_week_settled(run)
 
 
 weekly_payout()

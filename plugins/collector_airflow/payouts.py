@@ -430,3 +430,45 @@ def reconcile_batches(
             )
     return summary
 
+
+def check_week_settled(
+    run: dict,
+    run_type: object,
+    since,
+    warehouse_conn_id: str = "collector_warehouse",
+) -> dict:
+    """The last task of a scheduled payout: fail, so ops are emailed, when the week ends with
+    accepted, unpaid videos of collectors who have payment details (issue 17, item 1).
+
+    ``run_type`` is ``dag_run.run_type`` as the Task SDK gives it (an Enum; compared by value).
+    Runs triggered by hand are skipped: finance is watching those. A rejection by finance fails
+    too, and the message says it was deliberate (docs/decisions.md). Returns the counts;
+    raises AirflowFailException (no retry: a retry would not pay anything) with one sentence,
+    or AirflowSkipException for a run that was not scheduled.
+    """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException  # noqa: PLC0415
+
+    from collector.payouts import unsettled_week  # noqa: PLC0415
+
+    if run_type_value(run_type) != SCHEDULED:
+        raise AirflowSkipException(
+            "Not a scheduled run: whoever triggered it sees its outcome; nothing checked"
+        )
+    if not run:  # resolve_run failed (its own failure alerted ops): no week to check
+        raise AirflowSkipException("No payout week was resolved for this run; nothing checked")
+    week = date.fromisoformat(run["week"])
+    with _warehouse(warehouse_conn_id) as conn:
+        left = unsettled_week(conn, week, since)
+        conn.rollback()
+    counts = {
+        "week": week.isoformat(),
+        "videos": left.videos,
+        "collectors": left.collectors,
+        "cents": left.cents,
+        "unsent_videos": left.unsent_videos,
+        "rejected_batches": left.rejected_batches,
+    }
+    if sentence := left.sentence():
+        raise AirflowFailException(sentence)
+    log.info("The week of %s is settled: no accepted, payable video left unpaid", week)
+    return counts

@@ -240,6 +240,24 @@ def test_hand_triggered_run_defaults_to_a_dry_run(payout_world, airflow_db, ware
     assert "DRY RUN: nothing was frozen, approved or paid." in html.read_text()
     assert "$19.50" in html.read_text()
     assert rows(warehouse, "SELECT dry_run, total_cents FROM payout_reports") == [(True, 1950)]
+    # Unpaid videos are left, but a run by hand is finance's to watch: no ops alert.
+    assert "Not a scheduled run: whoever triggered it sees its outcome" in output
+
+
+def test_the_settled_check_runs_last_whatever_happened_before():
+    """check_week_settled sees every ending: paid, rejected (release_if_rejected), failed."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags" / "weekly_payout.py")).get_dag("weekly_payout")
+    check = dag.get_task("check_week_settled")
+    assert check.trigger_rule == "all_done"
+    assert {"reconcile", "release_if_rejected", "resolve_run"} == check.upstream_task_ids
+    assert not check.downstream_task_ids
+    # ...and a leaf beside it keeps the run's state the payout's: a failure upstream fails the
+    # run even when the check itself is skipped (a run by hand).
+    finished = dag.get_task("payout_finished")
+    assert finished.trigger_rule == "none_failed" and not finished.downstream_task_ids
+    assert {"reconcile", "release_if_rejected"} == finished.upstream_task_ids
 
 
 def test_a_week_that_is_not_a_monday_is_refused_with_the_reason(payout_world, airflow_db, tmp_path):
