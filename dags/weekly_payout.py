@@ -25,12 +25,16 @@ is frozen or paid).
    returned money is released and rolls into this week.
 2. **freeze**: every accepted, unpaid video collected before the week's end, per collector and
    provider; collectors without payment details are held (the report says who and why).
-3. **finance_report**: CSV for accounting + HTML summary (path in the log and the approval).
+3. **finance_report**: a new CSV for accounting + HTML page per run and try (never
+   overwritten, recorded with their SHA-256); the approval links the page on the portal
+   (ops accounts) and its subject carries the amount and the week.
 4. **approve_payout**: *Required actions* in the UI: Approve sends exactly what the report
    shows; Reject releases the videos for the next batch.
 5. **submit** per provider in chunks, under idempotency keys written at freeze time;
    **wait_for_providers** defers (no worker slot); **reconcile** records every outcome and
    publishes the payouts asset the dashboards read.
+6. **check_week_settled** (scheduled runs only): fails, emailing ops, when accepted videos of
+   collectors with payment details are left unpaid for the week (a rejection included, said so).
 
 Re-triggering a week, or clearing any task, resumes the same batches: nothing is paid twice.
 The wait polls every `payout_poll_seconds` (Airflow Variable, default 60).
@@ -108,13 +112,17 @@ def weekly_payout():
         return freeze(date.fromisoformat(run["week"]), run["providers"], dag_run.run_id)
 
     @task
-    def finance_report(run: dict, dag_run=None) -> dict:
+    def finance_report(run: dict, dag_run=None, ti=None) -> dict:
         from datetime import date  # noqa: PLC0415
 
         from collector_airflow.payouts import freeze_and_report  # noqa: PLC0415
 
         return freeze_and_report(
-            date.fromisoformat(run["week"]), run["providers"], run["dry_run"], dag_run.run_id
+            date.fromisoformat(run["week"]),
+            run["providers"],
+            run["dry_run"],
+            dag_run.run_id,
+            ti.try_number,
         )
 
     @task.branch
@@ -128,7 +136,7 @@ def weekly_payout():
     refresh_outstanding(run) >> freeze(run) >> report
     approve_payout = ApprovalOperator(
         task_id="approve_payout",
-        subject="Approve the collector payout for the week of {{ ti.xcom_pull(task_ids='resolve_run')['week'] }}",
+        subject="{{ ti.xcom_pull(task_ids='finance_report')['subject'] }}",
         body="{{ ti.xcom_pull(task_ids='finance_report')['markdown'] }}",
     )
     submit = SubmitPayoutBatchOperator(
@@ -157,10 +165,23 @@ def weekly_payout():
 
         return release_if_rejected(ti, run, approval="approve_payout", submit="submit")
 
+    @task(trigger_rule="all_done")  # also after a failure or a rejection: that is the point
+    def check_week_settled(run: dict, dag_run=None) -> dict:
+        from collector_airflow.payouts import check_week_settled  # noqa: PLC0415
+
+        return check_week_settled(run, dag_run.run_type, dag_run.start_date)
+
     already_approved = EmptyOperator(task_id="already_approved")
     route(report, run) >> [approve_payout, already_approved]
-    [approve_payout, already_approved] >> submit >> wait_for_providers >> reconcile(submit.output)
-    submit >> release_if_rejected(run)
+    reconciled = reconcile(submit.output)
+    [approve_payout, already_approved] >> submit >> wait_for_providers >> reconciled
+    released = release_if_rejected(run)
+    submit >> released
+    # The run's state stays the payout's (a failure upstream fails the run) although the check,
+    # which also runs after failures, is skipped on runs triggered by hand.
+    payout_finished = EmptyOperator(task_id="payout_finished", trigger_rule="none_failed")
+    [reconciled, released] >> payout_finished
+    [reconciled, released] >> check_week_settled(run)
 
 
 weekly_payout()

@@ -324,7 +324,12 @@ class ProfileChange:
     method: str
     masked: str
     applies_from: date  # Monday of the first payout week that uses the new details
-    after_freeze: bool  # this week's batch was already frozen with the old details
+    after_freeze: bool  # the coming payout's week was already frozen: the change waits a week
+    # What that frozen week pays this collector with: "PayPal a***@example.com" (masked), or
+    # None when the freeze holds no payment to them (no details then, or nothing to pay). Only
+    # then may the page say the coming payout uses the "previous details".
+    frozen_with: str | None = None
+    had_details: bool = False  # details were on file before this change
 
 
 def payment_profile(
@@ -369,6 +374,17 @@ def change_payment_profile(
         frozen = cur.fetchone()[0]
         applies_from = next_payout + timedelta(days=7) if frozen else next_payout
         cur.execute(
+            """SELECT i.provider, i.receiver FROM payout_items i JOIN payout_batches b
+               USING (batch_id)
+               WHERE b.week_start = %s AND b.state NOT IN ('rejected', 'cancelled')
+                 AND i.collector_id = %s ORDER BY i.item_id DESC LIMIT 1""",
+            (next_payout, collector_id),
+        )
+        item = cur.fetchone()
+        frozen_with = (
+            f"{'PayPal' if item[0] == 'paypal' else 'Payoneer'} {mask(*item)}" if item else None
+        )
+        cur.execute(
             """INSERT INTO payment_profile_changes (collector_id, changed_by, changed_at,
                    old_method, old_receiver, new_method, new_receiver, applies_from)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
@@ -399,4 +415,6 @@ def change_payment_profile(
                 ),
             ),
         )
-    return ProfileChange(method, mask(method, receiver), applies_from, frozen)
+    return ProfileChange(
+        method, mask(method, receiver), applies_from, frozen, frozen_with, old[0] is not None
+    )

@@ -7,11 +7,14 @@ shows exactly what a real run would have frozen.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
+import re
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Protocol
 
 import psycopg2.extensions
 
@@ -35,11 +38,21 @@ ANOMALY_WEEKS = 8
 ANOMALY_MIN_WEEKS = 3  # fewer paid weeks than this: no median worth comparing to
 
 
+PAYEES_IN_APPROVAL = 10  # the approval lists the largest payments; the page lists all
+PAID_STATUSES = ("paid", "unclaimed", "pending")  # sent: the money left us or is leaving
+
+
 def dollars(cents: int) -> str:
     """Integer cents as a plain dollar amount, never through float: 1234 -> "12.34"."""
     sign = "-" if cents < 0 else ""
     cents = abs(int(cents))
     return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def usd(cents: int) -> str:
+    """Integer cents for people, grouped: 123456 -> "$1,234.56" (built on :func:`dollars`)."""
+    whole, frac = dollars(cents).lstrip("-").split(".")
+    return f"{'-' if cents < 0 else ''}${int(whole):,}.{frac}"
 
 
 @dataclass
@@ -53,10 +66,34 @@ class FinanceReport:
     rolled_over: list[dict] = field(default_factory=list)
     anomalies: list[dict] = field(default_factory=list)
     paid_score_changes: list[dict] = field(default_factory=list)
+    # One per payment in these batches: collector, provider, receiver (masked), cents, videos,
+    # status; largest first. The CSV keeps the whole receiver for accounting, the page never.
+    payees: list[dict] = field(default_factory=list)
+    # The week's payments sent by earlier batches (paid, unclaimed or pending), same shape plus
+    # batch_id and attempt: what a re-run of a paid week shows beside its $0.00.
+    already_paid: list[dict] = field(default_factory=list)
 
     @property
     def total_cents(self) -> int:
         return sum(b["total_cents"] for b in self.batches)
+
+    @property
+    def collectors(self) -> int:
+        """Distinct collectors paid by these batches."""
+        return len({p["collector_id"] for p in self.payees})
+
+    @property
+    def already_paid_cents(self) -> int:
+        return sum(p["amount_cents"] for p in self.already_paid)
+
+    def subject(self) -> str:
+        """The approval's subject: amount, payees and week, so two approvals never look alike:
+        "Approve $1,234.56 to 42 collectors for the week of 2026-11-16"."""
+        n = self.collectors
+        return (
+            f"Approve {usd(self.total_cents)} to {n} collector{'' if n == 1 else 's'} "
+            f"for the week of {self.week.isoformat()}" + (" (dry run)" if self.dry_run else "")
+        )
 
     def summary(self) -> dict:
         """Small and JSON-safe: what the approval shows and what the task returns."""
@@ -68,6 +105,10 @@ class FinanceReport:
                 {k: b[k] for k in ("batch_id", "provider", "state", "item_count", "total_cents")}
                 for b in self.batches
             ],
+            "collectors": self.collectors,
+            "payments": len(self.payees),
+            "already_paid_payments": len(self.already_paid),
+            "already_paid_usd": dollars(self.already_paid_cents),
             "held_collectors": len(self.held),
             "held_usd": dollars(sum(h["amount_cents"] for h in self.held)),
             "rolled_over_videos": len(self.rolled_over),
@@ -98,6 +139,26 @@ class FinanceReport:
             f"median): {len(self.anomalies)}",
             f"- Score changes on already-paid videos: {len(self.paid_score_changes)}",
         ]
+        if self.payees:
+            shown = self.payees[:PAYEES_IN_APPROVAL]
+            lines += [
+                "",
+                f"**Payees**: {len(self.payees)} payments to {self.collectors} collectors"
+                + (f", the {len(shown)} largest:" if len(shown) < len(self.payees) else ":"),
+                "",
+                "| collector | provider | receiver | amount (USD) |",
+                "|---|---|---|---:|",
+            ]
+            lines += [
+                f"| {p['collector_id']} | {p['provider']} | {p['receiver']} "
+                f"| {dollars(p['amount_cents'])} |"
+                for p in shown
+            ]
+        lines += [
+            "",
+            f"**Already paid for this week** by earlier batches: {len(self.already_paid)} "
+            f"payments, {usd(self.already_paid_cents)}.",
+        ]
         return "\n".join(lines)
 
     def csv_text(self) -> str:
@@ -107,7 +168,9 @@ class FinanceReport:
         writer.writerows(self.items)
         return out.getvalue()
 
-    def html_text(self) -> str:
+    def html_text(self, run_id: str | None = None, try_number: int | None = None) -> str:
+        """The page finance reads; names the run and try that wrote it when given."""
+
         def table(header: list[str], rows: list[list]) -> str:
             if not rows:
                 return "<p class=none>None.</p>"
@@ -127,6 +190,15 @@ class FinanceReport:
             ("Batches", ["provider", "batch", "attempt", "state", "items", "amount (USD)"],
              [[b["provider"], b["batch_id"], b["attempt"], b["state"], b["item_count"],
                dollars(b["total_cents"])] for b in self.batches]),
+            (f"Payees: {len(self.payees)} payments to {self.collectors} collectors",
+             ["collector", "provider", "receiver (masked)", "amount (USD)", "videos", "status"],
+             [[p["collector_id"], p["provider"], p["receiver"], dollars(p["amount_cents"]),
+               p["videos"], p["status"]] for p in self.payees]),
+            (f"Already paid for this week by earlier batches: {usd(self.already_paid_cents)}",
+             ["batch", "attempt", "collector", "provider", "receiver (masked)", "amount (USD)",
+              "status"],
+             [[p["batch_id"], p["attempt"], p["collector_id"], p["provider"], p["receiver"],
+               dollars(p["amount_cents"]), p["status"]] for p in self.already_paid]),
             ("Totals per provider and collection",
              ["provider", "collection", "videos", "collectors", "amount (USD)"],
              [[r["provider"], r["collection_id"], r["videos"], r["collectors"],
@@ -147,6 +219,11 @@ class FinanceReport:
               for c in self.paid_score_changes]),
         ]  # fmt: skip
         body = "".join(f"<h2>{html.escape(t)}</h2>{table(h, r)}" for t, h, r in sections)
+        written_by = (
+            f"<p>Written by run <code>{html.escape(run_id)}</code>, try {int(try_number or 1)}.</p>"
+            if run_id
+            else ""
+        )
         return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Payout {self.week} - ${dollars(self.total_cents)}</title><style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; max-width: 70rem; }}
@@ -154,9 +231,12 @@ table {{ border-collapse: collapse; font-size: 14px; margin-bottom: 1rem; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
 th {{ background: #f1f3f4; }} .dry {{ background: #fff3cd; padding: .5rem; font-weight: 600; }}
 .none {{ color: #666; }}
-</style></head><body><h1>Weekly payout, week of {self.week:%A %B %d, %Y}</h1>{banner}
-<p>Total to pay: <b>${dollars(self.total_cents)}</b> in {len(self.items)} payments.
-Amounts are whole cents; the CSV beside this page lists every payment.</p>{body}
+</style></head><body><h1>Weekly payout, week of {self.week:%A %B %d, %Y}</h1>{banner}{written_by}
+<p>Total to pay: <b>${dollars(self.total_cents)}</b> in {len(self.items)} payments to
+{self.collectors} collectors. Already paid for this week by earlier batches:
+<b>{usd(self.already_paid_cents)}</b> in {len(self.already_paid)} payments.
+Amounts are whole cents; receivers are masked here, the CSV for accounting holds them whole.</p>
+{body}
 </body></html>"""
 
 
@@ -166,7 +246,13 @@ def build_report(
     batch_ids: list[int],
     dry_run: bool = False,
 ) -> FinanceReport:
-    """The report for these batches of ``week`` (read in the caller's transaction)."""
+    """The report for these batches of ``week`` (read in the caller's transaction).
+
+    Receivers are masked with :func:`collector.accounts.mask` (the Profile audit's masking)
+    everywhere but the CSV's rows, which accounting needs whole.
+    """
+    from collector.accounts import mask  # noqa: PLC0415 (argon2 set-up only when reporting)
+
     report = FinanceReport(week, dry_run)
     with conn.cursor() as cur:
         cur.execute(
@@ -192,6 +278,37 @@ def build_report(
             row = list(row)
             row[0] = row[0].isoformat()
             report.items.append([*row[:7], dollars(row[7]), *row[7:]])
+            report.payees.append(
+                {
+                    "collector_id": row[5],
+                    "provider": row[2],
+                    "receiver": mask(row[2], row[6]),
+                    "amount_cents": int(row[7]),
+                    "videos": int(row[9]),
+                    "status": row[11],
+                }
+            )
+        report.payees.sort(key=lambda p: (-p["amount_cents"], p["collector_id"], p["provider"]))
+        cur.execute(
+            """SELECT b.batch_id, b.attempt, i.collector_id, i.provider, i.receiver,
+                      i.amount_cents, i.status
+               FROM payout_items i JOIN payout_batches b USING (batch_id)
+               WHERE b.week_start = %s AND NOT (b.batch_id = ANY(%s)) AND i.status = ANY(%s)
+               ORDER BY i.amount_cents DESC, i.collector_id, b.batch_id""",
+            (week, batch_ids, list(PAID_STATUSES)),
+        )
+        report.already_paid = [
+            {
+                "batch_id": batch,
+                "attempt": attempt,
+                "collector_id": collector,
+                "provider": provider,
+                "receiver": mask(provider, receiver),
+                "amount_cents": int(cents),
+                "status": status,
+            }
+            for batch, attempt, collector, provider, receiver, cents, status in cur.fetchall()
+        ]
         cur.execute(
             """SELECT i.provider, v.collection_id, count(*), count(DISTINCT i.collector_id),
                       sum(v.pay_cents + v.bonus_cents)
@@ -340,3 +457,149 @@ def ledger_status(conn: psycopg2.extensions.connection, week: date | None = None
     for monday, collector, reason, videos, cents in holds:
         lines.append(f"  held {monday} {collector}: {videos} videos, ${dollars(cents)}: {reason}")
     return "\n".join(lines)
+
+
+# --- The record of what finance was shown (sql/013_payout_reports.sql) ---------------------
+
+
+class ReportFileError(RuntimeError):
+    """A report file that cannot be written or served as recorded (exists, missing, altered)."""
+
+
+class NewFile(Protocol):
+    """A path-like that can open a new file: ``pathlib.Path`` or Airflow's ObjectStoragePath."""
+
+    def open(self, mode: str = ...): ...
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """One row of ``payout_reports``: paths are what the writer recorded (``file://...`` for a
+    local folder), hashes SHA-256 hex of the bytes written, money integer cents."""
+
+    report_id: int
+    week: date
+    run_id: str
+    try_number: int
+    dry_run: bool
+    batch_ids: list[int]
+    total_cents: int
+    html_path: str
+    html_sha256: str
+    csv_path: str
+    csv_sha256: str
+    created_at: datetime
+
+
+_STORED = """SELECT report_id, week_start, run_id, try_number, dry_run, batch_ids, total_cents,
+                    html_path, html_sha256, csv_path, csv_sha256, created_at
+             FROM payout_reports"""
+
+
+def report_stem(week: date, run_id: str, try_number: int, dry_run: bool) -> str:
+    """File name (without suffix) of one report: week, run and try, so no two attempts share it.
+
+    ``payout-2026-11-16-manual__2026-11-24T17-00-00-00-00-try1[-dry-run]``: characters other
+    than letters, digits, ``.``, ``_`` and ``-`` become ``-`` (run ids hold ``:`` and ``+``).
+    """
+    if try_number < 1:
+        raise ValueError(f"try_number starts at 1, got {try_number}")
+    run = re.sub(r"[^A-Za-z0-9._-]", "-", run_id).strip(".-") or "run"
+    return f"payout-{week.isoformat()}-{run}-try{try_number}" + ("-dry-run" if dry_run else "")
+
+
+def write_new(path: NewFile, data: bytes) -> str:
+    """Write ``data`` to a file that must not exist yet (mode ``xb``); return its SHA-256 hex.
+
+    Raises ReportFileError when the file exists: a report is never overwritten, whatever
+    re-runs, retries or clears happen (a retry is a new try, hence a new name).
+    """
+    try:
+        with path.open("xb") as out:
+            out.write(data)
+    except FileExistsError:
+        raise ReportFileError(
+            f"{path} already exists: finance reports are never overwritten. Nothing was "
+            "changed; run the task again (a new try writes a new report)"
+        ) from None
+    return hashlib.sha256(data).hexdigest()
+
+
+def record_report(
+    conn: psycopg2.extensions.connection,
+    report: FinanceReport,
+    run_id: str,
+    try_number: int,
+    batch_ids: list[int],
+    html_path: str,
+    html_sha256: str,
+    csv_path: str,
+    csv_sha256: str,
+) -> StoredReport:
+    """Insert the row for a report just written (in the caller's transaction; it commits).
+
+    Raises psycopg2.IntegrityError for a second row of the same run and try, or of the same
+    paths; the table refuses UPDATE and DELETE (append-only).
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO payout_reports (week_start, run_id, try_number, dry_run, batch_ids,
+                   total_cents, html_path, html_sha256, csv_path, csv_sha256)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING report_id""",
+            (
+                report.week,
+                run_id,
+                try_number,
+                report.dry_run,
+                list(batch_ids),
+                report.total_cents,
+                html_path,
+                html_sha256,
+                csv_path,
+                csv_sha256,
+            ),
+        )
+        (report_id,) = cur.fetchone()
+        cur.execute(f"{_STORED} WHERE report_id = %s", (report_id,))
+        return StoredReport(*cur.fetchone())
+
+
+def stored_report(conn: psycopg2.extensions.connection, report_id: int) -> StoredReport | None:
+    """The recorded report with this id, or None."""
+    with conn.cursor() as cur:
+        cur.execute(f"{_STORED} WHERE report_id = %s", (report_id,))
+        row = cur.fetchone()
+    return StoredReport(*row) if row else None
+
+
+def stored_reports(conn: psycopg2.extensions.connection, limit: int = 200) -> list[StoredReport]:
+    """The newest recorded reports first (at most ``limit``)."""
+    with conn.cursor() as cur:
+        cur.execute(f"{_STORED} ORDER BY report_id DESC LIMIT %s", (limit,))
+        return [StoredReport(*row) for row in cur.fetchall()]
+
+
+def read_recorded(path: str, sha256: str) -> bytes:
+    """The bytes of a recorded report file, checked against its recorded SHA-256.
+
+    ``path`` is a recorded path (``file://...``, a plain path, or an fsspec URL such as
+    ``s3://...``), never one a user typed. Raises ReportFileError when the file is gone or its
+    content is not what was recorded (fails closed: an altered report is not served).
+    """
+    try:
+        if "://" not in path or path.startswith("file://"):
+            with open(path.removeprefix("file://"), "rb") as recorded:
+                data = recorded.read()
+        else:
+            import fsspec  # noqa: PLC0415 (object storage only)
+
+            with fsspec.open(path, "rb") as recorded:
+                data = recorded.read()
+    except FileNotFoundError:
+        raise ReportFileError(f"{path} is missing: restore it from backup") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ReportFileError(
+            f"{path} does not match the SHA-256 recorded when it was written: it was altered "
+            "after the payout run; restore it from backup"
+        )
+    return data

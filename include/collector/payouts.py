@@ -156,8 +156,10 @@ def _event(cur, batch_id: int, kind: str, actor: str, detail: dict | None = None
     )
 
 
-_CANDIDATES = """
-CREATE TEMP TABLE payout_candidates ON COMMIT DROP AS
+# What a freeze of a week may pay: accepted, unclaimed, paying videos of paid collection
+# versions collected before the week's end, with the collector's payment details (NULL: none).
+# One definition for the freeze and for the check that a week was settled.
+_CANDIDATE_SELECT = """
 WITH bounds AS (
     SELECT ((%(week)s::date + 7)::timestamp AT TIME ZONE 'America/New_York') AS week_end
 )
@@ -180,6 +182,7 @@ WHERE s.accepted
   AND NOT EXISTS (SELECT 1 FROM payout_item_videos c
                   WHERE c.video_id = s.video_id AND c.released_at IS NULL)
 """
+_CANDIDATES = "CREATE TEMP TABLE payout_candidates ON COMMIT DROP AS" + _CANDIDATE_SELECT
 
 _NEW_ITEMS = """
 CREATE TEMP TABLE payout_new_items ON COMMIT DROP AS
@@ -323,6 +326,104 @@ def _record_holds(cur, week: date, providers) -> tuple[int, int]:
     )
     held, cents = cur.fetchone()
     return held, int(cents)
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """What a payout run left unpaid for its week: accepted videos of collectors with payment
+    details (their whole pay in integer cents), and whether finance rejected a batch of the
+    week during the run."""
+
+    week: date
+    videos: int
+    collectors: int
+    cents: int
+    unsent_videos: int  # frozen in a batch nobody approved or sent (still draft/approved)
+    rejected_batches: list[int]
+
+    def sentence(self) -> str | None:
+        """One sentence for ops (the failure email), or None when nothing is left."""
+        from collector.payout_report import usd  # noqa: PLC0415 (payout_report imports us)
+
+        if not self.videos:
+            return None
+        left = (
+            f"The scheduled payout for the week of {self.week.isoformat()} ended with "
+            f"{self.videos} accepted video{'' if self.videos == 1 else 's'} of "
+            f"{self.collectors} collector{'' if self.collectors == 1 else 's'} with payment "
+            f"details unpaid ({usd(self.cents)})"
+        )
+        if self.rejected_batches:
+            return (
+                f"{left} because finance rejected batch(es) "
+                f"{', '.join(map(str, self.rejected_batches))} in the approval, which is "
+                "deliberate: if it was a mistake, trigger weekly_payout for that week with dry "
+                "run off and approve it, otherwise they roll into next Tuesday's payout."
+            )
+        if self.unsent_videos:
+            return (
+                f"{left}, {self.unsent_videos} of them frozen in a batch nobody approved or sent: "
+                "approve it under Required actions of this run, or re-trigger weekly_payout for "
+                "that week with dry run off (nothing is paid twice)."
+            )
+        return (
+            f"{left}: read this run's failed or refused payments in the reconcile log, then "
+            "re-trigger weekly_payout for that week with dry run off and approve it (nothing "
+            "is paid twice), or they roll into next Tuesday's payout."
+        )
+
+
+def unsettled_week(conn: psycopg2.extensions.connection, week: date, since: datetime) -> Unsettled:
+    """Accepted, unpaid, payable videos a payout run for ``week`` that started at ``since``
+    left behind (the ops alert of issue 17, item 1).
+
+    Counted: videos the freeze would take now (``_CANDIDATE_SELECT``) whose collector has payment
+    details and which were already accepted at ``since`` (so a video accepted while the run
+    waited for finance, which next week's freeze takes by itself, raises nothing), plus videos
+    still claimed by an item that was never sent (``frozen``: the approval never came).
+    Rejected batches: the week's batches closed as rejected since ``since``. Read-only; runs in
+    the caller's transaction. Raises LedgerError for a week that is not a Monday.
+    """
+    if week.weekday() != 0:
+        raise LedgerError(f"a payout week starts on a Monday, got {week} ({week:%A})")
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""WITH candidates AS ({_CANDIDATE_SELECT}),
+               left_over AS (
+                   SELECT c.video_id, c.collector_id, c.pay_cents + c.bonus_cents AS cents,
+                          false AS unsent
+                   FROM candidates c JOIN video_scores s USING (video_id)
+                   LEFT JOIN LATERAL (
+                       SELECT ch.old_accepted FROM video_score_changes ch
+                       WHERE ch.video_id = c.video_id AND ch.changed_at > %(since)s
+                       ORDER BY ch.changed_at, ch.change_id LIMIT 1) later ON true
+                   WHERE c.method IS NOT NULL
+                     -- accepted at `since`: the first change after it started from accepted,
+                     -- or no change since and the score was there already
+                     AND coalesce(later.old_accepted,
+                                  s.scored_at <= %(since)s
+                                  OR EXISTS (SELECT 1 FROM video_score_changes ch
+                                             WHERE ch.video_id = c.video_id))
+                   UNION ALL
+                   SELECT v.video_id, i.collector_id, v.pay_cents + v.bonus_cents, true
+                   FROM payout_items i JOIN payout_item_videos v USING (item_id)
+                   JOIN payout_batches b USING (batch_id)
+                   WHERE b.week_start = %(week)s AND i.status = 'frozen'
+                     AND v.released_at IS NULL)
+               SELECT count(*), count(DISTINCT collector_id), coalesce(sum(cents), 0),
+                      count(*) FILTER (WHERE unsent)
+               FROM left_over""",
+            {"week": week, "since": since},
+        )
+        videos, collectors, cents, unsent = cur.fetchone()
+        cur.execute(
+            """SELECT batch_id FROM payout_batches
+               WHERE week_start = %s AND state = 'rejected' AND closed_at >= %s
+               ORDER BY batch_id""",
+            (week, since),
+        )
+        rejected = [r[0] for r in cur.fetchall()]
+    return Unsettled(week, videos, collectors, int(cents), unsent, rejected)
 
 
 def approve_batches(

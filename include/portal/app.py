@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from collector import accounts, dropbox_links, settings
+from collector import accounts, dropbox_links, payout_report, settings
 from collector.dashboard import (
     PAYMENTS_HEADER,
     SUMMARY_HEADER,
@@ -278,6 +278,63 @@ def create_app(
             )
             collectors = cur.fetchall()
         return page(request, "ops.html", account=who[0], csrf=who[1], collectors=collectors, q=q)
+
+    def ops_only(request: Request, who) -> Response | None:
+        """Why a finance page may not be shown (a response to return), or None for ops."""
+        if who is None:
+            return RedirectResponse("/login", 303)
+        if who[0].role != "ops":
+            return refuse(request, 403, "Only ops accounts read payout reports.")
+        return None
+
+    @app.get("/ops/payout-reports")
+    def payout_reports(request: Request, who=Depends(current), conn=Depends(db)) -> Response:
+        """Every recorded weekly payout report, newest first (read-only, ops only)."""
+        if stop := ops_only(request, who):
+            return stop
+        return page(
+            request,
+            "payout_reports.html",
+            account=who[0],
+            csrf=who[1],
+            reports=payout_report.stored_reports(conn),
+            usd=payout_report.usd,
+        )
+
+    @app.get("/ops/payout-reports/{report_id}")
+    def payout_report_page(
+        request: Request, report_id: str, who=Depends(current), conn=Depends(db)
+    ) -> Response:
+        """The report's HTML exactly as written, found by id in ``payout_reports`` (never by a
+        path from the request), and only while it matches its recorded SHA-256. The CSV is not
+        served: it holds whole receivers, which no portal page shows."""
+        if stop := ops_only(request, who):
+            return stop
+        stored = (
+            payout_report.stored_report(conn, int(report_id))
+            if report_id.isdigit() and len(report_id) < 19
+            else None
+        )
+        if stored is None:
+            return refuse(request, 404, "There is no such payout report.")
+        try:
+            data = payout_report.read_recorded(stored.html_path, stored.html_sha256)
+        except payout_report.ReportFileError as exc:
+            log.error("payout report %s not served: %s", stored.report_id, exc)
+            return page(
+                request, "message.html", 409, account=who[0], csrf=who[1],
+                title="Report unavailable", message=str(exc),
+            )  # fmt: skip
+        return Response(
+            data,
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+                # The page is ours, but served as a record: no script, nothing loaded.
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            },
+        )
 
     def profile_page(request: Request, conn, who, status: int = 200, **context) -> HTMLResponse:
         from collector import notifications  # noqa: PLC0415

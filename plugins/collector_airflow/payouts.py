@@ -183,31 +183,48 @@ def freeze_and_report(
     providers: list[str],
     dry_run: bool,
     frozen_by: str,
+    try_number: int = 1,
     warehouse_conn_id: str = "collector_warehouse",
 ) -> dict:
-    """Freeze the week (or preview it, rolled back) and write the finance report files.
+    """Freeze the week (or preview it, rolled back), write this try's finance report and record it.
 
-    Returns what the approval and the submit step need: the report's paths, its markdown
-    summary and the fingerprint finance approves.
+    The HTML and CSV are new files named by week, run and try (``report_stem``), opened ``xb``:
+    a re-run, retry or clear adds a report and never rewrites one. Their SHA-256 goes into
+    ``payout_reports`` in the freeze's own transaction (a real run: both commit or neither;
+    a dry run: the freeze is rolled back, the record kept). Raises ReportFileError if a file
+    exists already (nothing is frozen then).
+
+    Returns what the approval and the submit step need: ``report_id``, the portal ``report_url``,
+    the ``subject`` (amount, collectors, week), the markdown summary (payees masked) and the
+    fingerprint finance approves.
     """
     from collector import settings  # noqa: PLC0415
-    from collector.payout_report import build_report  # noqa: PLC0415
+    from collector.payout_report import (  # noqa: PLC0415
+        build_report,
+        record_report,
+        report_stem,
+        write_new,
+    )
     from collector.payouts import freeze_week  # noqa: PLC0415
     from collector_airflow.storage import storage_path  # noqa: PLC0415
 
-    with _warehouse(warehouse_conn_id) as conn:
-        frozen = freeze_week(conn, week, providers, frozen_by)
-        report = build_report(conn, week, [b.batch_id for b in frozen.batches], dry_run)
-        if dry_run:
-            conn.rollback()
-        else:
-            conn.commit()
     folder = storage_path(settings.payout_reports_url())
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"payout-{week.isoformat()}" + ("-dry-run" if dry_run else "")
+    stem = report_stem(week, frozen_by, try_number, dry_run)
     csv_path, html_path = folder / f"{stem}.csv", folder / f"{stem}.html"
-    csv_path.write_text(report.csv_text())
-    html_path.write_text(report.html_text())
+    with _warehouse(warehouse_conn_id) as conn:
+        frozen = freeze_week(conn, week, providers, frozen_by)
+        batch_ids = [b.batch_id for b in frozen.batches]
+        report = build_report(conn, week, batch_ids, dry_run)
+        csv_sha = write_new(csv_path, report.csv_text().encode())
+        html_sha = write_new(html_path, report.html_text(frozen_by, try_number).encode())
+        if dry_run:
+            conn.rollback()
+        stored = record_report(
+            conn, report, frozen_by, try_number, [] if dry_run else batch_ids,
+            str(html_path), html_sha, str(csv_path), csv_sha,
+        )  # fmt: skip
+        conn.commit()
     for batch in frozen.batches:
         log.info(
             "%s %s batch %s (attempt %s): %s payments, $%s%s",
@@ -219,7 +236,16 @@ def freeze_and_report(
             dollars(batch.total_cents),
             f", state {batch.state}" if batch.resumed else "",
         )
-    log.info("Finance report: %s and %s", html_path, csv_path)
+    url = f"{settings.portal_url()}/ops/payout-reports/{stored.report_id}"
+    log.info(
+        "Finance report %s (ops, on the portal): %s; files %s and %s (SHA-256 %s, %s)",
+        stored.report_id,
+        url,
+        html_path,
+        csv_path,
+        html_sha[:12],
+        csv_sha[:12],
+    )
     if frozen.held_collectors:
         log.warning(
             "%d collectors held (see the report): $%s not paid this week",
@@ -229,13 +255,16 @@ def freeze_and_report(
     return {
         "week": week.isoformat(),
         "dry_run": dry_run,
+        "report_id": stored.report_id,
+        "report_url": url,
         "report_html": str(html_path),
         "report_csv": str(csv_path),
+        "subject": report.subject(),
         "summary": report.summary(),
-        "markdown": report.markdown() + f"\n\nFull report: `{html_path}`",
+        "markdown": report.markdown() + f"\n\nFull report (portal, ops login): [{url}]({url})",
         "fingerprint": frozen.fingerprint(),
         "needs_approval": any(b.state == "draft" for b in frozen.batches) and not dry_run,
-        "batch_ids": [b.batch_id for b in frozen.batches],
+        "batch_ids": batch_ids,
     }
 
 
@@ -400,3 +429,46 @@ def reconcile_batches(
                 f" ({reason})" if reason else "",
             )
     return summary
+
+
+def check_week_settled(
+    run: dict,
+    run_type: object,
+    since,
+    warehouse_conn_id: str = "collector_warehouse",
+) -> dict:
+    """The last task of a scheduled payout: fail, so ops are emailed, when the week ends with
+    accepted, unpaid videos of collectors who have payment details (issue 17, item 1).
+
+    ``run_type`` is ``dag_run.run_type`` as the Task SDK gives it (an Enum; compared by value).
+    Runs triggered by hand are skipped: finance is watching those. A rejection by finance fails
+    too, and the message says it was deliberate (docs/decisions.md). Returns the counts;
+    raises AirflowFailException (no retry: a retry would not pay anything) with one sentence,
+    or AirflowSkipException for a run that was not scheduled.
+    """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException  # noqa: PLC0415
+
+    from collector.payouts import unsettled_week  # noqa: PLC0415
+
+    if run_type_value(run_type) != SCHEDULED:
+        raise AirflowSkipException(
+            "Not a scheduled run: whoever triggered it sees its outcome; nothing checked"
+        )
+    if not run:  # resolve_run failed (its own failure alerted ops): no week to check
+        raise AirflowSkipException("No payout week was resolved for this run; nothing checked")
+    week = date.fromisoformat(run["week"])
+    with _warehouse(warehouse_conn_id) as conn:
+        left = unsettled_week(conn, week, since)
+        conn.rollback()
+    counts = {
+        "week": week.isoformat(),
+        "videos": left.videos,
+        "collectors": left.collectors,
+        "cents": left.cents,
+        "unsent_videos": left.unsent_videos,
+        "rejected_batches": left.rejected_batches,
+    }
+    if sentence := left.sentence():
+        raise AirflowFailException(sentence)
+    log.info("The week of %s is settled: no accepted, payable video left unpaid", week)
+    return counts

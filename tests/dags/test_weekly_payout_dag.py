@@ -134,6 +134,12 @@ def test_approved_payout_is_paid_reconciled_and_published(
     output = _finish(run, tmp_path)
     assert answered.returncode == 0, answered.stderr
     assert "**$19.50** to pay" in answered.stdout  # finance read the report's summary
+    assert (
+        "Approval pending: Approve $19.50 to 3 collectors for the week of 2026-11-16"
+        in answered.stdout
+    )
+    assert "| bob@x.org | paypal | b***@x.org | 6.50 |" in answered.stdout
+    assert "/ops/payout-reports/" in answered.stdout and "file://" not in answered.stdout
     assert "Held (not paid, with the reason): 1 collectors" in answered.stdout
 
     states = rows(warehouse, "SELECT provider, state, approved_by FROM payout_batches")
@@ -187,9 +193,18 @@ def test_approved_payout_is_paid_reconciled_and_published(
     leaks = [(where, s[:6]) for where, text in places.items() for s in secrets if s in text]
     assert not leaks, leaks
 
-    # Finance triggers the same week again: nothing new to freeze, nothing sent, no approval.
+    # Finance triggers the same week again: nothing new to freeze, nothing sent, no approval;
+    # the first report stays byte for byte and a new one is added beside it.
+    first_reports = {p: p.read_bytes() for p in reports.iterdir()}
+    assert len(first_reports) == 2  # the run's HTML and CSV
     creates = admin(sandbox_url, "payments/stats")["paypal"]["create"]
     again = _finish(_dags_test({"week": WEEK, "dry_run": False}, tmp_path), tmp_path)
+    assert {p: p.read_bytes() for p in first_reports} == first_reports
+    assert len(list(reports.iterdir())) == 4
+    assert rows(warehouse, "SELECT total_cents FROM payout_reports ORDER BY report_id") == [
+        (1950,),
+        (0,),
+    ]
     assert "Branch into []" in again  # neither approval nor submit
     assert "Resumed" not in again and "Froze" not in again
     assert rows(warehouse, "SELECT count(*) FROM payout_batches") == [(2,)]
@@ -219,9 +234,30 @@ def test_hand_triggered_run_defaults_to_a_dry_run(payout_world, airflow_db, ware
     assert "DRY RUN: nothing will be frozen or paid" in output
     assert rows(warehouse, "SELECT count(*) FROM payout_batches") == [(0,)]
     assert rows(warehouse, "SELECT count(*) FROM payout_holds") == [(0,)]
-    html = Path(os.environ["COLLECTOR_PAYOUT_REPORTS_URL"], f"payout-{WEEK}-dry-run.html")
+    [html] = Path(os.environ["COLLECTOR_PAYOUT_REPORTS_URL"]).glob(
+        f"payout-{WEEK}-manual__*-try1-dry-run.html"
+    )
     assert "DRY RUN: nothing was frozen, approved or paid." in html.read_text()
     assert "$19.50" in html.read_text()
+    assert rows(warehouse, "SELECT dry_run, total_cents FROM payout_reports") == [(True, 1950)]
+    # Unpaid videos are left, but a run by hand is finance's to watch: no ops alert.
+    assert "Not a scheduled run: whoever triggered it sees its outcome" in output
+
+
+def test_the_settled_check_runs_last_whatever_happened_before():
+    """check_week_settled sees every ending: paid, rejected (release_if_rejected), failed."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags" / "weekly_payout.py")).get_dag("weekly_payout")
+    check = dag.get_task("check_week_settled")
+    assert check.trigger_rule == "all_done"
+    assert {"reconcile", "release_if_rejected", "resolve_run"} == check.upstream_task_ids
+    assert not check.downstream_task_ids
+    # ...and a leaf beside it keeps the run's state the payout's: a failure upstream fails the
+    # run even when the check itself is skipped (a run by hand).
+    finished = dag.get_task("payout_finished")
+    assert finished.trigger_rule == "none_failed" and not finished.downstream_task_ids
+    assert {"reconcile", "release_if_rejected"} == finished.upstream_task_ids
 
 
 def test_a_week_that_is_not_a_monday_is_refused_with_the_reason(payout_world, airflow_db, tmp_path):

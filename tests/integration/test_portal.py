@@ -245,14 +245,8 @@ def test_profile_change_after_the_freeze_says_it_applies_to_the_next_batch(porta
     )
     assert "after-freeze" not in first.text
     assert coming.strftime("%B %d, %Y") in first.text
-    # Finance freezes the coming payout; a change now waits for the next one.
-    with warehouse.cursor() as cur:
-        cur.execute(
-            """INSERT INTO payout_batches (week_start, provider, attempt, state, item_count,
-                   total_cents, frozen_by) VALUES (%s, 'paypal', 1, 'draft', 1, 1, 'test')""",
-            (coming,),
-        )
-    warehouse.commit()
+    # Finance freezes the coming payout, paying ann with these details; a change now waits.
+    _freeze_a_batch(warehouse, coming, paying={"ann@example.com": "ann.pay@example.com"})
     bad = ann.post(
         "/profile",
         data={
@@ -271,6 +265,7 @@ def test_profile_change_after_the_freeze_says_it_applies_to_the_next_batch(porta
         },
     )
     assert 'id="after-freeze"' in second.text
+    assert "already prepared with your previous details (PayPal a***@example.com)" in second.text
     assert (coming + timedelta(days=7)).strftime("%B %d, %Y") in second.text
     with warehouse.cursor() as cur:
         cur.execute(
@@ -299,6 +294,70 @@ def test_profile_change_after_the_freeze_says_it_applies_to_the_next_batch(porta
     ]
     assert [kind for kind, _ in events] == ["payment_details_changed"] * 2
     assert "PAYEE-778899" not in str(events) and "ann.pay@example.com" not in str(events)
+
+
+def _freeze_a_batch(conn, week: date, paying: dict[str, str]) -> None:
+    """A frozen PayPal batch for ``week`` with one item per collector -> receiver."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO payout_batches (week_start, provider, attempt, state, item_count,
+                   total_cents, frozen_by) VALUES (%s, 'paypal', 1, 'draft', %s, %s, 'test')
+               RETURNING batch_id""",
+            (week, max(1, len(paying)), 300 * max(1, len(paying))),
+        )
+        (batch_id,) = cur.fetchone()
+        cur.execute(
+            "INSERT INTO payout_submissions (batch_id, chunk, idempotency_key) VALUES (%s, 1, %s)",
+            (batch_id, f"test-{batch_id}"),
+        )
+        for n, (collector, receiver) in enumerate(paying.items()):
+            cur.execute(
+                "INSERT INTO collectors (collector_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                (collector,),
+            )
+            cur.execute(
+                """INSERT INTO payout_items (batch_id, chunk, collector_id, provider, receiver,
+                       amount_cents, idempotency_key, status)
+                   VALUES (%s, 1, %s, 'paypal', %s, 300, %s, 'frozen')""",
+                (batch_id, collector, receiver, f"test-{batch_id}-{n}"),
+            )
+    conn.commit()
+
+
+def test_profile_after_a_freeze_without_her_never_claims_previous_details(portal, warehouse):
+    """Issue 17: a collector with no details on file was told the frozen week used her
+    "previous details". Frozen without her, the page says so and what happens to her videos."""
+    from collector.payouts import previous_week
+
+    coming = previous_week(datetime.now(UTC))
+    _freeze_a_batch(warehouse, coming, paying={"bob@example.com": "bob@example.com"})
+    ann = member(portal, warehouse, "ann@example.com")
+    first = ann.post(
+        "/profile",
+        data={
+            "method": "paypal",
+            "receiver": "ann.pay@example.com",
+            "csrf_token": _csrf(ann.get("/profile").text),
+        },
+    )
+    assert first.status_code == 200
+    assert "previous details" not in first.text and 'id="after-freeze"' not in first.text
+    assert 'id="after-freeze-unpaid"' in first.text
+    assert "without a payment to you, since you had no payment details on file" in first.text
+    assert (coming + timedelta(days=7)).strftime("%B %d, %Y") in first.text
+    # Details on file but still not in the frozen week (nothing to pay then): no false claim
+    # either, and no claim about missing details.
+    second = ann.post(
+        "/profile",
+        data={
+            "method": "payoneer",
+            "receiver": "PAYEE-1234",
+            "csrf_token": _csrf(ann.get("/profile").text),
+        },
+    )
+    assert "previous details" not in second.text
+    assert 'id="after-freeze-unpaid"' in second.text
+    assert "no payment details on file" not in second.text
 
 
 def test_no_password_token_or_payment_identifier_in_logs(portal, warehouse, caplog):
