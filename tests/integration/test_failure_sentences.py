@@ -5,6 +5,7 @@ smtplib, psycopg2) against the sandbox, or against a closed port for "down"."""
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -117,3 +118,215 @@ def test_a_bad_request_is_left_to_the_caller(sheets_hook, sheets_connection):
     with pytest.raises(gspread.exceptions.APIError) as bad:
         book.sheet1.update([["x"]], "A1001")
     assert bad.value.code == 400 and not isinstance(bad.value, ExternalServiceError)
+
+
+# --- PayPal and Payoneer -----------------------------------------------------------------------
+def _chunk(key: str = "wk-2026-11-16-paypal-1", currency: str = "USD"):
+    from collector.payouts import Chunk, Instruction
+
+    item = Instruction(f"{key}-1", "ann@example.com", 650, currency, "2 accepted videos")
+    return Chunk(1, 1, key, None, False, False, [item])
+
+
+def _set_connection(monkeypatch, name: str, **changes) -> None:
+    import os
+
+    env = f"AIRFLOW_CONN_{name.upper()}"
+    conn = json.loads(os.environ[env])
+    extra = changes.pop("extra", {})
+    conn.update(changes)
+    conn["extra"].update(extra)
+    monkeypatch.setenv(env, json.dumps(conn))
+
+
+def _secrets(clients: dict) -> tuple[str, ...]:
+    return (clients["paypal"]["client_secret"], clients["payoneer"]["client_secret"])
+
+
+def test_paypal_5xx_is_a_sentence_and_still_retryable(
+    payment_connections, sandbox_url, sandbox_admin
+):
+    from collector_airflow.hooks.payouts import PayoutProviderError, PayoutRefused, provider_hook
+
+    sandbox_admin("payments/faults", {"provider": "paypal", "kind": "server_error"})
+    with pytest.raises(PayoutProviderError) as failed:  # the ledger retries these, same keys
+        provider_hook("paypal").submit_chunk(_chunk())
+    assert not isinstance(failed.value, PayoutRefused)
+    assert_sentence(
+        failed.value,
+        "PayPal call POST ",
+        f"{sandbox_url}/v1/payments/payouts",
+        "(connection `paypal_default`)",
+        "HTTP 500",
+        "https://www.paypal-status.com",
+        "nothing is paid twice",
+        secrets=_secrets(payment_connections),
+    )
+
+
+def test_paypal_rotated_secret_says_update_the_connection(
+    payment_connections, sandbox_url, monkeypatch
+):
+    from collector_airflow.hooks.payouts import provider_hook
+
+    _set_connection(monkeypatch, "paypal_default", password="old-secret-rotated-away-42")
+    with pytest.raises(Exception) as refused:
+        provider_hook("paypal").submit_chunk(_chunk())
+    assert_sentence(
+        refused.value,
+        f"POST {sandbox_url}/v1/oauth2/token",
+        "HTTP 401",
+        "(client secret rotated or wrong): update the connection `paypal_default`",
+        secrets=("old-secret-rotated-away-42", *_secrets(payment_connections)),
+    )
+
+
+def test_paypal_401_on_every_call_is_bounded(payment_connections, sandbox_url, sandbox_admin):
+    from collector_airflow.hooks.payouts import PayoutProviderError, provider_hook
+
+    sandbox_admin("payments/faults", {"provider": "paypal", "kind": "unauthorized", "count": 20})
+    with pytest.raises(PayoutProviderError) as refused:
+        provider_hook("paypal").find_batch("BATCH123")
+    assert_sentence(
+        refused.value,
+        f"GET {sandbox_url}/v1/payments/payouts/BATCH123 ",  # no page/size query
+        "HTTP 401 3 times",
+        "`paypal_default`",
+        secrets=_secrets(payment_connections),
+    )
+
+
+def test_a_definitive_refusal_is_still_payout_refused(payment_connections):
+    from collector_airflow.hooks.payouts import PayoutRefused, provider_hook
+    from collector_airflow.hooks.service_errors import ExternalServiceError
+
+    with pytest.raises(PayoutRefused) as refused:  # a 400: this request is wrong, not "down"
+        provider_hook("paypal").submit_chunk(_chunk(currency="dollars"))
+    assert not isinstance(refused.value, ExternalServiceError)
+
+
+def test_payoneer_5xx_and_401(payment_connections, sandbox_url, sandbox_admin):
+    from collector_airflow.hooks.payouts import PayoutProviderError, provider_hook
+
+    program = payment_connections["payoneer"]["program_id"]
+    sandbox_admin("payments/faults", {"provider": "payoneer", "kind": "server_error"})
+    with pytest.raises(PayoutProviderError) as failed:
+        provider_hook("payoneer").submit_chunk(_chunk("wk-payoneer-1"))
+    assert_sentence(
+        failed.value,
+        f"Payoneer call POST {sandbox_url}/v4/programs/{program}/masspayouts",
+        "(connection `payoneer_default`)",
+        "HTTP 500",
+        secrets=_secrets(payment_connections),
+    )
+    sandbox_admin("payments/faults", {"provider": "payoneer", "kind": "unauthorized", "count": 5})
+    with pytest.raises(PayoutProviderError) as refused:
+        provider_hook("payoneer").submit_chunk(_chunk("wk-payoneer-2"))
+    assert_sentence(
+        refused.value,
+        "HTTP 401",
+        "update the connection `payoneer_default` (login = client id, password = client secret)",
+        secrets=_secrets(payment_connections),
+    )
+
+
+def test_payoneer_down(payment_connections, sandbox_url, sandbox_admin, monkeypatch):
+    from collector_airflow.hooks.payouts import provider_hook
+
+    port = closed_port()
+    _set_connection(
+        monkeypatch,
+        "payoneer_default",
+        extra={"token_url": f"http://127.0.0.1:{port}/api/v2/oauth2/token?client_secret=x1y2z3w4"},
+    )
+    with pytest.raises(Exception) as down:
+        provider_hook("payoneer").submit_chunk(_chunk("wk-payoneer-3"))
+    text = assert_sentence(
+        down.value,
+        f"POST http://127.0.0.1:{port}/api/v2/oauth2/token (connection `payoneer_default`)",
+        "connection refused",
+        "check Payoneer's service status",
+        secrets=("x1y2z3w4", *_secrets(payment_connections)),
+    )
+    assert "Admin → Connections" in text
+
+
+# --- Dropbox -----------------------------------------------------------------------------------
+def _dropbox_connection(monkeypatch, sandbox_url: str, **changes) -> dict:
+    import requests
+
+    app = requests.get(f"{sandbox_url}/_sandbox/dropbox/app", timeout=10).json()
+    conn = {
+        "conn_type": "dropbox",
+        "login": app["app_key"],
+        "password": app["app_secret"],
+        "extra": {"api_base_url": sandbox_url, "timeout_s": 5},
+    }
+    extra = changes.pop("extra", {})
+    conn.update(changes)
+    conn["extra"].update(extra)
+    monkeypatch.setenv("AIRFLOW_CONN_DROPBOX_DEFAULT", json.dumps(conn))
+    return app
+
+
+def test_dropbox_down_names_the_token_call(sandbox_url, monkeypatch):
+    from collector_airflow.hooks.dropbox_api import DropboxHook
+
+    port = closed_port()
+    app = _dropbox_connection(
+        monkeypatch, sandbox_url, extra={"api_base_url": f"http://127.0.0.1:{port}"}
+    )
+    refresh_token = "rt-users-own-secret-0042"
+    with pytest.raises(Exception) as down:
+        DropboxHook().client_for(refresh_token).files_list_folder("")
+    assert_sentence(
+        down.value,
+        f"Dropbox call POST http://127.0.0.1:{port}/oauth2/token (connection `dropbox_default`)",
+        "connection refused",
+        "https://status.dropbox.com",
+        "extra `api_base_url`, Admin → Connections",
+        secrets=(refresh_token, app["app_secret"]),
+    )
+
+
+def test_dropbox_app_secret_refused(sandbox_url, monkeypatch):
+    from collector_airflow.hooks.dropbox_api import DropboxHook
+
+    _dropbox_connection(monkeypatch, sandbox_url, password="rotated-app-secret-77")
+    with pytest.raises(Exception) as refused:
+        DropboxHook().client_for("rt-users-own-secret-0042").files_list_folder("")
+    assert_sentence(
+        refused.value,
+        f"POST {sandbox_url}/oauth2/token",
+        "HTTP 400 (the app key or secret was refused)",
+        "update the app key (login) and secret (password) of the connection `dropbox_default`",
+        secrets=("rt-users-own-secret-0042", "rotated-app-secret-77"),
+    )
+
+
+def test_dropbox_5xx_on_a_route_is_a_sentence_and_still_internal_server_error(
+    seeded_warehouse, warehouse_url, landing, sandbox_url, tmp_path, monkeypatch
+):
+    from dropbox.exceptions import InternalServerError
+    from dropbox_world import collectors_with_videos, make_world
+
+    from collector import dropbox_links
+    from collector_airflow.hooks.dropbox_api import DropboxHook
+
+    world = make_world(seeded_warehouse, warehouse_url, landing, sandbox_url, tmp_path, monkeypatch)
+    alice = collectors_with_videos(world.conn)[0]
+    world.link(alice, "alice.box@example.com")
+    token = dropbox_links.refresh_token(world.conn, world.vault, alice)
+    world.admin("faults", {"kind": "server_error", "count": 1, "route": "files/list_folder"})
+    client = DropboxHook().client_for(token)
+    with pytest.raises(InternalServerError) as failed:  # delivery's retries still see the type
+        client.files_list_folder("")
+    assert failed.value.status_code == 500
+    assert_sentence(
+        failed.value,
+        f"Dropbox call POST {sandbox_url}/2/files/list_folder (connection `dropbox_default`)",
+        "HTTP 500",
+        "nothing is uploaded twice",
+        secrets=(token, client._oauth2_access_token, world.app["app_secret"]),
+    )
+    assert client.files_list_folder("").entries == []  # the fault is spent: the next call works
