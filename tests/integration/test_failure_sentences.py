@@ -330,3 +330,54 @@ def test_dropbox_5xx_on_a_route_is_a_sentence_and_still_internal_server_error(
         secrets=(token, client._oauth2_access_token, world.app["app_secret"]),
     )
     assert client.files_list_folder("").entries == []  # the fault is spent: the next call works
+
+
+# --- SMTP and the warehouse --------------------------------------------------------------------
+def test_smtp_down_names_the_server_and_connection(monkeypatch):
+    from collector_airflow.hooks.mail import CollectorMailHook, MailUnavailable
+
+    port = closed_port()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        f"smtp://mailer:mail-pass-9931@127.0.0.1:{port}?disable_ssl=true&disable_tls=true"
+        "&retry_limit=0&timeout=5",
+    )
+    with pytest.raises(MailUnavailable) as down, CollectorMailHook():
+        pass
+    assert_sentence(
+        down.value,
+        f"Email (SMTP) call CONNECT smtp://127.0.0.1:{port} (connection `smtp_default`)",
+        "connection refused",
+        "queued emails go out on the next send",
+        secrets=("mail-pass-9931",),
+    )
+
+
+def test_warehouse_down_names_host_port_and_connection(monkeypatch):
+    import psycopg2
+
+    from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+
+    port = closed_port()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_COLLECTOR_WAREHOUSE", f"postgresql://etl:pg-pass-5521@127.0.0.1:{port}/dw"
+    )
+    with pytest.raises(psycopg2.OperationalError) as down:  # callers' type kept
+        CollectorWarehouseHook().get_conn()
+    assert_sentence(
+        down.value,
+        f"Warehouse (PostgreSQL) call CONNECT postgresql://127.0.0.1:{port}/dw",
+        "(connection `collector_warehouse`)",
+        "connection refused",
+        f"check that PostgreSQL runs at 127.0.0.1:{port}",
+        secrets=("pg-pass-5521",),
+    )
+
+
+def test_warehouse_missing_database(pg_server, monkeypatch):
+    from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_COLLECTOR_WAREHOUSE", pg_server.rsplit("/", 1)[0] + "/nope_db")
+    with pytest.raises(Exception) as missing:
+        CollectorWarehouseHook().get_conn()
+    assert_sentence(missing.value, "database does not exist", "create the database 'nope_db'")
