@@ -107,11 +107,14 @@ class CollectorMailHook(SmtpHook):
         message.attach(MIMEText(html, "html", "utf-8"))
         return message
 
-    def send(self, message: MIMEMultipart) -> None:
+    def send(self, message: MIMEMultipart, recipients: list[str] | None = None) -> None:
+        """Send a built message to ``recipients`` (default: its one ``To`` address)."""
         if self._smtp_client is None:
             raise RuntimeError("CollectorMailHook must be used as a context manager")
         try:
-            self._smtp_client.sendmail(message["From"], [message["To"]], message.as_string())
+            self._smtp_client.sendmail(
+                message["From"], recipients or [message["To"]], message.as_string()
+            )
         except MESSAGE_REFUSALS:
             raise
         except (OSError, smtplib.SMTPException) as exc:  # the session dropped mid-send
