@@ -440,3 +440,95 @@ def _payment_problem(conn, item_id: int) -> dict:
         "reason": reason,
         "week_label": week.strftime("%B %d, %Y"),
     }
+
+
+# --- ops alerts (sql/014_ops_outbox.sql) -----------------------------------------------------
+OPS_MAX_ATTEMPTS = 48  # refusals retried every send (30 min) for about a day
+
+
+@dataclass
+class OpsAlert:
+    alert_id: int
+    recipients: list[str]
+    subject: str
+    html: str
+    text: str
+
+
+def queue_ops_alert(
+    conn: psycopg2.extensions.connection,
+    dedupe_key: str,
+    recipients: list[str],
+    subject: str,
+    html: str,
+    text: str,
+) -> int | None:
+    """Write an ops alert before any SMTP call; its id, or None when ``dedupe_key`` (one per
+    failed task try) was queued already. The caller commits."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO ops_outbox (dedupe_key, recipients, subject, html, text_body)
+               VALUES (%s, %s, %s, %s, %s) ON CONFLICT (dedupe_key) DO NOTHING
+               RETURNING alert_id""",
+            (dedupe_key, recipients, subject, html, text),
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def claim_ops_alerts(
+    conn: psycopg2.extensions.connection, limit: int = 100, skip: list[int] | None = None
+) -> list[OpsAlert]:
+    """Alerts to send now (pending, or failed fewer than OPS_MAX_ATTEMPTS times), oldest first,
+    marked ``sending`` and committed before any SMTP call: never sent twice."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE ops_outbox SET status = 'sending', attempts = attempts + 1
+               WHERE alert_id IN (
+                   SELECT alert_id FROM ops_outbox
+                   WHERE (status = 'pending' OR (status = 'failed' AND attempts < %s))
+                     AND NOT alert_id = ANY(%s)
+                   ORDER BY alert_id LIMIT %s FOR UPDATE SKIP LOCKED)
+               RETURNING alert_id, recipients, subject, html, text_body""",
+            (OPS_MAX_ATTEMPTS, skip or [], limit),
+        )
+        alerts = [OpsAlert(*row) for row in sorted(cur.fetchall())]
+    conn.commit()
+    return alerts
+
+
+def mark_ops_sent(conn: psycopg2.extensions.connection, alert_ids: list[int]) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE ops_outbox SET status = 'sent', sent_at = now(), last_error = NULL "
+            "WHERE alert_id = ANY(%s)",
+            (alert_ids,),
+        )
+    conn.commit()
+
+
+def release_ops_claims(
+    conn: psycopg2.extensions.connection, alert_ids: list[int], error: str | None = None
+) -> None:
+    """Claimed alerts that certainly were not sent (the server could not be reached) go back
+    to the queue, their attempt undone; ``error`` says why for ops looking at the table."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE ops_outbox SET status = CASE WHEN attempts > 1 THEN 'failed'
+                                                    ELSE 'pending' END,
+                                     attempts = attempts - 1,
+                                     last_error = coalesce(%s, last_error)
+               WHERE alert_id = ANY(%s) AND status = 'sending'""",
+            (error[:1000] if error else None, alert_ids),
+        )
+    conn.commit()
+
+
+def mark_ops_failed(conn: psycopg2.extensions.connection, alert_id: int, error: str) -> None:
+    """The server refused this alert (e.g. 451): retried at the next send."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE ops_outbox SET status = 'failed', last_error = %s WHERE alert_id = %s",
+            (error[:1000], alert_id),
+        )
+    conn.commit()

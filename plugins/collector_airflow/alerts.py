@@ -1,8 +1,15 @@
 """Ops alerts: one email per failed task, the same for every DAG (attached by ``default_args``).
 
-What ops need to act from the email alone: which task of which run failed, the error's last
-lines, the log link, and the run's params. Secrets never: params pass through Airflow's
-secrets masker, and connection values registered with it are masked in the error text too.
+What ops need to act from the email alone: when an outside API failed, its one sentence first
+(connection, call, answer, next step: hooks/service_errors.py); which task of which run failed,
+the error's last lines, the log link, and the run's params. Secrets never: params pass through
+Airflow's secrets masker, and connection values registered with it are masked in the error text.
+
+Delivery goes through the warehouse's ``ops_outbox`` (sql/014): the alert is written first, then
+sent at once with any earlier alert still queued; when SMTP is down it stays queued and the next
+alert or the next ``collector_emails`` send delivers it, once (claimed before the SMTP call).
+When the warehouse itself cannot be used, the alert is sent directly (and the log says so).
+The daily digest and the deadline alerts keep their own paths (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 import traceback
 from typing import Any
 
@@ -26,13 +34,28 @@ def ops_recipients() -> list[str]:
 
 
 class OpsFailureNotifier(BaseNotifier):
-    """Send ops one email for a failed task instance through ``smtp_default``."""
+    """Email ops once about a failed task instance, through ``ops_outbox`` and ``smtp_default``
+    (module docstring). Never raises: an alert that cannot be sent must not hide the failure."""
 
     template_fields = ()
 
-    def __init__(self, smtp_conn_id: str = "smtp_default") -> None:
+    def __init__(
+        self, smtp_conn_id: str = "smtp_default", warehouse_conn_id: str = "collector_warehouse"
+    ) -> None:
         super().__init__()
         self.smtp_conn_id = smtp_conn_id
+        self.warehouse_conn_id = warehouse_conn_id
+
+    @staticmethod
+    def sentence(context: dict[str, Any]) -> str | None:
+        """The failed call's one sentence when an outside API caused the failure, else None."""
+        from airflow.sdk._shared.secrets_masker import redact  # noqa: PLC0415
+
+        from collector_airflow.hooks.service_errors import find_service_error  # noqa: PLC0415
+
+        error = context.get("exception")
+        found = find_service_error(error) if isinstance(error, BaseException) else None
+        return str(redact(str(found))) if found is not None else None
 
     @staticmethod
     def describe(context: dict[str, Any]) -> tuple[str, str]:
@@ -52,9 +75,11 @@ class OpsFailureNotifier(BaseNotifier):
         tail = "\n".join(lines[-ERROR_LINES:])
         params = redact(dict(context.get("params") or {}))
         log_url = getattr(ti, "log_url", "") or ""
+        sentence = OpsFailureNotifier.sentence(context)
         subject = f"[collector] {dag_id}.{task_id} failed (try {try_number})"
         body = (
-            f"<h2>{html.escape(dag_id)}.{html.escape(task_id)} failed</h2>"
+            (f"<p><b>{html.escape(sentence)}</b></p>" if sentence else "")
+            + f"<h2>{html.escape(dag_id)}.{html.escape(task_id)} failed</h2>"
             f"<p>Run <code>{html.escape(str(run_id))}</code>, try {try_number}.</p>"
             f'<p><a href="{html.escape(log_url)}">Open the task log</a></p>'
             f"<h3>Error (last {ERROR_LINES} lines)</h3><pre>{html.escape(str(redact(tail)))}</pre>"
@@ -62,15 +87,80 @@ class OpsFailureNotifier(BaseNotifier):
         )
         return subject, body
 
-    def notify(self, context: dict[str, Any]) -> None:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: PLC0415
+    @staticmethod
+    def dedupe_key(context: dict[str, Any]) -> str:
+        """One alert per failed try of a task instance (a callback run twice queues one)."""
+        ti = context.get("ti") or context.get("task_instance")
+        parts = ("dag_id", "task_id", "run_id", "map_index", "try_number")
+        return "failure:" + ":".join(str(getattr(ti, part, "?")) for part in parts)
 
+    def notify(self, context: dict[str, Any]) -> None:
         subject, body = self.describe(context)
+        text = _plain_text(body)
+        recipients = ops_recipients()
         try:
-            with SmtpHook(self.smtp_conn_id) as smtp:
-                smtp.send_email_smtp(to=ops_recipients(), subject=subject, html_content=body)
+            self._through_outbox(self.dedupe_key(context), recipients, subject, body, text)
+        except _WarehouseDown as down:
+            log.warning(
+                "Ops alert %r not queued (%s): emailing ops directly, without the outbox",
+                subject,
+                down,
+            )
+            self._send_directly(recipients, subject, body, text)
+        sentence = self.sentence(context)
+        if sentence:  # the last line of the task log says what failed and what to do
+            log.error("%s", sentence)
+
+    def _through_outbox(
+        self, key: str, recipients: list[str], subject: str, body: str, text: str
+    ) -> None:
+        from collector import notifications  # noqa: PLC0415
+        from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
+        from collector_airflow.notifications import send_ops_alerts  # noqa: PLC0415
+
+        try:
+            conn = CollectorWarehouseHook(self.warehouse_conn_id).get_conn()
+        except Exception as exc:  # down, or no such connection
+            raise _WarehouseDown(str(exc)) from exc
+        try:
+            try:
+                notifications.queue_ops_alert(conn, key, recipients, subject, body, text)
+                conn.commit()
+            except Exception as exc:  # e.g. sql/014 not applied yet
+                conn.rollback()
+                raise _WarehouseDown(f"{type(exc).__name__}: {exc}") from exc
+            try:
+                sent = send_ops_alerts(conn, self.smtp_conn_id)
+            except Exception as exc:
+                log.warning(
+                    "Ops alert %r queued but not sent: %s. The next alert or the next "
+                    "collector_emails run sends it",
+                    subject,
+                    exc,
+                )
+            else:
+                log.info("Ops alert %r: %s", subject, sent)
+        finally:
+            conn.close()
+
+    def _send_directly(self, recipients: list[str], subject: str, body: str, text: str) -> None:
+        from collector_airflow.hooks.mail import CollectorMailHook  # noqa: PLC0415
+
+        try:
+            with CollectorMailHook(self.smtp_conn_id) as mail:
+                mail.send(mail.build(", ".join(recipients), subject, body, text), recipients)
         except Exception:  # an alert that cannot be sent must not hide the task's own failure
-            log.exception("Could not email ops about %s", subject)
+            log.exception("Could not email ops about %s (warehouse and SMTP both failed)", subject)
+
+
+class _WarehouseDown(Exception):
+    """The alert could not be written to ops_outbox."""
+
+
+def _plain_text(body: str) -> str:
+    """The alert's HTML as plain text (the mail's text alternative)."""
+    spaced = re.sub(r"</(p|h2|h3|pre)>", "\n\n", body)
+    return html.unescape(re.sub(r"<[^>]+>", "", spaced)).strip() + "\n"
 
 
 def payout_approval_hours() -> float:

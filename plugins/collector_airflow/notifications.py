@@ -3,6 +3,9 @@
 A message is claimed (``sending``, committed) before its SMTP call and marked sent right after;
 an SMTP refusal marks it failed (retried next run, up to five attempts). Logs count messages
 by kind; they never hold a link, a token or a message body.
+
+Ops alerts (``ops_outbox``, written by ``alerts.OpsFailureNotifier``) go the same way and first:
+every send of the ``collector_emails`` DAG delivers the ones an SMTP outage held back.
 """
 
 from __future__ import annotations
@@ -12,11 +15,58 @@ import smtplib
 from collections import Counter
 from datetime import UTC, date, datetime
 
+import psycopg2.errors
+import psycopg2.extensions
+
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 
 log = logging.getLogger(__name__)
 # Clear answers from the server that nothing was queued: safe to retry later.
 _REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def send_ops_alerts(
+    conn: psycopg2.extensions.connection, smtp_conn_id: str = "smtp_default"
+) -> dict[str, int]:
+    """Send every due ops alert (``ops_outbox``) on one SMTP session: ``{"sent", "failed"}``.
+
+    Each alert is claimed (committed) before its SMTP call and marked sent right after, so it
+    goes out once. A refusal (e.g. 451) marks it failed, retried at the next send. When the
+    server cannot be reached, the claims go back to the queue and ``MailUnavailable`` is
+    raised; an alert cut off mid-send stays ``sending`` (it may have arrived).
+    """
+    from collector import notifications  # noqa: PLC0415
+    from collector_airflow.hooks.mail import CollectorMailHook  # noqa: PLC0415
+
+    sent = failed = 0
+    refused: list[int] = []
+    while alerts := notifications.claim_ops_alerts(conn, 100, refused):
+        untried = [alert.alert_id for alert in alerts]
+        try:
+            with CollectorMailHook(smtp_conn_id) as mail:
+                for alert in alerts:
+                    message = mail.build(
+                        ", ".join(alert.recipients), alert.subject, alert.html, alert.text
+                    )
+                    untried.remove(alert.alert_id)
+                    try:
+                        mail.send(message, alert.recipients)
+                    except _REFUSALS as exc:
+                        notifications.mark_ops_failed(
+                            conn, alert.alert_id, f"{type(exc).__name__}: {exc}"
+                        )
+                        refused.append(alert.alert_id)
+                        failed += 1
+                        continue
+                    notifications.mark_ops_sent(conn, [alert.alert_id])
+                    sent += 1
+        except Exception as exc:
+            conn.rollback()
+            notifications.release_ops_claims(conn, untried, str(exc))
+            raise
+    if sent or failed:
+        log.info("Ops alerts sent: %d, refused (retried next send): %d", sent, failed)
+    return {"sent": sent, "failed": failed}
 
 
 def enqueue(week: date | None = None, warehouse_conn_id: str = "collector_warehouse") -> dict:
@@ -60,6 +110,12 @@ def send_outbox(
     refused: list[int] = []  # failed in this run: retried next run, not in a loop now
     conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
     try:
+        try:  # ops alerts first: few, and what ops must hear about
+            ops = send_ops_alerts(conn, smtp_conn_id)
+        except psycopg2.errors.UndefinedTable:  # sql/014 not applied yet
+            conn.rollback()
+            log.warning("No ops_outbox table yet (apply the migrations): ops alerts skipped")
+            ops = {"sent": 0, "failed": 0}
         while rows := notifications.claim_due(conn, batch, refused):
             done: list[int] = []
             untried = [row[0] for row in rows]
@@ -99,4 +155,4 @@ def send_outbox(
     if failed:
         log.warning("Emails refused by the SMTP server, retried next run: %s", dict(failed))
     log.info("Emails sent: %s", dict(sent))
-    return {"sent": dict(sent), "failed": dict(failed)}
+    return {"sent": dict(sent), "failed": dict(failed), "ops_alerts": ops}

@@ -5,6 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
+
+@pytest.fixture
+def airflow_db(airflow_db):
+    """The metadata DB with the dags-folder bundle registered (a fresh DB has none until a
+    dag-processor runs, and ad-hoc DAGs are written under it)."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    DagBundlesManager().sync_bundles_to_db()
+    return airflow_db
+
 
 def _run(dag):
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
@@ -112,3 +124,117 @@ def test_collector_emails_dag_sends_once_across_reruns(airflow_db, warehouse, sm
     assert dag.test().state == "success"
     assert dag.test().state == "success"
     assert sorted(m["to"] for m in smtp_connection()) == ["ann@example.com", "bob@example.com"]
+
+
+# --- the ops outbox: an SMTP outage delays an alert, never loses or repeats it ---------------
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _sheets_probe(dag_id: str):
+    """A DAG whose one task reads a sheet through the real hook (pointed at a closed port)."""
+    from airflow.sdk import DAG, task
+
+    from collector_airflow.defaults import default_args
+
+    with DAG(
+        dag_id, start_date=datetime(2026, 1, 1), schedule=None, default_args=default_args(retries=0)
+    ) as dag:
+
+        @task
+        def read_master_sheet():
+            from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+            return GoogleSheetsHook().get_rows("master-sheet-id", "Collections")
+
+        read_master_sheet()
+    return dag
+
+
+def _outbox(warehouse) -> list[tuple]:
+    warehouse.rollback()
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT subject, status, attempts FROM ops_outbox ORDER BY alert_id")
+        return cur.fetchall()
+
+
+@pytest.fixture
+def sheets_down(sheets_connection):
+    port = _closed_port()
+    sheets_connection(api_base_url=f"http://127.0.0.1:{port}")
+    return port
+
+
+@pytest.fixture
+def smtp_switch(smtp_connection, monkeypatch):
+    """``smtp_switch(False)`` points smtp_default at a closed port; ``True`` back at the sandbox."""
+    import os
+
+    working = os.environ["AIRFLOW_CONN_SMTP_DEFAULT"]
+    down = f"smtp://127.0.0.1:{_closed_port()}?disable_ssl=true&disable_tls=true&retry_limit=0"
+    return lambda up: monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", working if up else down)
+
+
+def test_smtp_down_alert_is_queued_then_sent_once_by_collector_emails(
+    airflow_db, warehouse, smtp_connection, smtp_switch, sheets_down
+):
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    smtp_switch(False)
+    assert _run(_sheets_probe("ops_outbox_probe")).state == "failed"
+    assert _outbox(warehouse) == [
+        ("[collector] ops_outbox_probe.read_master_sheet failed (try 1)", "pending", 0)
+    ]
+    assert smtp_connection() == []
+
+    smtp_switch(True)
+    dags = Path(__file__).resolve().parents[2] / "dags"
+    emails = DagBag(dag_folder=str(dags / "collector_emails.py")).get_dag("collector_emails")
+    assert emails.test().state == "success"
+    assert emails.test().state == "success"  # a second send finds nothing due
+    [alert] = smtp_connection()
+    assert alert["subject"] == "[collector] ops_outbox_probe.read_master_sheet failed (try 1)"
+    sentence = (
+        f"Google Sheets call GET http://127.0.0.1:{sheets_down}/v4/spreadsheets/master-sheet-id "
+        "(connection `google_sheets_default`) failed: connection refused. Next step: "
+    )
+    assert alert["html"].startswith(f"<p><b>{sentence}")  # the sentence first
+    assert "this was the task&#x27;s last try" in alert["html"]
+    assert _outbox(warehouse)[0][1:] == ("sent", 1)
+
+
+def test_the_next_alert_sends_the_queued_one_and_refusals_are_retried(
+    airflow_db, warehouse, smtp_connection, smtp_switch, sheets_down, sandbox_admin
+):
+    smtp_switch(False)
+    assert _run(_sheets_probe("ops_outbox_first")).state == "failed"
+    smtp_switch(True)
+    sandbox_admin("mail/faults", {"count": 1})  # a busy relay: 451 for the next message
+    assert _run(_sheets_probe("ops_outbox_second")).state == "failed"
+    subjects = [m["subject"] for m in smtp_connection()]
+    assert subjects == ["[collector] ops_outbox_second.read_master_sheet failed (try 1)"]
+    assert [row[1] for row in _outbox(warehouse)] == ["failed", "sent"]
+    assert _run(_sheets_probe("ops_outbox_third")).state == "failed"
+    subjects = sorted(m["subject"] for m in smtp_connection())
+    assert subjects == [
+        f"[collector] ops_outbox_{n}.read_master_sheet failed (try 1)"
+        for n in ("first", "second", "third")
+    ]
+    assert [row[1] for row in _outbox(warehouse)] == ["sent", "sent", "sent"]
+
+
+def test_warehouse_down_the_alert_is_sent_directly(
+    airflow_db, smtp_connection, sheets_down, monkeypatch, caplog
+):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_COLLECTOR_WAREHOUSE", f"postgresql://etl@127.0.0.1:{_closed_port()}/dw"
+    )
+    assert _run(_sheets_probe("ops_outbox_no_warehouse")).state == "failed"
+    [alert] = smtp_connection()
+    assert "(connection `google_sheets_default`) failed: connection refused" in alert["html"]

@@ -12,17 +12,30 @@ call to ``api_base_url`` instead; the SDK's own code runs unchanged.
 Refresh tokens are stored encrypted; the keys come from the ``collector_token_keys`` connection
 (password: comma-separated Fernet keys, newest first) when it exists, else from the settings
 the portal uses (``COLLECTOR_TOKEN_KEYS``). Tokens never reach a log line or an XCom.
+
+Failures read as one sentence (service_errors.py): the client raises :class:`DropboxUnavailable`
+when Dropbox cannot be reached or refuses the app's own key and secret at the token endpoint,
+and :class:`DropboxServerError` for a 5xx, which is still the SDK's ``InternalServerError`` so
+``collector.dropbox_delivery`` keeps retrying and deferring it. A user's ``AuthError`` (revoked,
+expired link) and route errors (``ApiError``) pass unchanged: delivery handles them per user.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
+
+from collector_airflow.hooks.service_errors import (
+    ExternalServiceError,
+    endpoint,
+    transport_status,
+)
 
 log = logging.getLogger(__name__)
 # The SDK logs request details at DEBUG; keep tokens out of task logs.
@@ -50,6 +63,124 @@ def sdk_session(api_base_url: str | None) -> requests.Session:
     return session
 
 
+DROPBOX_STATUS = "Dropbox's status page https://status.dropbox.com"
+
+
+class DropboxUnavailable(ExternalServiceError):
+    """Dropbox could not be reached, or refused the app's key and secret: one sentence."""
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(service="Dropbox", **fields)
+
+
+@cache
+def _server_error_class():
+    from dropbox.exceptions import InternalServerError  # noqa: PLC0415
+
+    class DropboxServerError(DropboxUnavailable, InternalServerError):
+        """Dropbox answered 5xx: the sentence, and still the SDK's ``InternalServerError``
+        (``request_id``, ``status_code``, ``body``) for the callers that retry it."""
+
+        def __init__(self, original: InternalServerError, **fields: Any) -> None:
+            InternalServerError.__init__(
+                self, original.request_id, original.status_code, original.body
+            )
+            DropboxUnavailable.__init__(self, **fields)
+
+    return DropboxServerError
+
+
+@cache
+def _client_class():
+    """``dropbox.Dropbox`` whose failures read as sentences (built lazily: the SDK is imported
+    only by tasks that use it)."""
+    import dropbox  # noqa: PLC0415
+    from dropbox.exceptions import BadInputError, InternalServerError  # noqa: PLC0415
+
+    server_error = _server_error_class()
+
+    class SentenceDropbox(dropbox.Dropbox):
+        conn_id = "dropbox_default"
+        api_base_url: str | None = None
+
+        def _url(self, host: str, path: str) -> str:
+            if self.api_base_url:
+                return self.api_base_url.rstrip("/") + path
+            return f"https://{host}{path}"
+
+        def _secrets(self) -> list[str | None]:
+            return [self._oauth2_refresh_token, self._oauth2_access_token, self._app_secret]
+
+        def _fields(self, method: str, url: str, status: str, step: str) -> dict[str, Any]:
+            return {
+                "conn_id": self.conn_id,
+                "endpoint": endpoint(method, url),
+                "status": status,
+                "next_step": step,
+                "secrets": self._secrets(),
+            }
+
+        def _reach_step(self) -> str:
+            where = "extra `api_base_url`, " if self.api_base_url else ""
+            return (
+                f"check {DROPBOX_STATUS} and the connection `{self.conn_id}` ({where}"
+                "Admin → Connections); delivery resumes where it stopped, nothing is uploaded "
+                "twice"
+            )
+
+        def refresh_access_token(self, host=None, scope=None):
+            from dropbox.session import API_HOST  # noqa: PLC0415
+
+            host = host or API_HOST
+            url = self._url(host, "/oauth2/token")
+            try:
+                return super().refresh_access_token(host=host, scope=scope)
+            except requests.RequestException as exc:
+                raise DropboxUnavailable(
+                    **self._fields("POST", url, transport_status(exc), self._reach_step())
+                ) from exc
+            except InternalServerError as exc:
+                raise server_error(
+                    exc,
+                    **self._fields("POST", url, f"HTTP {exc.status_code}", self._reach_step()),
+                ) from exc
+            except BadInputError as exc:  # 400 invalid_client: the app's own key or secret
+                raise DropboxUnavailable(
+                    **self._fields(
+                        "POST",
+                        url,
+                        "HTTP 400 (the app key or secret was refused)",
+                        f"update the app key (login) and secret (password) of the connection "
+                        f"`{self.conn_id}` in Admin → Connections from the Dropbox App Console, "
+                        "then clear the task",
+                    )
+                ) from exc
+
+        def request(self, route, namespace, request_arg, request_binary, *args, **kwargs):
+            from dropbox.session import API_CONTENT_HOST, API_HOST  # noqa: PLC0415
+
+            name = f"{namespace}/{route.name}" + (f"_v{route.version}" if route.version > 1 else "")
+            host = API_CONTENT_HOST if route.attrs.get("host") == "content" else API_HOST
+            url = self._url(host, f"/2/{name}")
+            try:
+                return super().request(
+                    route, namespace, request_arg, request_binary, *args, **kwargs
+                )
+            except ExternalServiceError:
+                raise  # the token refresh's own sentence
+            except requests.RequestException as exc:
+                raise DropboxUnavailable(
+                    **self._fields("POST", url, transport_status(exc), self._reach_step())
+                ) from exc
+            except InternalServerError as exc:
+                raise server_error(
+                    exc,
+                    **self._fields("POST", url, f"HTTP {exc.status_code}", self._reach_step()),
+                ) from exc
+
+    return SentenceDropbox
+
+
 class DropboxHook(BaseHook):
     """Dropbox clients for linked users, from the app's Airflow connection."""
 
@@ -73,12 +204,16 @@ class DropboxHook(BaseHook):
         return (self._connection().extra_dejson or {}).get("api_base_url") or None
 
     def client_for(self, refresh_token: str):
-        """A ``dropbox.Dropbox`` for one user; it refreshes its access token by itself."""
-        import dropbox  # noqa: PLC0415
-
+        """A ``dropbox.Dropbox`` for one user; it refreshes its access token by itself. Its
+        failures read as sentences (module docstring)."""
         conn = self._connection()
         extra = conn.extra_dejson or {}
-        return dropbox.Dropbox(
+        client_class = type(
+            "DropboxClient",
+            (_client_class(),),
+            {"conn_id": self.dropbox_conn_id, "api_base_url": self.api_base_url},
+        )
+        return client_class(
             oauth2_refresh_token=refresh_token,
             app_key=conn.login,
             app_secret=conn.password,

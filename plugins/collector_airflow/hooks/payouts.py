@@ -10,11 +10,17 @@ client secret, extras ``mode`` ("sandbox"/"live"), optional ``endpoint`` for a l
 ``timeout_s``) and ``payoneer_default`` (type ``payoneer``: login/password = client
 credentials, extras ``program_id``, ``api_base_url``, ``token_url``, ``timeout_s``). Secrets and
 tokens are never logged: paypalrestsdk's own DEBUG logging (which prints headers) is silenced.
+
+A provider that cannot be reached, answers 5xx or 429, or refuses our credentials (401) raises
+:class:`PayoutServiceError`: a ``PayoutProviderError`` (retry later with the same keys, as
+before) whose message is one sentence naming the connection, the call, the answer and the next
+step (service_errors.py). ``PayoutRefused`` still means only a definitive refusal of the money.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +31,12 @@ from airflow.sdk import BaseHook
 
 from collector.payout_report import dollars
 from collector.payouts import Chunk, Instruction, ItemOutcome
+from collector_airflow.hooks.service_errors import (
+    ExternalServiceError,
+    endpoint,
+    safe_url,
+    transport_status,
+)
 
 log = logging.getLogger(__name__)
 # paypalrestsdk logs request headers (the Basic secret, the bearer token) at DEBUG.
@@ -37,6 +49,70 @@ class PayoutProviderError(RuntimeError):
 
 class PayoutRefused(RuntimeError):
     """The provider refused this money outright (insufficient funds, invalid request)."""
+
+
+class PayoutServiceError(ExternalServiceError, PayoutProviderError):
+    """The provider was unreachable, failed (5xx, 429) or refused our credentials (401): one
+    sentence (connection, call, answer, next step). Retrying with the same keys is safe."""
+
+
+_STATUS_PAGES = {
+    "PayPal": "PayPal's status page https://www.paypal-status.com",
+    "Payoneer": "Payoneer's service status (their support, or the account manager)",
+}
+
+
+def provider_unavailable(
+    service: str,
+    conn_id: str,
+    method: str,
+    url: str,
+    *,
+    status_code: int | None = None,
+    error: BaseException | None = None,
+    times: int = 1,
+    secrets: Sequence[str | None] = (),
+) -> PayoutServiceError:
+    """The sentence for a provider call that failed: HTTP ``status_code``, or the transport
+    ``error``; ``times`` > 1 when the same answer came back that often."""
+    status_page = _STATUS_PAGES.get(service, f"{service}'s status")
+    if status_code is None:
+        status = transport_status(error) if error is not None else "no answer"
+        step = (
+            f"check {status_page} and the connection `{conn_id}` (its endpoint extras, "
+            "Admin → Connections); a retry sends the same keys, nothing is paid twice"
+        )
+    else:
+        status = f"HTTP {status_code}" + (f" {times} times" if times > 1 else "")
+        if status_code == 401:
+            step = (
+                f"{service} refused our client credentials (client secret rotated or wrong): "
+                f"update the connection `{conn_id}` (login = client id, password = client "
+                "secret) in Admin → Connections, then clear the task"
+            )
+        elif status_code == 403:
+            step = (
+                f"{service} does not allow this app the payouts API: enable it for the app "
+                f"whose client id is in `{conn_id}`, then clear the task"
+            )
+        elif status_code == 429:
+            step = (
+                f"{service} is rate limiting us: wait and retry (same keys, nothing paid "
+                "twice); if it persists, ask them to raise the limit"
+            )
+        else:
+            step = (
+                f"{service} failed on its side: check {status_page}; a retry sends the same "
+                "keys, nothing is paid twice"
+            )
+    return PayoutServiceError(
+        service=service,
+        conn_id=conn_id,
+        endpoint=endpoint(method, url),
+        status=status,
+        next_step=step,
+        secrets=secrets,
+    )
 
 
 @dataclass
@@ -73,29 +149,42 @@ class _BoundedApi:
     """
 
     @staticmethod
-    def create(options: dict, timeout_s: float, auth_retries: int = 2):
+    def create(
+        options: dict, timeout_s: float, auth_retries: int = 2, conn_id: str = "paypal_default"
+    ):
         import paypalrestsdk  # noqa: PLC0415
 
         class Api(paypalrestsdk.Api):
             depth = 0
+
+            def secrets(self) -> list[str | None]:
+                token = (self.token_hash or {}).get("access_token")
+                return [self.client_secret, token, self.basic_auth()]
 
             def http_call(self, url, method, **kwargs):
                 kwargs.setdefault("timeout", timeout_s)
                 try:
                     return super().http_call(url, method, **kwargs)
                 except requests.RequestException as exc:
-                    raise PayoutProviderError(
-                        f"PayPal {method} {url.split('?')[0]} failed: {type(exc).__name__}"
-                    ) from None
+                    raise provider_unavailable(
+                        "PayPal", conn_id, method, url, error=exc, secrets=self.secrets()
+                    ) from exc
 
             def request(self, url, method, body=None, headers=None, refresh_token=None):
                 self.depth += 1
                 try:
                     if self.depth > auth_retries + 1:
-                        raise PayoutProviderError(
-                            f"PayPal refused our credentials {auth_retries + 1} times in a row: "
-                            "check the paypal_default connection's client id and secret"
-                        )
+                        # Called from the SDK's ``except UnauthorizedAccess``: chain to it.
+                        refused = sys.exc_info()[1]
+                        raise provider_unavailable(
+                            "PayPal",
+                            conn_id,
+                            method,
+                            url,
+                            status_code=401,
+                            times=auth_retries + 1,
+                            secrets=self.secrets(),
+                        ) from refused
                     return super().request(url, method, body, headers, refresh_token)
                 finally:
                     self.depth -= 1
@@ -133,8 +222,25 @@ class PayPalPayoutsHook(PayoutProviderHook):
             if extra.get("endpoint"):
                 options["endpoint"] = extra["endpoint"]
                 options["token_endpoint"] = extra["endpoint"]
-            self._api = _BoundedApi.create(options, float(extra.get("timeout_s", 60)))
+            self._api = _BoundedApi.create(
+                options, float(extra.get("timeout_s", 60)), conn_id=self.paypal_conn_id
+            )
         return self._api
+
+    def _unavailable(self, exc: Exception, method: str, path: str) -> PayoutServiceError:
+        """The sentence for a paypalrestsdk error that carries an HTTP answer."""
+        response = getattr(exc, "response", None)
+        api = self.get_conn()
+        url = getattr(response, "url", None) or f"{api.endpoint.rstrip('/')}/{path.lstrip('/')}"
+        return provider_unavailable(
+            "PayPal",
+            self.paypal_conn_id,
+            getattr(getattr(response, "request", None), "method", None) or method,
+            url,
+            status_code=getattr(response, "status_code", None),
+            error=None if response is not None else exc,
+            secrets=api.secrets(),
+        )
 
     def _get(self, path: str) -> dict:
         import paypalrestsdk.exceptions as pp  # noqa: PLC0415
@@ -144,7 +250,7 @@ class PayPalPayoutsHook(PayoutProviderHook):
         except pp.ResourceNotFound:
             raise
         except pp.ConnectionError as exc:
-            raise PayoutProviderError(f"PayPal GET {path.split('?')[0]}: {exc}") from None
+            raise self._unavailable(exc, "GET", path) from exc
 
     def find_batch(self, payout_batch_id: str, page: int = 1, page_size: int = 1000) -> dict:
         """``Payout.find`` done right: one page of a batch (header and items)."""
@@ -179,10 +285,8 @@ class PayPalPayoutsHook(PayoutProviderHook):
                 raise PayoutRefused(
                     f"PayPal refused {chunk.idempotency_key} (HTTP {code}): {_error_name(exc)}"
                 ) from None
-            # 5xx, 429, timeouts: the same sender_batch_id makes a retry safe.
-            raise PayoutProviderError(
-                f"PayPal create {chunk.idempotency_key}: HTTP {code}"
-            ) from None
+            # 5xx, 429, 401, timeouts: the same sender_batch_id makes a retry safe.
+            raise self._unavailable(exc, "POST", "v1/payments/payouts/") from exc
         if created:
             return payout.batch_header["payout_batch_id"]
         error = payout.error or {}
@@ -305,15 +409,31 @@ class PayoneerPayoutsHook(PayoutProviderHook):
                 timeout=float(extra.get("timeout_s", 60)),
             )
         except requests.RequestException as exc:
-            raise PayoutProviderError(
-                f"Payoneer token request failed: {type(exc).__name__}"
-            ) from None
+            raise self._unavailable("POST", token_url, error=exc) from exc
         if answer.status_code != 200:
-            raise PayoutProviderError(
-                f"Payoneer refused our client credentials (HTTP {answer.status_code}): check "
-                "the payoneer_default connection"
-            )
+            # Any refusal of the token is about our credentials (400 invalid_client, 401).
+            code = 401 if answer.status_code in (400, 401, 403) else answer.status_code
+            raise self._unavailable("POST", token_url, status_code=code) from _http_error(answer)
         self._token = answer.json()["access_token"]
+
+    def _unavailable(
+        self,
+        method: str,
+        url: str,
+        *,
+        status_code: int | None = None,
+        error: BaseException | None = None,
+    ) -> PayoutServiceError:
+        conn, _ = self._settings()
+        return provider_unavailable(
+            "Payoneer",
+            self.payoneer_conn_id,
+            method,
+            url,
+            status_code=status_code,
+            error=error,
+            secrets=[conn.password, self._token],
+        )
 
     def _call(self, method: str, path: str, body: dict | None = None) -> requests.Response:
         _, extra = self._settings()
@@ -331,14 +451,14 @@ class PayoneerPayoutsHook(PayoutProviderHook):
                     timeout=float(extra.get("timeout_s", 60)),
                 )
             except requests.RequestException as exc:
-                raise PayoutProviderError(
-                    f"Payoneer {method} {path}: {type(exc).__name__}"
-                ) from None
+                raise self._unavailable(method, url, error=exc) from exc
             if answer.status_code == 401 and attempt == 0:
                 self._token = None
                 continue
             if answer.status_code >= 500 or answer.status_code in (401, 429):
-                raise PayoutProviderError(f"Payoneer {method} {path}: HTTP {answer.status_code}")
+                raise self._unavailable(
+                    method, url, status_code=answer.status_code
+                ) from _http_error(answer)
             return answer
         raise AssertionError("unreachable")
 
@@ -425,6 +545,13 @@ class PayoneerPayoutsHook(PayoutProviderHook):
                 ItemOutcome(key, status["status"], str(status.get("payout_id") or ""), reason)
             )
         return result
+
+
+def _http_error(answer: requests.Response) -> requests.HTTPError:
+    """The answer as the exception a traceback shows (URL without its query)."""
+    return requests.HTTPError(
+        f"HTTP {answer.status_code} {answer.reason} for {safe_url(answer.url)}", response=answer
+    )
 
 
 def _as_attempted(chunk: Chunk) -> Chunk:

@@ -8,6 +8,13 @@ Connection ``google_sheets_default`` (type ``google_sheets``), extras:
 * ``reads_per_minute`` / ``writes_per_minute``: client-side limits (default 55 each, under
   Google's 60 per user per minute), ``quota_window_s`` (default 60), ``max_attempts`` for
   429/408/5xx/timeouts (default 6), ``timeout_s`` per request (default 60).
+
+When a call still fails after those attempts, or cannot reach Google at all, or Google refuses
+the service account (401/403, a token refused), the hook raises :class:`SheetsUnavailable`: one
+sentence naming the connection, the call, the answer and what to do (service_errors.py). It is
+also a gspread ``APIError`` when Google answered, so ``except APIError`` keeps working. Other
+answers (400 for a bad range, 404 turned into ``SpreadsheetNotFound`` by gspread) are the
+caller's to handle and pass unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import google.auth.exceptions
 import gspread
 import requests
 from airflow.sdk import BaseHook
@@ -26,6 +34,13 @@ from gspread.exceptions import APIError, WorksheetNotFound
 from gspread.http_client import BackOffHTTPClient, HTTPClient
 from requests.adapters import HTTPAdapter
 
+from collector_airflow.hooks.service_errors import (
+    ExternalServiceError,
+    endpoint,
+    one_line,
+    safe_url,
+    transport_status,
+)
 from collector_airflow.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
@@ -41,12 +56,34 @@ class _RedirectAdapter(HTTPAdapter):
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self._prefix = parts.path.rstrip("/")
 
+    def target(self, url: str) -> str:
+        """Where a Google URL really goes."""
+        parts = urlsplit(url)
+        return urlunsplit((self._scheme, self._netloc, self._prefix + parts.path, parts.query, ""))
+
     def send(self, request, **kwargs):
-        parts = urlsplit(request.url)
-        request.url = urlunsplit(
-            (self._scheme, self._netloc, self._prefix + parts.path, parts.query, "")
-        )
+        request.url = self.target(request.url)
         return super().send(request, **kwargs)
+
+
+GOOGLE_STATUS = "Google's status page https://www.google.com/appsstatus"
+
+
+class SheetsUnavailable(ExternalServiceError):
+    """Google Sheets/Drive could not be reached, refused the service account's token, or (as
+    :class:`SheetsAnswerError`) answered an error after the hook's retries."""
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(service="Google Sheets", **fields)
+
+
+class SheetsAnswerError(SheetsUnavailable, APIError):
+    """Google answered an error no caller handles (5xx/429 after retries, 401, 403): also a
+    gspread ``APIError`` (``code``, ``response``, ``error``), so ``except APIError`` holds."""
+
+    def __init__(self, *, response: requests.Response, **fields: Any) -> None:
+        APIError.__init__(self, response)
+        SheetsUnavailable.__init__(self, **fields)
 
 
 class _BoundedBackOffClient(BackOffHTTPClient):
@@ -57,6 +94,8 @@ class _BoundedBackOffClient(BackOffHTTPClient):
     """
 
     base_url: str | None = None
+    conn_id: str = "google_sheets_default"
+    account_email: str = ""
     read_limiter: SlidingWindowLimiter | None = None
     write_limiter: SlidingWindowLimiter | None = None
     max_attempts: int = 6
@@ -65,14 +104,109 @@ class _BoundedBackOffClient(BackOffHTTPClient):
     def __init__(self, auth, session=None) -> None:
         super().__init__(auth, session)
         self.set_timeout(self.timeout_s)
-        if self.base_url:
-            self.session.mount("https://", _RedirectAdapter(self.base_url))
+        self._redirect = _RedirectAdapter(self.base_url) if self.base_url else None
+        if self._redirect is not None:
+            self.session.mount("https://", self._redirect)
         self.retries = 0
+        self.attempts = 0
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         method = str(kwargs.get("method") or args[0]).upper()
+        url = str(kwargs.get("endpoint") or (args[1] if len(args) > 1 else ""))
+        if self._redirect is not None:
+            url = self._redirect.target(url)
+        try:
+            return self._request(method, *args, **kwargs)
+        except APIError as err:
+            if not self._unavailable(err):
+                raise  # the caller's to handle: a bad range, a missing sheet (404)...
+            raise SheetsAnswerError(
+                response=err.response, **self._api_fields(err, method, url)
+            ) from err
+        except requests.RequestException as err:
+            raise SheetsUnavailable(
+                conn_id=self.conn_id,
+                endpoint=endpoint(method, url),
+                status=self._tried(transport_status(err)),
+                next_step=self._reach_step(),
+            ) from err
+        except google.auth.exceptions.GoogleAuthError as err:
+            raise SheetsUnavailable(**self._token_fields(err)) from err
+
+    def _tried(self, status: str) -> str:
+        return f"{status} after {self.attempts} attempts" if self.attempts > 1 else status
+
+    def _reach_step(self) -> str:
+        where = "extra `api_base_url`, " if self.base_url else ""
+        return (
+            f"check {GOOGLE_STATUS} and the connection `{self.conn_id}` ({where}Admin → "
+            "Connections)"
+        )
+
+    def _unavailable(self, err: APIError) -> bool:
+        """Google answered something no caller can handle: still failing after retries,
+        or the service account refused."""
+        return self._retryable(err) or err.code in (
+            HTTPStatus.UNAUTHORIZED,
+            HTTPStatus.FORBIDDEN,
+        )
+
+    def _api_fields(self, err: APIError, method: str, url: str) -> dict[str, Any]:
+        google = err.error if isinstance(err.error, dict) else {}
+        said = one_line(google.get("message") or "", 160).rstrip(".")
+        status = self._tried(f"HTTP {err.code}") + f" ({google.get('status') or '?'}: {said})"
+        if err.code == HTTPStatus.TOO_MANY_REQUESTS:
+            step = (
+                "the quota stayed exhausted: lower `reads_per_minute`/`writes_per_minute` in "
+                f"the connection `{self.conn_id}`'s extras, or ask Google for more quota"
+            )
+        elif err.code == HTTPStatus.UNAUTHORIZED:
+            step = self._key_step()
+        elif err.code == HTTPStatus.FORBIDDEN and not self._retryable(err):
+            who = self.account_email or "the service account"
+            step = (
+                f"share the spreadsheet with {who} (editor), or enable the Sheets and Drive "
+                "APIs for its project"
+            )
+        else:
+            step = self._reach_step()
+        return {
+            "conn_id": self.conn_id,
+            "endpoint": endpoint(method, url),
+            "status": status,
+            "next_step": step,
+        }
+
+    def _key_step(self) -> str:
+        return (
+            f"the service account key in `{self.conn_id}` (extra `keyfile_dict`) was refused "
+            "(deleted, disabled or rotated): create a new key in Google Cloud (IAM → Service "
+            "accounts) and paste it into the connection"
+        )
+
+    def _token_fields(self, err: google.auth.exceptions.GoogleAuthError) -> dict[str, Any]:
+        token_uri = getattr(self.auth, "_token_uri", None) or "https://oauth2.googleapis.com/token"
+        if isinstance(err, google.auth.exceptions.TransportError):
+            status = transport_status(err)
+            step = (
+                f"check {GOOGLE_STATUS} and the `token_uri` of the key in the connection "
+                f"`{self.conn_id}` (Admin → Connections)"
+            )
+        else:  # RefreshError: an answer, but no token ("invalid_grant: Invalid JWT", a body)
+            reason = one_line(err.args[0] if err.args else type(err).__name__, 80)
+            status = f"token refused ({reason})"
+            step = self._key_step()
+        return {
+            "conn_id": self.conn_id,
+            "endpoint": f"POST {safe_url(token_uri)}",
+            "status": status,
+            "next_step": step,
+        }
+
+    def _request(self, method: str, *args: Any, **kwargs: Any) -> requests.Response:
         limiter = self.read_limiter if method == "GET" else self.write_limiter
         for attempt in range(1, self.max_attempts + 1):
+            self.attempts = attempt
             if limiter is not None:
                 limiter.acquire()
             try:
@@ -151,6 +285,8 @@ class GoogleSheetsHook(BaseHook):
                     ),
                     "max_attempts": int(extras.get("max_attempts", 6)),
                     "timeout_s": float(extras.get("timeout_s", 60)),
+                    "conn_id": self.gcp_conn_id,
+                    "account_email": str(info.get("client_email") or ""),
                 },
             )
             self._client = gspread.service_account_from_dict(info, http_client=self._http_class)

@@ -3,6 +3,11 @@
 Why not ``PostgresHook`` itself: with psycopg 3 installed it may return a psycopg 3
 connection, while ``collector`` is written against psycopg2. This hook reads the same
 ``postgres`` connection type and always returns psycopg2.
+
+A warehouse that cannot be reached or refuses the login raises :class:`WarehouseUnavailable`:
+still a ``psycopg2.OperationalError``, whose message is one sentence naming the connection,
+host:port and database, what happened and the next step (service_errors.py). The password is
+never in it.
 """
 
 from __future__ import annotations
@@ -10,8 +15,36 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import psycopg2
 import psycopg2.extensions
 from airflow.sdk import BaseHook
+
+from collector_airflow.hooks.service_errors import ExternalServiceError, one_line
+
+
+class WarehouseUnavailable(ExternalServiceError, psycopg2.OperationalError):
+    """The warehouse could not be reached or refused us; still an ``OperationalError``."""
+
+    def __init__(self, **fields: Any) -> None:
+        ExternalServiceError.__init__(self, service="Warehouse (PostgreSQL)", **fields)
+
+
+def _why(error: psycopg2.OperationalError) -> tuple[str, str]:
+    """(status, kind) from libpq's message: refused, timeout, auth, no database, other."""
+    text = str(error)
+    if "Connection refused" in text or "No such file or directory" in text:
+        return "connection refused", "down"
+    if "timeout expired" in text or "timed out" in text:
+        return "connect timed out", "down"
+    if "could not translate host name" in text:
+        return "host name not resolved", "down"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return "password refused", "auth"
+    if "does not exist" in text and "database" in text:
+        return "database does not exist", "database"
+    if "too many clients" in text or "remaining connection slots" in text:
+        return "too many connections", "busy"
+    return one_line(text.split("\n")[0], 160), "down"
 
 
 class CollectorWarehouseHook(BaseHook):
@@ -41,9 +74,34 @@ class CollectorWarehouseHook(BaseHook):
         return f"postgresql://{auth}@{host}{port}/{database}" + (f"?{query}" if query else "")
 
     def get_conn(self) -> psycopg2.extensions.connection:
+        """A new psycopg2 connection; :class:`WarehouseUnavailable` when none can be opened."""
         from collector.db import connect  # noqa: PLC0415
 
-        return connect(self.get_uri())
+        try:
+            return connect(self.get_uri())
+        except psycopg2.OperationalError as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, error: psycopg2.OperationalError) -> WarehouseUnavailable:
+        conn = self.get_connection(self.warehouse_conn_id)
+        host, port = conn.host or "127.0.0.1", conn.port or 5432
+        database = conn.schema or "collector"
+        status, kind = _why(error)
+        where = f"`{self.warehouse_conn_id}` (Admin → Connections)"
+        steps = {
+            "down": f"check that PostgreSQL runs at {host}:{port} and the connection {where}",
+            "auth": f"update the login and password of the connection {where}",
+            "database": f"create the database {database!r} or fix the connection {where}",
+            "busy": f"the server is out of connection slots: wait, or raise max_connections "
+            f"on {host}:{port}",
+        }
+        return WarehouseUnavailable(
+            conn_id=self.warehouse_conn_id,
+            endpoint=f"CONNECT postgresql://{host}:{port}/{database}",
+            status=status,
+            next_step=steps[kind],
+            secrets=[conn.password],
+        )
 
     def migrate(self) -> list[str]:
         """Apply pending warehouse migrations (safe when several tasks do it at once)."""
