@@ -110,7 +110,7 @@ echo "  a collector's sheet $SANDBOX_URL/sheets/$dashboard"
 ops=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'ops_summary'" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
 echo "  ops summary sheet   $SANDBOX_URL/sheets/$ops"
 echo "  static dashboards   $COLLECTOR_STATE_DIR/dashboards/ (one HTML page per collector)"
-echo "  payout report       $COLLECTOR_STATE_DIR/payout_reports/payout-$week.html (and .csv for accounting)"
+echo "  payout reports      $COLLECTOR_PORTAL_URL/ops/payout-reports (ops login; HTML + CSV per run in $COLLECTOR_STATE_DIR/payout_reports/)"
 echo "  sandbox payouts     $SANDBOX_URL/payouts/   (what PayPal and Payoneer received)"
 echo "  app catalog         $COLLECTOR_CATALOG_URL"
 echo "  dataset release     $releases/people-in-public-demo/1.0/README.md (clips, annotations, manifest, takedown.csv)"
