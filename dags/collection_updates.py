@@ -27,7 +27,7 @@ for each owner of self-serve collections (public + their own).
 
 @dag(
     dag_id="collection_updates",
-    description="Daily at 08:00 New York time (ET, DST handled): master sheet -> versions -> catalog",
+    description="Daily 08:00 New York time (DST handled): master sheet -> versions, catalog",
     schedule=business_cron("0 8 * * *"),
     start_date=start_date(BUSINESS_TZ),
     catchup=False,
