@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, DeadlineReference, Param, dag, task
+from airflow.sdk import DeadlineReference, Param, dag, task
 
 from collector_airflow.alerts import promise_deadline
 from collector_airflow.assets import COLLECTIONS
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import BUSINESS_TZ, business_cron, start_date
 
 DOC = """
 ### Daily collection update
@@ -26,8 +27,9 @@ for each owner of self-serve collections (public + their own).
 
 @dag(
     dag_id="collection_updates",
-    schedule=CronTriggerTimetable("0 8 * * *", timezone="America/New_York"),
-    start_date=START_DATE,
+    description="Daily 08:00 New York time (DST handled): master sheet -> versions, catalog",
+    schedule=business_cron("0 8 * * *"),
+    start_date=start_date(BUSINESS_TZ),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "collections", "sheets"],
@@ -41,15 +43,20 @@ for each owner of self-serve collections (public + their own).
     ),
     params={
         "spreadsheet_id": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Master sheet id",
             description="Empty means COLLECTOR_MASTER_SHEET_ID.",
         ),
-        "worksheet": Param("Collections", type="string", title="Tab"),
+        "worksheet": Param(
+            "Collections",
+            type=["null", "string"],
+            title="Tab",
+            description="Empty means Collections.",
+        ),
         "catalog_url": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Catalog JSON",
             description="File or s3:// / gs:// URL; empty means COLLECTOR_CATALOG_URL.",
         ),

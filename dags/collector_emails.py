@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from collector_airflow.assets import COLLECTIONS, PAYOUTS
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date, utc_cron
 
 DOC = """
 ### Collector emails (FAQ 2, 4, 8, 13)
@@ -24,11 +25,12 @@ Every 30 minutes, and as soon as a payout is reconciled or the collections chang
 
 @dag(
     dag_id="collector_emails",
+    description="Every 30 min (UTC cron), on payouts and collection changes: collector emails",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/30 * * * *", timezone="UTC"),
+        timetable=utc_cron("*/30 * * * *"),
         assets=(PAYOUTS | COLLECTIONS),
     ),
-    start_date=START_DATE,
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "emails"],

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from airflow.sdk import (
     AssetOrTimeSchedule,
-    CronTriggerTimetable,
     DeadlineReference,
     Param,
     dag,
@@ -15,7 +14,8 @@ from airflow.sdk import (
 
 from collector_airflow.alerts import promise_deadline
 from collector_airflow.assets import PAYOUTS, SCORES
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date, utc_cron
 
 DOC = """
 ### Dashboard refresh
@@ -28,10 +28,9 @@ A collector whose write fails is reported here and retried next run; the others 
 
 @dag(
     dag_id="dashboard_refresh",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("15 * * * *", timezone="UTC"), assets=(SCORES | PAYOUTS)
-    ),
-    start_date=START_DATE,
+    description="Hourly at :15 (UTC cron), on new scores and payouts: dashboards, ops summary",
+    schedule=AssetOrTimeSchedule(timetable=utc_cron("15 * * * *"), assets=(SCORES | PAYOUTS)),
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "dashboards", "sheets"],

@@ -7,14 +7,17 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from collector_airflow.assets import RELEASES
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date
 
 FFMPEG_POOL = "ffmpeg"
 
 DOC = """
 ### Dataset release
-Triggered by hand (**Trigger** → the form). Leave **Dry run** ticked first: the log then shows
-how many clips per category and split the release would hold, and nothing is written.
+Triggered by hand (**Trigger** → the form). With the defaults it is a **dry run**: the log
+shows how many clips per category and split the release would hold (as the next version of
+its name when **Version** is empty), and nothing is written. To build, enter a **Version** and
+untick **Dry run**; a build without a version fails at once, saying so.
 
 1. ``plan_release`` selects the activities every reviewer passed, in accepted videos whose every
    subject has consent on file and has not withdrawn it; assigns collectors to train/val/test
@@ -33,8 +36,9 @@ docs/consent-and-releases.md.
 
 @dag(
     dag_id="dataset_release",
+    description="By hand: dry run by default; enter a version and untick Dry run to build",
     schedule=None,
-    start_date=START_DATE,
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "releases", "consent"],
@@ -47,7 +51,14 @@ docs/consent-and-releases.md.
             pattern="^[a-z0-9][a-z0-9_-]{0,63}$",
             title="Release name",
         ),
-        "version": Param("1.0", type="string", pattern=r"^\d+\.\d+(\.\d+)?$", title="Version"),
+        "version": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d+\.\d+(\.\d+)?$",
+            title="Version",
+            description="MAJOR.MINOR[.PATCH], e.g. 1.0. Needed to build; a dry run without one "
+            "previews the next version of this name. A published version is never changed.",
+        ),
         "collections": Param(
             [],
             type="array",
@@ -63,8 +74,8 @@ docs/consent-and-releases.md.
         ),
         "dry_run": Param(True, type="boolean", title="Dry run (count only, write nothing)"),
         "output_url": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Output",
             description="Folder or s3:// / gs:// URL; empty means COLLECTOR_RELEASES_URL.",
         ),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from collector_airflow.assets import SUBMISSIONS
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date, utc_cron
 
 DOC = """
 ### Dropbox delivery
@@ -25,10 +26,9 @@ Runs when ingest publishes ``collector.submissions`` (new videos and edits), and
 
 @dag(
     dag_id="dropbox_delivery",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("40 * * * *", timezone="UTC"), assets=[SUBMISSIONS]
-    ),
-    start_date=START_DATE,
+    description="Hourly at :40 (UTC cron) and on new submissions: videos to their owners' Dropbox",
+    schedule=AssetOrTimeSchedule(timetable=utc_cron("40 * * * *"), assets=[SUBMISSIONS]),
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "dropbox"],

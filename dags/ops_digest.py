@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, dag, task
+from airflow.sdk import dag, task
 
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import BUSINESS_TZ, business_cron, start_date
 
 DOC = """
 ### Ops digest
@@ -17,8 +18,9 @@ collector emails that failed or are stuck. Each line is also in this task's log.
 
 @dag(
     dag_id="ops_digest",
-    schedule=CronTriggerTimetable("0 7 * * *", timezone="America/New_York"),
-    start_date=START_DATE,
+    description="Daily 07:00 New York time (DST handled): one email to ops",
+    schedule=business_cron("0 7 * * *"),
+    start_date=start_date(BUSINESS_TZ),
     catchup=False,
     tags=["collector", "ops"],
     doc_md=DOC,

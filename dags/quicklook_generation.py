@@ -7,7 +7,8 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from collector_airflow.assets import QUICKLOOKS, SUBMISSIONS
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date
 
 FFMPEG_POOL = "ffmpeg"  # created by `make demo` / `make airflow` / airflow-init: 2 slots per box
 
@@ -38,8 +39,9 @@ video ids or a range of collection days (America/New_York, both ends included).
 
 @dag(
     dag_id="quicklook_generation",
+    description="When ingest publishes collector.submissions; by hand for videos or ET days",
     schedule=[SUBMISSIONS],
-    start_date=START_DATE,
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "quicklooks", "review"],
@@ -71,8 +73,8 @@ video ids or a range of collection days (America/New_York, both ends included).
         ),
         "tiles": Param(9, type="integer", minimum=2, maximum=25, title="Tiles per montage"),
         "output_url": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Output",
             description="Folder or s3:// / gs:// URL; empty means COLLECTOR_QUICKLOOK_URL. "
             "Consent quicklooks go to its consents/ folder.",

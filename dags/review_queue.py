@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from collector_airflow.assets import QUICKLOOKS, RATINGS
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date, utc_cron
 
 DOC = """
 ### Review queue
@@ -24,10 +25,9 @@ Runs when new quicklooks exist, and every 30 minutes to collect ratings.
 
 @dag(
     dag_id="review_queue",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/30 * * * *", timezone="UTC"), assets=[QUICKLOOKS]
-    ),
-    start_date=START_DATE,
+    description="Every 30 min (UTC cron) and on new quicklooks: review sheet out, ratings back",
+    schedule=AssetOrTimeSchedule(timetable=utc_cron("*/30 * * * *"), assets=[QUICKLOOKS]),
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "review", "sheets"],

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import Param, dag, task
 
 from collector_airflow.assets import SUBMISSIONS
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date, utc_cron
 
 DOC = """
 ### Submission ingest
@@ -28,8 +29,9 @@ is skipped otherwise), so downstream DAGs do not wake up for nothing.
 
 @dag(
     dag_id="submission_ingest",
-    schedule=CronTriggerTimetable("*/15 * * * *", timezone="UTC"),
-    start_date=START_DATE,
+    description="Every 15 minutes (UTC cron): landing area -> warehouse, bad files quarantined",
+    schedule=utc_cron("*/15 * * * *"),
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "ingest"],
@@ -37,14 +39,14 @@ is skipped otherwise), so downstream DAGs do not wake up for nothing.
     default_args=default_args(retry_delay=timedelta(minutes=2)),
     params={
         "landing_url": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Landing area",
             description="Folder or s3:// / gs:// URL; empty means COLLECTOR_LANDING_URL.",
         ),
         "quarantine_url": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Quarantine",
             description="Where rejected files are copied; empty means COLLECTOR_QUARANTINE_URL.",
         ),

@@ -30,7 +30,7 @@ collector demo generate --landing "$landing"
 echo "== 3/5 Collections master sheet, filled in as ops would"
 COLLECTOR_MASTER_SHEET_ID=$(python scripts/seed_sandbox.py master-sheet | tail -1)
 export COLLECTOR_MASTER_SHEET_ID
-echo "== 4/5 Airflow metadata database (SQLite under $AIRFLOW_HOME)"
+echo "== 4/5 Airflow metadata database"
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -40 "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 airflow pools import config/pools.json >/dev/null
 echo "== 5/5 DAG runs"
@@ -56,7 +56,7 @@ run_dag collection_updates "{}" "master sheet -> versions" 1
 run_dag submission_ingest "{\"landing_url\": \"$landing\", \"quarantine_url\": \"$quarantine\", \"mp4_wait_minutes\": 0}" "landing area -> warehouse" 2
 run_dag quicklook_generation "{\"output_url\": \"$quicklooks\"}" "activities -> montages" 3
 run_dag review_queue "{}" "activities -> review sheet" 4
-review_sheet=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'review_queue'" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+review_sheet=$(collector show sheet review_queue)
 python scripts/seed_sandbox.py ratings "$review_sheet" | sed 's/^/   reviewers: /'
 run_dag review_queue "{}" "ratings -> warehouse" 5
 run_dag score_aggregation "{}" "ratings -> scores" 6
@@ -94,20 +94,20 @@ echo
 collector status
 echo
 collector payouts show "$week"
-example=$(psql -Atqc "SELECT video_id FROM video_scores ORDER BY status = 'rejected' DESC, video_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+example=$(collector show scored-video)
 echo
 echo "Why a video was or was not accepted (collector explain $example):"
 collector explain "$example" | sed 's/^/  /'
 echo
 echo "Demo finished in $(( $(date +%s) - started )) s. Where to look:"
-first=$(psql -Atqc "SELECT collector_id FROM payment_profiles ORDER BY collector_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+first=$(collector show payee)
 password=$(python -c "from collector.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)")
 echo "  collector portal    http://127.0.0.1:${PORTAL_PORT:-8790}/   log in as $first / $password (ops: ops@example.com, same password; still running: make portal-stop)"
 echo "  collector emails    $SANDBOX_URL/inbox/   (welcome and weekly digest, as collectors get them)"
 echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue, dashboards; still running: make sandbox-stop)"
-dashboard=$(psql -Atqc "SELECT spreadsheet_id FROM collector_dashboards ORDER BY collector_id LIMIT 1" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+dashboard=$(collector show dashboard)
 echo "  a collector's sheet $SANDBOX_URL/sheets/$dashboard"
-ops=$(psql -Atqc "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = 'ops_summary'" "$AIRFLOW_CONN_COLLECTOR_WAREHOUSE")
+ops=$(collector show sheet ops_summary)
 echo "  ops summary sheet   $SANDBOX_URL/sheets/$ops"
 echo "  static dashboards   $COLLECTOR_STATE_DIR/dashboards/ (one HTML page per collector)"
 echo "  payout reports      $COLLECTOR_PORTAL_URL/ops/payout-reports (ops login; HTML + CSV per run in $COLLECTOR_STATE_DIR/payout_reports/)"
@@ -122,6 +122,6 @@ echo "  quicklooks          $quicklooks"
 for sheet in "$quicklooks"/contact-sheet-*.html; do
   echo "  contact sheet       file://$sheet"
 done
-echo "  warehouse           psql $(collector db url)"
+echo "  warehouse           collector status, collector show --help, collector db shell"
 echo "  DAG logs            $AIRFLOW_HOME/demo-*.log"
 echo "  Airflow UI          make airflow"

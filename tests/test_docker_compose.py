@@ -82,3 +82,19 @@ def test_the_portal_is_its_own_service_without_airflow():
     assert env["COLLECTOR_DB_URL"].endswith("@warehouse:5432/collector")
     assert "COLLECTOR_PORTAL_SECRET" in env and "AIRFLOW__CORE__EXECUTOR" not in env
     assert portal["ports"] == ["8790:8790"]
+
+
+def test_the_business_time_zone_is_airflows_default_for_every_airflow_service():
+    """`[core] default_timezone` is the only time-zone option Airflow 3.3 has (its config.yml);
+    `[webserver] default_ui_timezone` is gone with the Flask UI, so nothing may pretend to set it."""
+    import airflow
+
+    options = yaml.safe_load(
+        (Path(airflow.__file__).parent / "config_templates" / "config.yml").read_text()
+    )
+    assert "default_timezone" in options["core"]["options"]
+    assert not any("ui_timezone" in o for s in options.values() for o in s.get("options", {}))
+    for name in AIRFLOW_SERVICES:
+        env = SERVICES[name]["environment"]
+        assert env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] == "America/New_York", name
+        assert not any("UI_TIMEZONE" in key for key in env), name

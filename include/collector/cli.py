@@ -34,6 +34,62 @@ def _cmd_db(args: argparse.Namespace) -> int:
         with db.connect() as conn:
             applied = db.migrate(conn)
         print("applied: " + ", ".join(applied) if applied else "warehouse schema is up to date")
+    elif args.action == "shell":
+        return _db_shell(settings.database_url())
+    return 0
+
+
+def _db_shell(url: str) -> int:
+    """psql on the warehouse when it is installed; else say how to look without it."""
+    import shutil  # noqa: PLC0415
+
+    psql = shutil.which("psql")
+    if psql:
+        os.execv(psql, [psql, url])
+    print(
+        "psql is not installed (the project does not need it). The warehouse is at\n"
+        f"  {url}\n"
+        "Open it with any PostgreSQL client, or ask the CLI: `collector status`, "
+        "`collector explain VIDEO_ID`, `collector payouts show WEEK`, `collector show ...`.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+_SHOW_NOTHING = {
+    "sheet": "no {what} sheet yet: the pipeline creates it on its first run",
+    "dashboard": "no dashboard sheet yet{who}: dashboard_refresh creates them",
+    "scored-video": "no scored video yet: run score_aggregation (or `collector score`)",
+    "payee": "no collector has payment details yet (portal Profile, `collector payouts profile`)",
+}
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    """One value per call, for scripts: nothing printed to stdout (exit 1) when there is none."""
+    from collector import db, lookups  # noqa: PLC0415
+
+    conn = db.connect()
+    try:
+        if args.what == "sheet":
+            value = lookups.managed_sheet_id(conn, args.name)
+            known = lookups.managed_sheet_purposes(conn)
+        elif args.what == "dashboard":
+            value = lookups.dashboard_sheet_id(conn, args.name)
+        elif args.what == "scored-video":
+            value = lookups.example_scored_video(conn)
+        else:
+            value = lookups.first_payee(conn)
+    finally:
+        conn.close()
+    if value is None:
+        message = _SHOW_NOTHING[args.what].format(
+            what=args.name, who=f" for {args.name}" if args.name else ""
+        )
+        if args.what == "sheet" and known:
+            message += f" (sheets recorded: {', '.join(known)})"
+        print(f"collector: {message}", file=sys.stderr)
+        return 1
+    print(value)
     return 0
 
 
@@ -440,8 +496,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="collector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("db", help="embedded warehouse and migrations")
-    p.add_argument("action", choices=["start", "stop", "url", "airflow-url", "migrate"])
+    p.add_argument(
+        "action",
+        choices=["start", "stop", "url", "airflow-url", "migrate", "shell"],
+        help="airflow-url: Airflow's metadata database beside the warehouse (created when missing); shell: psql on the warehouse if installed, else where it is and how to look",
+    )
     p.set_defaults(func=_cmd_db)
+    p = sub.add_parser(
+        "show",
+        help="print one value from the warehouse, for scripts (read-only)",
+        description="Read-only lookups; prints the value alone, or exits 1 saying why not.",
+    )
+    shows = p.add_subparsers(dest="what", required=True)
+    a = shows.add_parser("sheet", help="id of a sheet the pipelines made")
+    a.add_argument("name", choices=["review_queue", "ops_summary"], help="which sheet")
+    a = shows.add_parser("dashboard", help="a collector's dashboard sheet id (default: the first)")
+    a.add_argument("name", nargs="?", metavar="COLLECTOR", help="collector id (their email)")
+    a = shows.add_parser("scored-video", help="a scored video to explain (a rejected one first)")
+    a.set_defaults(name=None)
+    a = shows.add_parser("payee", help="the first collector with payment details")
+    a.set_defaults(name=None)
+    p.set_defaults(func=_cmd_show)
     p = sub.add_parser("demo", help="demo data")
     p.add_argument(
         "action",

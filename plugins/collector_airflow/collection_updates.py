@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from collector_airflow.hooks.sheets import GoogleSheetsHook
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.param_values import given, text_or_setting
 from collector_airflow.storage import storage_path
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ PROBLEMS_TAB = "Problems"
 def spreadsheet_id(params: dict[str, Any]) -> str:
     from collector import settings  # noqa: PLC0415
 
-    return params.get("spreadsheet_id") or settings.master_sheet_id()
+    return text_or_setting(params, "spreadsheet_id", settings.master_sheet_id)
 
 
 def effective_moment(dag_run) -> datetime:
@@ -32,7 +33,7 @@ def read_master_sheet(params: dict[str, Any]) -> list[list[str]]:
     from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
     from gspread.exceptions import SpreadsheetNotFound, WorksheetNotFound  # noqa: PLC0415
 
-    sheet, tab = spreadsheet_id(params), params.get("worksheet") or "Collections"
+    sheet, tab = spreadsheet_id(params), given(params, "worksheet") or "Collections"
     try:
         rows = GoogleSheetsHook().get_rows(sheet, tab)
     except (SpreadsheetNotFound, WorksheetNotFound) as exc:
@@ -73,7 +74,7 @@ def publish_catalog(params: dict[str, Any], moment: datetime) -> str:
         public, owners = build_catalogs(conn, moment.astimezone(BUSINESS_TZ))
     finally:
         conn.close()
-    target = storage_path(params.get("catalog_url") or settings.catalog_url())
+    target = storage_path(text_or_setting(params, "catalog_url", settings.catalog_url))
     target.parent.mkdir(parents=True, exist_ok=True)
     if owners:
         (target.parent / "users").mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from collector_airflow.param_values import given, text_or_setting
 from collector_airflow.storage import storage_path
 
 
@@ -14,9 +15,9 @@ def run_ingest(params: dict[str, Any], warehouse_conn_id: str = "collector_wareh
     from collector.ingest import ingest_landing_area  # noqa: PLC0415
     from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
 
-    landing = storage_path(params.get("landing_url") or settings.landing_url())
-    quarantine = storage_path(params.get("quarantine_url") or settings.quarantine_url())
-    wait_minutes = params.get("mp4_wait_minutes")
+    landing = storage_path(text_or_setting(params, "landing_url", settings.landing_url))
+    quarantine = storage_path(text_or_setting(params, "quarantine_url", settings.quarantine_url))
+    wait_minutes = given(params, "mp4_wait_minutes")
     mp4_wait = settings.mp4_wait() if wait_minutes is None else timedelta(minutes=wait_minutes)
     conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
     try:

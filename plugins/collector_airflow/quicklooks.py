@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.param_values import text_or_setting
 from collector_airflow.storage import local_file, storage_path
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ MAX_MAPPED_BATCHES = 512  # keep well under Airflow's max_map_length (1024)
 def output_url(params: dict[str, Any]) -> str:
     from collector import settings  # noqa: PLC0415
 
-    return params.get("output_url") or settings.quicklook_url()
+    return text_or_setting(params, "output_url", settings.quicklook_url)
 
 
 def plan_batches(params: dict[str, Any], conn_id: str = "collector_warehouse") -> list[list]:

@@ -7,21 +7,40 @@ from datetime import date
 from typing import Any
 
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.param_values import given, text_or_setting
 from collector_airflow.storage import local_file, storage_path
 
 log = logging.getLogger(__name__)
 VIDEOS_PER_BATCH = 10
 
 
-def release_params(params: dict[str, Any]):
+MISSING_NAME = (
+    "Enter a Release name in the trigger form (lower-case letters, digits, '-' or '_', "
+    "e.g. people-in-public)."
+)
+MISSING_VERSION = (
+    "Enter a Version in the trigger form (e.g. 1.0) to build a release, or tick Dry run to "
+    "preview one without writing anything."
+)
+
+
+def release_params(params: dict[str, Any], version: str | None = None):
+    """The form's release; ``version`` stands in for an empty Version (a dry run's preview)."""
+    from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
+
     from collector.release import ReleaseParams  # noqa: PLC0415
 
     def as_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
 
+    name, version = given(params, "name"), given(params, "version") or version
+    if name is None:
+        raise AirflowFailException(MISSING_NAME)
+    if version is None:
+        raise AirflowFailException(MISSING_VERSION)
     return ReleaseParams(
-        name=str(params["name"]).strip(),
-        version=str(params["version"]).strip(),
+        name=str(name),
+        version=str(version),
         collections=tuple(c.strip() for c in params.get("collections") or () if c.strip()),
         collected_from=as_date(params.get("collected_from")),
         collected_to=as_date(params.get("collected_to")),
@@ -31,18 +50,19 @@ def release_params(params: dict[str, Any]):
 def output_root(params: dict[str, Any]):
     from collector import settings  # noqa: PLC0415
 
-    return storage_path(params.get("output_url") or settings.releases_url())
+    return storage_path(text_or_setting(params, "output_url", settings.releases_url))
 
 
 def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[str, Any]:
     """Select and split; record the plan unless this is a dry run. Returns batches of videos."""
     from collector import release  # noqa: PLC0415
 
-    wanted = release_params(params)
-    root = output_root(params)
     dry_run = bool(params.get("dry_run"))
+    wanted = None if dry_run else release_params(params)  # a build without a version stops here
+    root = output_root(params)
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
+        wanted = wanted or _dry_run_params(conn, params)
         the_plan = release.plan_release(conn, wanted, str(root), dry_run=dry_run)
     finally:
         conn.close()
@@ -63,6 +83,18 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
         "summary": summary,
         "batches": the_plan.video_batches(VIDEOS_PER_BATCH),
     }
+
+
+def _dry_run_params(conn, params: dict[str, Any]):
+    """A dry run without a Version previews the name's next version."""
+    from collector.lookups import next_release_version  # noqa: PLC0415
+
+    name = given(params, "name")
+    if name is None or given(params, "version") is not None:
+        return release_params(params)
+    preview = next_release_version(conn, str(name))
+    log.info("no Version entered: previewing %s as its next version, %s", name, preview)
+    return release_params(params, preview)
 
 
 def _describe(summary: dict[str, Any]) -> str:

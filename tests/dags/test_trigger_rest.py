@@ -1,0 +1,114 @@
+"""The UI's Trigger, over the REST API the UI itself calls: every DAG's form with its defaults
+is enabled and its submission (and conf {}) is accepted (issue 17, item 4).
+
+A real `airflow api-server` on a metadata DB of its own (the DAGs reserialized into it): the
+params come from `GET /api/v2/dags/{id}/details` exactly as the form gets them, and the runs
+are created by `POST /api/v2/dags/{id}/dagRuns`. No scheduler runs, so nothing executes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_trigger_form import ui_is_required
+
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+DAG_IDS = sorted(
+    p.stem
+    for p in (Path(__file__).resolve().parents[2] / "dags").glob("*.py")
+    if not p.name.startswith("_")
+)
+
+
+def _call(url: str, method: str = "GET", body=None, token: str | None = None):
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow-rest")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+    }
+    for args in (["db", "migrate"], ["dags", "reserialize"]):
+        done = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    log = (home / "api-server.log").open("w")
+    server = subprocess.Popen(
+        [AIRFLOW, "api-server", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/v2/version", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, (home / "api-server.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "api-server did not start"
+                time.sleep(0.5)
+        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
+        status, answer = _call(
+            f"{base}/auth/token",
+            "POST",
+            {"username": "admin", "password": password["admin"]},
+        )
+        assert status in (200, 201), answer
+        yield base, answer["access_token"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_the_form_is_enabled_and_its_defaults_are_accepted(api, dag_id):
+    base, token = api
+    status, details = _call(f"{base}/api/v2/dags/{dag_id}/details", token=token)
+    assert status == 200, details
+    params = details["params"] or {}
+    blockers = [
+        k for k, spec in params.items() if ui_is_required(spec) and spec["value"] in (None, "")
+    ]
+    assert blockers == [], f"{dag_id}: Trigger stays disabled because of {blockers}"
+
+    form = {k: spec["value"] for k, spec in params.items()}
+    for conf in (form, {}):
+        status, run = _call(
+            f"{base}/api/v2/dags/{dag_id}/dagRuns",
+            "POST",
+            {"logical_date": None, "conf": conf},
+            token,
+        )
+        assert status == 200, f"{dag_id} with conf {conf}: {status} {run}"
+        assert run["state"] == "queued" and run["run_type"] == "manual"
