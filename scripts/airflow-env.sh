@@ -19,4 +19,7 @@ fi
 export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://127.0.0.1:$AIRFLOW__API__PORT/execution/}"
 export AIRFLOW__API__BASE_URL="${AIRFLOW__API__BASE_URL:-http://localhost:$AIRFLOW__API__PORT}"
+# Dates typed without an offset (CLI backfills, the trigger form's dates) are New York days,
+# the business clock of payout weeks; the UI shows times in each browser's own zone.
+export AIRFLOW__CORE__DEFAULT_TIMEZONE="${AIRFLOW__CORE__DEFAULT_TIMEZONE:-America/New_York}"
 export SANDBOX_URL="http://127.0.0.1:${SANDBOX_PORT:-8799}"

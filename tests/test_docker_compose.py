@@ -98,3 +98,16 @@ def test_the_business_time_zone_is_airflows_default_for_every_airflow_service():
         env = SERVICES[name]["environment"]
         assert env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] == "America/New_York", name
         assert not any("UI_TIMEZONE" in key for key in env), name
+
+
+def test_the_portal_reads_the_finance_reports_where_the_workers_write_them():
+    """The approval links a report on the portal; the portal serves the file the workers wrote
+    (its path is recorded in payout_reports), so both see the same volume at the same path."""
+    portal = SERVICES["portal"]
+    workers = SERVICES["airflow-worker"]
+    folder = workers["environment"]["COLLECTOR_PAYOUT_REPORTS_URL"].split(":-")[-1].rstrip("}")
+    assert portal["environment"]["COLLECTOR_PAYOUT_REPORTS_URL"].endswith(f":-{folder}}}")
+    mounts = {m.split(":")[0]: m.split(":")[1] for m in portal["volumes"]}
+    assert mounts["payout_reports"] == folder
+    assert f"payout_reports:{folder}" in workers["volumes"]
+    assert "COLLECTOR_PORTAL_URL" in workers["environment"]
