@@ -52,4 +52,6 @@ def test_trigger_gives_up_after_repeated_errors(monkeypatch):
     trigger = PayoutBatchTrigger([1], "broken_warehouse", poll_interval=0.01, max_errors=3)
     event = _first_event(trigger)
     assert event["status"] == "error"
-    assert "OperationalError" in event["message"]
+    # The failure reads as a sentence naming the connection and the next step.
+    assert event["message"].startswith("WarehouseUnavailable: ")
+    assert "`broken_warehouse`" in event["message"] and "Next step" in event["message"]
