@@ -7,7 +7,8 @@ from datetime import timedelta
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 
 from collector_airflow.assets import RATINGS, SCORES
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
+from collector_airflow.schedules import UTC, start_date
 
 DOC = """
 ### Score aggregation
@@ -31,9 +32,10 @@ Overlapping runs take turns on an advisory lock.
 @dag(
     dag_id="score_aggregation",
     schedule=AssetOrTimeSchedule(
-        timetable=CronDataIntervalTimetable("0 * * * *", timezone="UTC"), assets=[RATINGS]
+        timetable=CronDataIntervalTimetable("0 * * * *", timezone=UTC), assets=[RATINGS]
     ),
-    start_date=START_DATE,
+    description="Hourly (UTC cron) and when ratings arrive: checks + ratings -> scores; backfills re-score",
+    start_date=start_date(UTC),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "scoring"],

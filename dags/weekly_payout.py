@@ -10,8 +10,9 @@ from airflow.sdk import CronTriggerTimetable, DeadlineReference, Param, dag, tas
 
 from collector_airflow.alerts import payout_approval_hours, promise_deadline
 from collector_airflow.assets import PAYOUTS
-from collector_airflow.defaults import START_DATE, default_args
+from collector_airflow.defaults import default_args
 from collector_airflow.operators.payouts import SubmitPayoutBatchOperator
+from collector_airflow.schedules import BUSINESS_TZ, start_date
 from collector_airflow.sensors.payouts import PayoutBatchSensor
 
 DOC = """
@@ -43,8 +44,9 @@ The wait polls every `payout_poll_seconds` (Airflow Variable, default 60).
 
 @dag(
     dag_id="weekly_payout",
-    schedule=CronTriggerTimetable("0 12 * * 2", timezone="America/New_York"),
-    start_date=START_DATE,
+    description="Tuesdays 12:00 New York time (DST handled): last week's payout, approved by finance",
+    schedule=CronTriggerTimetable("0 12 * * 2", timezone=BUSINESS_TZ),
+    start_date=start_date(BUSINESS_TZ),
     catchup=False,
     max_active_runs=1,
     tags=["collector", "payouts", "finance"],
