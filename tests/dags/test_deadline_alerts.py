@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import start_group, stop_group
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 PROBE = """
@@ -71,7 +72,7 @@ def test_an_overrun_run_emails_ops(tmp_path, smtp_connection):
     logs = tmp_path / "logs"
     logs.mkdir()
     processes = [
-        subprocess.Popen(
+        start_group(
             [AIRFLOW, *command],
             env=env,
             stdout=(logs / f"{command[0]}.log").open("w"),
@@ -90,12 +91,7 @@ def test_an_overrun_run_emails_ops(tmp_path, smtp_connection):
         )
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_group(process)
     [alert] = alerts
     assert alert["to"] == "oncall@example.com"
     assert alert["subject"] == "[collector] promise at risk: the probe finishes in 5 s"

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from processes import start_group, stop_group
 from test_trigger_form import ui_is_required
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -59,7 +60,7 @@ def api(tmp_path_factory):
         done = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     log = (home / "api-server.log").open("w")
-    server = subprocess.Popen(
+    server = start_group(
         [AIRFLOW, "api-server", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
@@ -82,11 +83,7 @@ def api(tmp_path_factory):
         assert status in (200, 201), answer
         yield base, answer["access_token"]
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_group(server)
         log.close()
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from payout_checks import admin, assert_paid_exactly_once, rows
+from processes import start_group, stop_group
 from scoring_world import T0, World
 
 from collector.payouts import set_payment_profile
@@ -36,7 +37,7 @@ def api_server(airflow_db):
         port = probe.getsockname()[1]
     log = open(airflow_db / "api-server-test.log", "w")
     env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin"}
-    process = subprocess.Popen(
+    process = start_group(
         [AIRFLOW, "api-server", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
     )
     url = f"http://127.0.0.1:{port}"
@@ -50,11 +51,7 @@ def api_server(airflow_db):
             assert time.monotonic() < deadline, "api-server did not start"
             time.sleep(0.5)
     yield url
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_group(process)
     log.close()
 
 
