@@ -66,9 +66,10 @@ week=$(python -c "from collector.demo import DEMO_EPOCH; from collector.dashboar
 export AIRFLOW_VAR_PAYOUT_POLL_SECONDS=2
 # The approval is answered over the REST API, so a lone API server runs for the payout.
 api_port=$(python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-airflow api-server --port "$api_port" >"$AIRFLOW_HOME/demo-api-server.log" 2>&1 &
+# In a session of its own, so that stopping it stops the workers it forks too.
+setsid airflow api-server --port "$api_port" >"$AIRFLOW_HOME/demo-api-server.log" 2>&1 &
 api_pid=$!
-trap 'kill $api_pid 2>/dev/null || true' EXIT
+trap 'kill -- -$api_pid 2>/dev/null || true' EXIT
 for _ in $(seq 120); do curl -fs "http://127.0.0.1:$api_port/api/v2/version" >/dev/null 2>&1 && break; sleep 0.5; done
 echo "   The demo approves the payout itself, as finance would with Approve in the Airflow UI:"
 python scripts/approve_payout.py --api "http://127.0.0.1:$api_port" --decision Approve >"$AIRFLOW_HOME/demo-approval.log" 2>&1 &
@@ -76,7 +77,7 @@ approval_pid=$!
 run_dag weekly_payout "{\"week\": \"$week\", \"dry_run\": false}" "approve -> PayPal, Payoneer" 8
 wait "$approval_pid" || { cat "$AIRFLOW_HOME/demo-approval.log"; exit 1; }
 sed 's/^/     /' "$AIRFLOW_HOME/demo-approval.log"
-kill "$api_pid" 2>/dev/null || true
+kill -- "-$api_pid" 2>/dev/null || true
 collector demo seed-accounts >/dev/null
 bash "$(dirname "$0")/portal.sh" restart
 run_dag collector_emails "{}" "welcome, digest -> inbox" 9
