@@ -12,8 +12,9 @@ Runs ``api-server``, ``scheduler``, ``dag-processor`` and ``triggerer`` as separ
   pause, its last log lines printed; five crashes within ten minutes stop everything.
 - **Stopping**: Ctrl-C, SIGTERM or SIGHUP stop every process the stack started, including
   LocalExecutor workers and task processes that moved to process groups of their own: each
-  is found by a marker in its environment (``COLLECTOR_AIRFLOW_STACK``), which every
-  descendant inherits, so nothing is left running.
+  component leads a session of its own, which its descendants keep (and a marker in their
+  environment, ``COLLECTOR_AIRFLOW_STACK``, catches one that left it), so nothing is left
+  running, orphans included.
 
 Each component writes to ``$AIRFLOW_HOME/logs/<component>.log``.
 Usage: ``python scripts/airflow_supervisor.py`` (environment from scripts/airflow-env.sh).
@@ -50,16 +51,26 @@ def stack_environment(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def stack_processes(marker: str) -> list[psutil.Process]:
-    """Every live process whose environment carries this stack's marker."""
+def stack_processes(marker: str, sessions: set[int]) -> list[psutil.Process]:
+    """Every live process of the stack: in a session one of our components leads, or carrying
+    the stack's marker in its environment.
+
+    Sessions are the main net: each component starts a session of its own, and its workers and
+    task processes stay in it (they change process group, not session) even when their parent
+    died. The environment marker catches a descendant that started a session of its own, but a
+    process that sets its title (``airflow api_server``, LocalExecutor workers) overwrites its
+    environment as /proc shows it, so the marker alone misses those.
+    """
     found = []
     for proc in psutil.process_iter():
         if proc.pid == os.getpid():
             continue
         try:
-            if proc.environ().get(MARKER) == marker and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if os.getsid(proc.pid) in sessions or proc.environ().get(MARKER) == marker:
                 found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue
     return found
 
@@ -71,6 +82,7 @@ class Stack:
         self.logs = Path(self.env["AIRFLOW_HOME"]) / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.procs: dict[str, subprocess.Popen] = {}
+        self.sessions: set[int] = set()  # every session a component (or its restart) led
         self.crashes: deque[float] = deque()
         self.stopping = False
 
@@ -90,6 +102,7 @@ class Stack:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
+        self.sessions.add(self.procs[name].pid)
         log.close()
 
     def tail(self, name: str, lines: int = 20) -> str:
@@ -141,15 +154,15 @@ class Stack:
     def stop(self) -> None:
         """SIGTERM every process of the stack, SIGKILL what is left after the grace period."""
         self.stopping = True
-        for proc in stack_processes(self.marker):
+        for proc in stack_processes(self.marker, self.sessions):
             try:
                 proc.terminate()
             except psutil.NoSuchProcess:
                 pass
         deadline = time.monotonic() + STOP_GRACE_S
-        while time.monotonic() < deadline and stack_processes(self.marker):
+        while time.monotonic() < deadline and stack_processes(self.marker, self.sessions):
             time.sleep(0.3)
-        for proc in stack_processes(self.marker):
+        for proc in stack_processes(self.marker, self.sessions):
             try:
                 proc.kill()
             except psutil.NoSuchProcess:
@@ -184,7 +197,7 @@ def main() -> int:
         print(f"the API server did not answer on port {port}:\n{stack.tail('api-server')}")
     code = stack.watch()
     stack.stop()
-    left = stack_processes(stack.marker)
+    left = stack_processes(stack.marker, stack.sessions)
     if left:
         print(f"could not stop: {[p.pid for p in left]}", flush=True)
         return 1

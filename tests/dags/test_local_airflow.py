@@ -234,6 +234,7 @@ def stack(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
                 lambda dag_id=dag_id: _exists(running, dag_id),
                 timeout=240,
             )
+        running.sessions = _components(running)
         yield running
     finally:
         if process.poll() is None:
@@ -242,7 +243,7 @@ def stack(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
                 process.wait(60)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        for proc in _stack_processes(marker):
+        for proc in _stack_processes(marker, getattr(running, "sessions", set())):
             proc.kill()
         conn.close()
         with admin_conn.cursor() as cur:
@@ -267,16 +268,27 @@ def _exists(stack: Stack, dag_id: str) -> bool:
         return False
 
 
-def _stack_processes(marker: str) -> list[psutil.Process]:
+def _stack_processes(marker: str, sessions: set[int]) -> list[psutil.Process]:
+    """Processes in the components' sessions or with the stack's marker in their environment
+    (a process that sets its title, like `airflow api_server`, hides its environment)."""
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.environ().get("COLLECTOR_AIRFLOW_STACK") == marker:
-                if proc.status() != psutil.STATUS_ZOMBIE:
-                    found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if (
+                os.getsid(proc.pid) in sessions
+                or proc.environ().get("COLLECTOR_AIRFLOW_STACK") == marker
+            ):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue
     return found
+
+
+def _components(stack: Stack) -> set[int]:
+    """The sessions the supervisor's components lead (each starts one)."""
+    return {child.pid for child in psutil.Process(stack.process.pid).children()}
 
 
 def test_the_scheduler_pays_the_tuesday_payout(stack, sandbox_url):
@@ -415,12 +427,15 @@ def test_a_ui_backfill_rescores_the_week_and_moves_what_new_rules_affect(stack):
 
 
 def test_sigterm_leaves_no_process_behind(stack):
-    alive = _stack_processes(stack.marker)
-    # api-server, scheduler, dag-processor, triggerer, and the executor's workers under them
-    assert len(alive) > 4, [p.cmdline() for p in alive]
+    sessions = _components(stack)
+    assert len(sessions) == 4  # api-server, scheduler, dag-processor, triggerer
+    alive = _stack_processes(stack.marker, sessions)
+    everything = {p for c in sessions for p in psutil.Process(c).children(recursive=True)}
+    # ... and the executor's workers, the API server's worker, the log server under them
+    assert len(alive) > 6 and everything <= set(alive), [p.cmdline() for p in alive]
     os.kill(stack.process.pid, signal.SIGTERM)  # the supervisor (airflow.sh exec'd into it)
     stack.process.wait(90)
     out = (stack.home / "make-airflow.out").read_text()
     assert "no process of this stack is left" in out, out[-3000:]
-    left = _stack_processes(stack.marker)
+    left = [p for p in alive if p.is_running()] + _stack_processes(stack.marker, sessions)
     assert not left, [(p.pid, p.cmdline()) for p in left]
