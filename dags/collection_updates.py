@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from airflow.sdk import DeadlineReference, Param, dag, task
+from airflow.sdk import DeadlineReference, dag, task
 
+from collector_airflow import dag_params
 from collector_airflow.alerts import promise_deadline
 from collector_airflow.assets import COLLECTIONS
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import BUSINESS_TZ, business_cron, start_date
 
-DOC = """
-### Daily collection update
-At 08:00 America/New_York (DST handled) reads the **Collections master sheet**, validates
-every row, and records a new collection version only where something changed. A bad row is
-reported with its cell (for example ``K7 score_threshold (P004C009): expected a number between
-0 and 1, got 'high'``) in this log and in the sheet's **Problems** tab; its collection keeps the
-version already in force. Each collection is then enabled or disabled for today (sheet flag,
-start/end dates, target accepted count reached; self-serve collections, which are not in the
-sheet, by their own flag and dates) and the catalog JSON the app downloads is published: the
-public one (paid and practice collections) and, beside it, ``users/<sha256(email)[:20]>.json``
-for each owner of self-serve collections (public + their own).
-"""
+DOC = Path(__file__).with_name("docs") / "collection_updates.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -33,7 +24,7 @@ for each owner of self-serve collections (public + their own).
     catchup=False,
     max_active_runs=1,
     tags=["collector", "collections", "sheets"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=5)),
     # FAQ 9: "We usually update the collections around 8am ET daily".
     deadline=promise_deadline(
@@ -41,26 +32,7 @@ for each owner of self-serve collections (public + their own).
         timedelta(minutes=30),
         "collections updated by 08:30 ET (FAQ 9)",
     ),
-    params={
-        "spreadsheet_id": Param(
-            None,
-            type=["null", "string"],
-            title="Master sheet id",
-            description="Empty means COLLECTOR_MASTER_SHEET_ID.",
-        ),
-        "worksheet": Param(
-            "Collections",
-            type=["null", "string"],
-            title="Tab",
-            description="Empty means Collections.",
-        ),
-        "catalog_url": Param(
-            None,
-            type=["null", "string"],
-            title="Catalog JSON",
-            description="File or s3:// / gs:// URL; empty means COLLECTOR_CATALOG_URL.",
-        ),
-    },
+    params=dag_params.collection_updates(),
 )
 def collection_updates():
     @task

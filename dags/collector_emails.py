@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from airflow.sdk import AssetOrTimeSchedule, dag, task
 
@@ -10,17 +11,7 @@ from collector_airflow.assets import COLLECTIONS, PAYOUTS
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import UTC, start_date, utc_cron
 
-DOC = """
-### Collector emails (FAQ 2, 4, 8, 13)
-Every 30 minutes, and as soon as a payout is reconciled or the collections change:
-1. **queue_emails** writes what is due into `email_outbox`, one row per collector, kind and
-   period (welcome once; digest once per payout week, after it is reconciled, unless the
-   collector unsubscribed; "near you" once per day; payment details changed; payment failed,
-   returned or unclaimed).
-2. **send_emails** sends them through `smtp_default` on one SMTP session per 500 messages. A
-   message is marked *sending* before its SMTP call: a rerun never sends it twice. A refusal
-   marks it *failed*; the next run retries it (5 attempts). `email_outbox.last_error` says why.
-"""
+DOC = Path(__file__).with_name("docs") / "collector_emails.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -34,7 +25,7 @@ Every 30 minutes, and as soon as a payout is reconciled or the collections chang
     catchup=False,
     max_active_runs=1,
     tags=["collector", "emails"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=5)),
 )
 def collector_emails():

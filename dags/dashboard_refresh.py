@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from airflow.sdk import (
-    AssetOrTimeSchedule,
-    DeadlineReference,
-    Param,
-    dag,
-    task,
-)
+from airflow.sdk import AssetOrTimeSchedule, DeadlineReference, dag, task
 
+from collector_airflow import dag_params
 from collector_airflow.alerts import promise_deadline
 from collector_airflow.assets import PAYOUTS, SCORES
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import UTC, start_date, utc_cron
 
-DOC = """
-### Dashboard refresh
-Hourly and whenever scores or payouts change. Each collector's Google Sheet (created and shared with the
-collector's normalized email on first refresh) is rewritten only when its content hash changed:
-one values request for all tabs, plus one layout request when a tab outgrows its reserved rows.
-A collector whose write fails is reported here and retried next run; the others go on.
-"""
+DOC = Path(__file__).with_name("docs") / "dashboard_refresh.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -34,7 +24,7 @@ A collector whose write fails is reported here and retried next run; the others 
     catchup=False,
     max_active_runs=1,
     tags=["collector", "dashboards", "sheets"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=5)),
     # FAQ 8: "your dashboard updates approximately every few hours": within 3 h of new scores.
     deadline=promise_deadline(
@@ -42,7 +32,7 @@ A collector whose write fails is reported here and retried next run; the others 
         timedelta(hours=3),
         "dashboards refreshed within 3 hours of new scores (FAQ 8)",
     ),
-    params={"chunk_size": Param(200, type="integer", minimum=1, title="Collectors per task")},
+    params=dag_params.dashboard_refresh(),
 )
 def dashboard_refresh():
     @task

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
+from collector_airflow import dag_params
 from collector_airflow.assets import RELEASES
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import UTC, start_date
 
 FFMPEG_POOL = "ffmpeg"
 
-DOC = """
-### Dataset release
-Triggered by hand (**Trigger** → the form). With the defaults it is a **dry run**: the log
-shows how many clips per category and split the release would hold (as the next version of
-its name when **Version** is empty), and nothing is written. To build, enter a **Version** and
-untick **Dry run**; a build without a version fails at once, saying so.
-
-1. ``plan_release`` selects the activities every reviewer passed, in accepted videos whose every
-   subject has consent on file and has not withdrawn it; assigns collectors to train/val/test
-   (no collector in two splits, deterministic from the name) and records the plan.
-2. ``export_clips`` (mapped over batches of source videos, ``ffmpeg`` pool) cuts each video's
-   actor-centred 512x512 clips with one ffmpeg process per video, and writes their annotations.
-3. ``publish_release`` writes the CSV, splits, README datasheet, histogram, ``takedown.csv`` and
-   the manifest (size and SHA-256 of every file), then marks the version published.
-
-A published name and version is immutable: running it again rebuilds it beside the release and
-fails, naming the files, unless the rebuild is byte-identical. Publish changes as a new version.
-Rules: ``release_padding_rules`` (temporal padding per category) in the warehouse;
-docs/consent-and-releases.md.
-"""
+DOC = Path(__file__).with_name("docs") / "dataset_release.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -42,44 +25,9 @@ docs/consent-and-releases.md.
     catchup=False,
     max_active_runs=1,
     tags=["collector", "releases", "consent"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=1)),
-    params={
-        "name": Param(
-            "people-in-public",
-            type="string",
-            pattern="^[a-z0-9][a-z0-9_-]{0,63}$",
-            title="Release name",
-        ),
-        "version": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d+\.\d+(\.\d+)?$",
-            title="Version",
-            description="MAJOR.MINOR[.PATCH], e.g. 1.0. Needed to build; a dry run without one "
-            "previews the next version of this name. A published version is never changed.",
-        ),
-        "collections": Param(
-            [],
-            type="array",
-            items={"type": "string"},
-            title="Collections",
-            description="Collection ids to include (empty: every collection).",
-        ),
-        "collected_from": Param(
-            None, type=["null", "string"], format="date", title="Collected from (ET day)"
-        ),
-        "collected_to": Param(
-            None, type=["null", "string"], format="date", title="Collected to (ET day)"
-        ),
-        "dry_run": Param(True, type="boolean", title="Dry run (count only, write nothing)"),
-        "output_url": Param(
-            None,
-            type=["null", "string"],
-            title="Output",
-            description="Folder or s3:// / gs:// URL; empty means COLLECTOR_RELEASES_URL.",
-        ),
-    },
+    params=dag_params.dataset_release(),
 )
 def dataset_release():
     @task

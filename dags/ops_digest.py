@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from airflow.sdk import dag, task
 
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import BUSINESS_TZ, business_cron, start_date
 
-DOC = """
-### Ops digest
-Every morning before the 08:00 ET collection update, one email to `COLLECTOR_OPS_EMAIL`: the
-review backlog against the 24 h promise (FAQ 8), unresolved quarantined submissions, activities
-without a quicklook, dashboards failing to write, collectors held from the last payout, and
-collector emails that failed or are stuck. Each line is also in this task's log.
-"""
+DOC = Path(__file__).with_name("docs") / "ops_digest.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -23,7 +19,7 @@ collector emails that failed or are stuck. Each line is also in this task's log.
     start_date=start_date(BUSINESS_TZ),
     catchup=False,
     tags=["collector", "ops"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(),
 )
 def ops_digest():

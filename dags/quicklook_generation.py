@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
+from collector_airflow import dag_params
 from collector_airflow.assets import QUICKLOOKS, SUBMISSIONS
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import UTC, start_date
 
 FFMPEG_POOL = "ffmpeg"  # created by `make demo` / `make airflow` / airflow-init: 2 slots per box
 
-DOC = """
-### Quicklook generation
-Runs when ``submission_ingest`` publishes ``collector.submissions``, or by hand for a list of
-video ids or a range of collection days (America/New_York, both ends included).
-
-1. ``plan_batches`` finds activities without a quicklook for their current annotation (an edit
-   makes the old one stale) and splits them into batches.
-2. ``render_batch`` (mapped, in the ``ffmpeg`` pool) renders each montage with one ffmpeg
-   process, writes the JPEG and records path, size, frames and render time in ``quicklooks``.
-   A missing or corrupt MP4, a zero-length activity or a box outside the frame gives that
-   activity a ``failed`` quicklook with the reason (reviewers see it flagged); it never fails
-   the task.
-3. ``render_consent_quicklooks`` (``ffmpeg`` pool) renders, for each subject whose newest
-   consent record has no quicklook yet, a 2x2 tile of the consent video's first seconds to
-   ``consents/<subject key>.jpg`` under the same output (one stable path per subject), for
-   reviewers to compare with the person in the activity (FAQ 10); the outcome is recorded on
-   ``consent_records``. A missing or undecodable consent video is recorded as ``failed`` with
-   the reason, never failing the task. The review queue offers an activity only once every
-   subject of its video has a rendered (or failed) consent quicklook.
-4. ``write_contact_sheets`` rewrites the day's HTML contact sheet next to the images.
-5. ``publish_quicklooks`` updates ``collector.quicklooks`` (montages and consent quicklooks,
-   rendered and failed) when anything was rendered.
-"""
+DOC = Path(__file__).with_name("docs") / "quicklook_generation.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -45,41 +25,9 @@ video ids or a range of collection days (America/New_York, both ends included).
     catchup=False,
     max_active_runs=1,
     tags=["collector", "quicklooks", "review"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=1)),
-    params={
-        "video_ids": Param(
-            [],
-            type="array",
-            items={"type": "string"},
-            title="Video ids",
-            description="Only these videos (empty: every video that needs a quicklook).",
-        ),
-        "collected_from": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Collected from (ET day)",
-        ),
-        "collected_to": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Collected to (ET day)",
-        ),
-        "force": Param(False, type="boolean", title="Re-render even if current"),
-        "batch_size": Param(
-            16, type="integer", minimum=1, maximum=500, title="Activities per task"
-        ),
-        "tiles": Param(9, type="integer", minimum=2, maximum=25, title="Tiles per montage"),
-        "output_url": Param(
-            None,
-            type=["null", "string"],
-            title="Output",
-            description="Folder or s3:// / gs:// URL; empty means COLLECTOR_QUICKLOOK_URL. "
-            "Consent quicklooks go to its consents/ folder.",
-        ),
-    },
+    params=dag_params.quicklook_generation(),
 )
 def quicklook_generation():
     @task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from airflow.sdk import AssetOrTimeSchedule, dag, task
 
@@ -10,17 +11,7 @@ from collector_airflow.assets import QUICKLOOKS, RATINGS
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import UTC, start_date, utc_cron
 
-DOC = """
-### Review queue
-Runs when new quicklooks exist, and every 30 minutes to collect ratings.
-
-* ``append_new_activities``: one row per activity with its quicklook (``=IMAGE``), collection
-  and description; rating columns offer exactly the FAQ's rating names.
-* ``collect_ratings``: reviewers listed on the **Reviewers** tab; their ratings land in
-  ``activity_ratings`` once (a reread changes nothing, a changed rating replaces the old one).
-  Unknown rating names, reviewers or row ids are reported with their cell here and on the
-  sheet's **Problems** tab, never guessed.
-"""
+DOC = Path(__file__).with_name("docs") / "review_queue.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -31,7 +22,7 @@ Runs when new quicklooks exist, and every 30 minutes to collect ratings.
     catchup=False,
     max_active_runs=1,
     tags=["collector", "review", "sheets"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=2)),
 )
 def review_queue():

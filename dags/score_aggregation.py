@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, dag, task
 
+from collector_airflow import dag_params
 from collector_airflow.assets import RATINGS, SCORES
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import UTC, start_date
 
-DOC = """
-### Score aggregation
-**Hourly** (and when new ratings arrive): scores the videos whose inputs changed in the run's
-data interval (ratings, edits, collection versions, consents), plus every video of the same
-collector and collection (a new video can supersede an earlier one, or repeat its location).
-Rules come from ``scoring_rule_sets`` / ``scoring_label_rules``; each score records its rules
-and collection versions. ``collector explain <video_id>`` says why.
-
-**Backfills re-score what was collected.** Each backfill run re-scores the videos *collected*
-in its hour under the chosen rules (``rules_version``, empty = the latest), so a backfill over
-a past week re-scores that week's videos; unchanged rules change no score. From the UI:
-*Trigger → Backfill* (from/to dates, reprocess behaviour *All runs*); from the CLI:
-``airflow backfill create --dag-id score_aggregation --from-date 2026-11-16 --to-date 2026-11-23 --reprocess-behavior completed``.
-A single run can do the same with **collected_between** (``2026-11-16/2026-11-23``, New York
-days, end exclusive), or re-score everything with **rescore_all**.
-Overlapping runs take turns on an advisory lock.
-"""
+DOC = Path(__file__).with_name("docs") / "score_aggregation.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -39,33 +25,9 @@ Overlapping runs take turns on an advisory lock.
     catchup=False,
     max_active_runs=1,
     tags=["collector", "scoring"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=2)),
-    params={
-        "rescore_all": Param(
-            False,
-            type="boolean",
-            title="Re-score every video",
-            description="For rule changes: ignore the data interval.",
-        ),
-        "collected_between": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d{4}-\d{2}-\d{2}[^/]*/\d{4}-\d{2}-\d{2}[^/]*$",
-            title="Collected between",
-            description=(
-                "Re-score the videos collected in START/END (ISO dates or date-times, New York "
-                "time, END exclusive), e.g. 2026-11-16/2026-11-23. Empty: what changed."
-            ),
-        ),
-        "rules_version": Param(
-            None,
-            type=["null", "integer"],
-            minimum=1,
-            title="Rules version",
-            description="Empty means the latest rule set.",
-        ),
-    },
+    params=dag_params.score_aggregation(),
 )
 def score_aggregation():
     @task

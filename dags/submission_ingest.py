@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
+from collector_airflow import dag_params
 from collector_airflow.assets import SUBMISSIONS
 from collector_airflow.defaults import default_args
 from collector_airflow.schedules import UTC, start_date, utc_cron
 
-DOC = """
-### Submission ingest
-Reads new annotation JSON files from the landing area (``params.landing_url``, default
-``COLLECTOR_LANDING_URL``), validates them and upserts each file in one transaction.
-
-* **Quarantined** files are copied to ``params.quarantine_url`` with a ``.reason.json`` note and
-  listed in the ``ingest_quarantine`` table; the task log names the file, the JSON path and the
-  reason. The run still succeeds: one bad upload must not hold back the others.
-* An annotation whose MP4 has not arrived **waits** (``params.mp4_wait_minutes``), then is
-  quarantined.
-* Rerunning is safe: files already seen with the same content are skipped.
-
-Publishes the ``collector.submissions`` Asset only when a video changed (``publish_submissions``
-is skipped otherwise), so downstream DAGs do not wake up for nothing.
-"""
+DOC = Path(__file__).with_name("docs") / "submission_ingest.md"  # Airflow reads it at parse time
 
 
 @dag(
@@ -35,29 +23,9 @@ is skipped otherwise), so downstream DAGs do not wake up for nothing.
     catchup=False,
     max_active_runs=1,
     tags=["collector", "ingest"],
-    doc_md=DOC,
+    doc_md=str(DOC),
     default_args=default_args(retry_delay=timedelta(minutes=2)),
-    params={
-        "landing_url": Param(
-            None,
-            type=["null", "string"],
-            title="Landing area",
-            description="Folder or s3:// / gs:// URL; empty means COLLECTOR_LANDING_URL.",
-        ),
-        "quarantine_url": Param(
-            None,
-            type=["null", "string"],
-            title="Quarantine",
-            description="Where rejected files are copied; empty means COLLECTOR_QUARANTINE_URL.",
-        ),
-        "mp4_wait_minutes": Param(
-            None,
-            type=["null", "number"],
-            minimum=0,
-            title="MP4 wait (minutes)",
-            description="How long an annotation waits for its MP4; empty means the setting.",
-        ),
-    },
+    params=dag_params.submission_ingest(),
 )
 def submission_ingest():
     @task
