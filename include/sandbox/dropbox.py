@@ -25,7 +25,7 @@ Contract points kept (sources in the module's tests and the hand-over report):
   update with autorename and strict_conflict; a file with identical content at the target path is
   "no conflict, nothing written" (the existing metadata comes back, same rev).
 - ``files/get_metadata``, ``files/list_folder`` (+ ``/continue``), ``users/get_current_account``,
-  ``auth/token/revoke``.
+  ``auth/token/revoke``; ``check/app`` (app key and secret only, for the connection's Test).
 
 ``/_sandbox/dropbox/...`` holds the admin switches (faults such as 429 storms, token expiry and
 revocation per account, counters and a request log, reset); ``/dropbox/`` is a read-only view.
@@ -1303,6 +1303,27 @@ def register_dropbox(app: FastAPI, state_dir: Path, base_url: str) -> None:
                 error = json.loads(response.body)["error"]
                 state.count_oauth("refused")
             state.record("oauth2/token", account, response.status_code, error)
+        response.headers["X-Dropbox-Request-Id"] = _request_id()
+        return response
+
+    @dbx.post("/2/check/app")
+    async def check_app(request: Request):
+        """App authentication (HTTP Basic app key:secret) echoing ``query``; changes nothing.
+        A wrong key or secret: 401 ``invalid_access_token`` (assumed; Dropbox documents only
+        the success)."""
+        client_id, secret = client_credentials(request, {})
+        if client_id != state.app["app_key"] or secret != state.app["app_secret"]:
+            body = {
+                "error_summary": "invalid_access_token/",
+                "error": {".tag": "invalid_access_token"},
+            }
+            response = JSONResponse(body, status_code=401)
+        else:
+            try:
+                query = json.loads(await request.body() or b"{}").get("query", "")
+            except (ValueError, AttributeError):
+                query = ""
+            response = JSONResponse({"result": str(query)})
         response.headers["X-Dropbox-Request-Id"] = _request_id()
         return response
 

@@ -33,6 +33,8 @@ from requests.adapters import HTTPAdapter
 
 from collector_airflow.hooks.service_errors import (
     ExternalServiceError,
+    connection_test_crash,
+    connection_test_failure,
     endpoint,
     transport_status,
 )
@@ -203,6 +205,51 @@ class DropboxHook(BaseHook):
     def api_base_url(self) -> str | None:
         return (self._connection().extra_dejson or {}).get("api_base_url") or None
 
+    def test_connection(self) -> tuple[bool, str]:
+        """The Connections form's Test: Dropbox's app authentication check (``POST /2/check/app``
+        with the app key and secret, which echoes a query). No user, no file, nothing changed."""
+        url = "https://api.dropboxapi.com/2/check/app"
+        secrets: list[str | None] = []
+        try:
+            conn = self._connection()
+            secrets = [conn.password]
+            extra = conn.extra_dejson or {}
+            shown = f"{self.api_base_url.rstrip('/')}/2/check/app" if self.api_base_url else url
+            try:
+                answer = sdk_session(self.api_base_url).post(
+                    url,
+                    json={"query": "collector"},
+                    auth=(conn.login or "", conn.password or ""),
+                    timeout=min(float(extra.get("timeout_s") or 300), 30.0),
+                )
+            except requests.RequestException as exc:
+                raise DropboxUnavailable(
+                    conn_id=self.dropbox_conn_id,
+                    endpoint=endpoint("POST", shown),
+                    status=transport_status(exc),
+                    next_step="check the API base URL and the network",
+                    secrets=secrets,
+                ) from exc
+            if answer.status_code != 200 or answer.json().get("result") != "collector":
+                refused = answer.status_code in (400, 401)
+                raise DropboxUnavailable(
+                    conn_id=self.dropbox_conn_id,
+                    endpoint=endpoint("POST", shown),
+                    status=f"HTTP {answer.status_code}"
+                    + (" (the app key or secret was refused)" if refused else ""),
+                    next_step="",
+                    secrets=secrets,
+                )
+        except DropboxUnavailable as err:
+            if "refused" in err.status:
+                hint = "copy the app key and secret from the Dropbox App Console (Settings)"
+            else:
+                hint = f"check {DROPBOX_STATUS}, the API base URL and the network"
+            return connection_test_failure(err, hint)
+        except Exception as exc:
+            return False, connection_test_crash("Dropbox", exc, secrets)
+        return True, "Dropbox accepted the app key and secret (check/app); nothing was changed"
+
     def client_for(self, refresh_token: str):
         """A ``dropbox.Dropbox`` for one user; it refreshes its access token by itself. Its
         failures read as sentences (module docstring)."""
@@ -218,7 +265,7 @@ class DropboxHook(BaseHook):
             app_key=conn.login,
             app_secret=conn.password,
             session=sdk_session(self.api_base_url),
-            timeout=float(extra.get("timeout_s", 300)),
+            timeout=float(extra.get("timeout_s") or 300),
             max_retries_on_rate_limit=0,  # collector.dropbox_delivery waits out 429s itself
             max_retries_on_error=0,
         )

@@ -33,6 +33,8 @@ from collector.payout_report import dollars
 from collector.payouts import Chunk, Instruction, ItemOutcome
 from collector_airflow.hooks.service_errors import (
     ExternalServiceError,
+    connection_test_crash,
+    connection_test_failure,
     endpoint,
     safe_url,
     transport_status,
@@ -215,7 +217,7 @@ class PayPalPayoutsHook(PayoutProviderHook):
             conn = self.get_connection(self.paypal_conn_id)
             extra = conn.extra_dejson or {}
             options = {
-                "mode": extra.get("mode", "sandbox"),
+                "mode": (extra.get("mode") or "sandbox"),
                 "client_id": conn.login,
                 "client_secret": conn.password,
             }
@@ -223,9 +225,40 @@ class PayPalPayoutsHook(PayoutProviderHook):
                 options["endpoint"] = extra["endpoint"]
                 options["token_endpoint"] = extra["endpoint"]
             self._api = _BoundedApi.create(
-                options, float(extra.get("timeout_s", 60)), conn_id=self.paypal_conn_id
+                options, float(extra.get("timeout_s") or 60), conn_id=self.paypal_conn_id
             )
         return self._api
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The Connections form's Test: fetch an OAuth token with the client ID and secret
+        (``POST /v1/oauth2/token``). Proves both, pays and changes nothing."""
+        import paypalrestsdk.exceptions as pp  # noqa: PLC0415
+
+        conn = self.get_connection(self.paypal_conn_id)
+        mode = (conn.extra_dejson or {}).get("mode") or "sandbox"
+        secrets = [conn.password]
+        try:
+            api = self.get_conn()
+            secrets = api.secrets()
+            try:
+                api.get_access_token()
+            except pp.ConnectionError as exc:
+                raise self._unavailable(exc, "POST", "v1/oauth2/token") from exc
+        except PayoutServiceError as err:
+            if "401" in err.status or "400" in err.status:
+                hint = (
+                    f"PayPal refused the client ID and secret for mode {mode!r}: copy both "
+                    "from developer.paypal.com → Apps & Credentials (the app of that mode)"
+                )
+            else:
+                hint = "PayPal could not be asked: check the mode, the endpoint and the network"
+            return connection_test_failure(err, hint)
+        except Exception as exc:
+            return False, connection_test_crash("PayPal", exc, secrets)
+        return True, (
+            f"PayPal ({mode}) accepted the client ID and secret: OAuth token fetched from "
+            f"{safe_url(api.token_endpoint)}; nothing was paid"
+        )
 
     def _unavailable(self, exc: Exception, method: str, path: str) -> PayoutServiceError:
         """The sentence for a paypalrestsdk error that carries an HTTP answer."""
@@ -406,7 +439,7 @@ class PayoneerPayoutsHook(PayoutProviderHook):
                 token_url,
                 data={"grant_type": "client_credentials", "scope": "read write"},
                 auth=(conn.login or "", conn.password or ""),
-                timeout=float(extra.get("timeout_s", 60)),
+                timeout=float(extra.get("timeout_s") or 60),
             )
         except requests.RequestException as exc:
             raise self._unavailable("POST", token_url, error=exc) from exc
@@ -415,6 +448,47 @@ class PayoneerPayoutsHook(PayoutProviderHook):
             code = 401 if answer.status_code in (400, 401, 403) else answer.status_code
             raise self._unavailable("POST", token_url, status_code=code) from _http_error(answer)
         self._token = answer.json()["access_token"]
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The Connections form's Test: fetch an OAuth token with the client credentials, then
+        look up a payment reference that cannot exist (``GET .../payouts/<ref>/status``, "not
+        found" proves the program ID). Pays and changes nothing."""
+        secrets: list[str | None] = []
+        try:
+            conn, extra = self._settings()
+            secrets = [conn.password]
+            if not extra.get("program_id"):
+                return False, "Payoneer: the Program ID is empty; it is in the Payoneer account"
+            self._authorize()
+            secrets.append(self._token)
+            answer = self._call("GET", "/payouts/collector-connection-test/status")
+        except PayoutServiceError as err:
+            if "401" in err.status:
+                hint = (
+                    "Payoneer refused the client ID and secret: copy both from the Payoneer "
+                    "account (API credentials) and check the token URL of that environment"
+                )
+            else:
+                hint = "Payoneer could not be asked: check the token URL, API base URL, network"
+            return connection_test_failure(err, hint)
+        except Exception as exc:
+            return False, connection_test_crash("Payoneer", exc, secrets)
+        try:
+            sub_code = str((answer.json().get("error_details") or {}).get("sub_code"))
+        except (ValueError, AttributeError):
+            sub_code = ""
+        if answer.status_code == 404 and sub_code == "2306":
+            return True, (
+                f"Payoneer accepted the client ID and secret (token from "
+                f"{safe_url(extra.get('token_url') or 'https://login.payoneer.com')}) and knows "
+                f"program {extra['program_id']}; nothing was paid"
+            )
+        return False, (
+            f"Payoneer accepted the client ID and secret, but program {extra['program_id']} "
+            f"answered HTTP {answer.status_code}"
+            + (f" (sub_code {sub_code})" if sub_code not in ("", "None") else "")
+            + ": check the Program ID"
+        )
 
     def _unavailable(
         self,
@@ -448,7 +522,7 @@ class PayoneerPayoutsHook(PayoutProviderHook):
                     url,
                     json=body,
                     headers={"Authorization": f"Bearer {self._token}"},
-                    timeout=float(extra.get("timeout_s", 60)),
+                    timeout=float(extra.get("timeout_s") or 60),
                 )
             except requests.RequestException as exc:
                 raise self._unavailable(method, url, error=exc) from exc

@@ -195,3 +195,14 @@ def check_connection(conn_id: str, what: str = "") -> str:
     """``"check the connection `X` (Admin → Connections)"`` + an optional detail."""
     detail = f": {what}" if what else ""
     return f"check the connection `{conn_id}` ({CONNECTIONS_PAGE}){detail}"
+
+
+def connection_test_failure(error: ExternalServiceError, hint: str) -> tuple[bool, str]:
+    """The answer of a connection's Test button when the call failed: the call, what came back
+    and what to fix, no secret. No connection id: the form tests a transient copy of it."""
+    return False, f"{error.service} call {error.endpoint} failed: {error.status}. {hint}"
+
+
+def connection_test_crash(service: str, exc: BaseException, secrets: Iterable[str | None]) -> str:
+    """One line for an unexpected error during a Test (a malformed field), secrets masked."""
+    return one_line(scrub(f"{service}: {type(exc).__name__}: {exc}", list(secrets)), 300)

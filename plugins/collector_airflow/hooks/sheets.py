@@ -36,6 +36,8 @@ from requests.adapters import HTTPAdapter
 
 from collector_airflow.hooks.service_errors import (
     ExternalServiceError,
+    connection_test_crash,
+    connection_test_failure,
     endpoint,
     one_line,
     safe_url,
@@ -271,26 +273,74 @@ class GoogleSheetsHook(BaseHook):
                     "service account JSON there"
                 )
             info = json.loads(keyfile) if isinstance(keyfile, str) else keyfile
-            window = float(extras.get("quota_window_s", 60))
+            window = float(extras.get("quota_window_s") or 60)
             self._http_class = type(
                 "ConfiguredSheetsClient",
                 (_BoundedBackOffClient,),
                 {
-                    "base_url": extras.get("api_base_url"),
+                    "base_url": extras.get("api_base_url") or None,
                     "read_limiter": SlidingWindowLimiter(
-                        int(extras.get("reads_per_minute", 55)), window
+                        int(extras.get("reads_per_minute") or 55), window
                     ),
                     "write_limiter": SlidingWindowLimiter(
-                        int(extras.get("writes_per_minute", 55)), window
+                        int(extras.get("writes_per_minute") or 55), window
                     ),
-                    "max_attempts": int(extras.get("max_attempts", 6)),
-                    "timeout_s": float(extras.get("timeout_s", 60)),
+                    "max_attempts": int(extras.get("max_attempts") or 6),
+                    "timeout_s": float(extras.get("timeout_s") or 60),
                     "conn_id": self.gcp_conn_id,
                     "account_email": str(info.get("client_email") or ""),
                 },
             )
             self._client = gspread.service_account_from_dict(info, http_client=self._http_class)
         return self._client
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The Connections form's Test: fetch a token with the service account key, then list
+        at most one spreadsheet the account can see (Drive ``files.list``). Reads only, one
+        attempt each (no backoff behind the Test button)."""
+        import google.auth.transport.requests  # noqa: PLC0415
+
+        secrets: list[str | None] = []
+        try:
+            keyfile = self._extras().get("keyfile_dict")
+            info = json.loads(keyfile) if isinstance(keyfile, str) else (keyfile or {})
+            secrets = [str(info.get("private_key") or "") or None, keyfile and str(keyfile)]
+            http = self.http
+            http.max_attempts = 1
+            try:
+                http.auth.refresh(google.auth.transport.requests.Request())
+            except google.auth.exceptions.GoogleAuthError as err:
+                raise SheetsUnavailable(**http._token_fields(err)) from err
+            secrets.append(http.auth.token)
+            http.request(
+                "get",
+                "https://www.googleapis.com/drive/v3/files",
+                params={
+                    "q": "mimeType='application/vnd.google-apps.spreadsheet'",
+                    "pageSize": 1,
+                    "fields": "files(id)",
+                },
+            )
+        except SheetsUnavailable as err:
+            if "token refused" in err.status or "401" in err.status:
+                hint = (
+                    "Google refused the service account key: create a new key (IAM → Service "
+                    "accounts → Keys) and paste its JSON"
+                )
+            elif "403" in err.status:
+                hint = (
+                    "the key works but Google refused the call: enable the Sheets and Drive APIs "
+                    "for the key's project"
+                )
+            else:
+                hint = "Google could not be asked: check the token_uri, API base URL, network"
+            return connection_test_failure(err, hint)
+        except Exception as exc:
+            return False, connection_test_crash("Google Sheets", exc, secrets)
+        return True, (
+            f"Google accepted the service account {info.get('client_email')}: token fetched "
+            "and Drive listed; nothing was written"
+        )
 
     @property
     def http(self) -> _BoundedBackOffClient:
