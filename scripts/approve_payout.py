@@ -69,7 +69,7 @@ def main() -> int:
     print(f"Approval pending: {detail['subject']}")
     for line in (detail.get("body") or "").splitlines():
         print(f"  | {line}")
-    # Answering within about a second of the task parking itself fails it (airflow-notes.md).
+    # Answering within about a second of the task parking itself fails it (docs/airflow-facts.md).
     time.sleep(3)
     _call(
         args.api,

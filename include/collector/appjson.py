@@ -1,4 +1,4 @@
-"""Parse the mobile app's annotation JSON (design.md §3), every historical quirk included.
+"""Parse the mobile app's annotation JSON (docs/app-json.md), every historical quirk included.
 
 The parser is pure: bytes in, a :class:`Submission` or a list of :class:`Problem` out. Each
 problem names the JSON path of the field and what was expected, so a person can fix the file.

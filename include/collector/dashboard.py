@@ -90,7 +90,7 @@ class Dashboard:
 
 
 def week_start(moment: datetime) -> date:
-    """Monday (America/New_York) of the payout week holding ``moment`` (design.md §4)."""
+    """Monday (America/New_York) of the payout week holding ``moment`` (docs/business-clock.md)."""
     local = moment.astimezone(BUSINESS_TZ).date()
     return local - timedelta(days=local.weekday())
 

@@ -2,7 +2,7 @@
 
 Each video shows a test pattern with a moving actor-sized rectangle; the JSON's keyframe boxes
 follow the rectangle exactly, so quicklooks can be checked by eye. Besides clean uploads the
-area holds every historical quirk of design.md §3, edits (Android and iOS stamps, one arriving
+area holds every historical quirk of docs/app-json.md, edits (Android and iOS stamps, one arriving
 out of order) and deliberately broken submissions, each listed in the returned manifest with
 the quarantine reason it must get.
 """

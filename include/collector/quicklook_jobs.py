@@ -38,7 +38,7 @@ from collector.quicklook import (
 )
 
 log = logging.getLogger(__name__)
-REVIEW_TZ = ZoneInfo("America/New_York")  # the business clock (design.md §4)
+REVIEW_TZ = ZoneInfo("America/New_York")  # the business clock (docs/business-clock.md)
 
 ActivityKey = tuple[str, int]
 

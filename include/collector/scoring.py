@@ -1,4 +1,4 @@
-"""Scores and Accepted? (design.md §5, FAQ 10-12), computed set-based in PostgreSQL.
+"""Scores and Accepted? (docs/scoring.md, FAQ 10-12), computed set-based in PostgreSQL.
 
 The rules are data (``scoring_rule_sets``, ``scoring_label_rules``); the computation is one SQL
 statement (``sql/queries/score_videos.sql``) over any set of videos. A run always computes from

@@ -1,4 +1,4 @@
-"""Local emulators of the external APIs the platform talks to (design.md §7).
+"""Local emulators of the external APIs the platform talks to (docs/sandbox.md).
 
 Each follows the public contract (paths, JSON shapes, status codes, error names, quotas) closely
 enough that the real client libraries run their real code paths against it. Nothing here imports

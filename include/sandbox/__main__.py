@@ -126,7 +126,7 @@ def main() -> None:
         for name, value in portal_dropbox.items():
             print(f"export {name}={shlex.quote(value)}")
         if args.smtp_port:
-            # A plain local server: both switches off (airflow-notes.md: any value disables).
+            # A plain local server: both switches off (docs/airflow-facts.md: any value disables).
             smtp = (
                 f"smtp://127.0.0.1:{args.smtp_port}?disable_ssl=true&disable_tls=true"
                 "&from_email=collector%40visym.com"

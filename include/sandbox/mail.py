@@ -1,7 +1,7 @@
 """A local SMTP server (aiosmtpd) that keeps every message on disk, and an inbox page.
 
 Started by ``python -m sandbox serve --smtp-port 8025`` next to the HTTP emulators; Airflow's
-SMTP provider talks to it with ``disable_ssl`` and ``disable_tls`` (airflow-notes.md). Each
+SMTP provider talks to it with ``disable_ssl`` and ``disable_tls`` (docs/airflow-facts.md). Each
 accepted message is written as ``<n>.eml`` under ``state_dir/mail``; ``/inbox/`` lists them,
 ``/inbox/<n>`` shows one (its HTML part as the recipient's mail client would), and
 ``/_sandbox/mail/...`` serves tests: the messages as JSON, a reset, and a fault switch that

@@ -1,6 +1,6 @@
 """PayPal Payouts v1 and Payoneer mass payouts, the subset our hooks use, on the sandbox's port.
 
-Contract points kept (shared/provider-notes.md): OAuth client-credentials tokens; PayPal batch
+Contract points kept (docs/service-facts.md): OAuth client-credentials tokens; PayPal batch
 create (1–15,000 items, ``sender_batch_id`` as the dedupe guard, 400 ``USER_BUSINESS_ERROR`` with a
 link to the original batch), paged batch reads, item reads and cancel of UNCLAIMED items; Payoneer
 ``masspayouts`` (≤1,000 payments) and per-reference status. Statuses move with time, computed on

@@ -1,6 +1,6 @@
-"""Assets the pipelines exchange (design.md §1): a producer's outlet is a consumer's schedule.
+"""Assets the pipelines exchange (docs/pipelines.md): a producer's outlet is a consumer's schedule.
 
-Plain names, not ``postgres://`` URIs: those are validated at parse time (airflow-notes.md).
+Plain names, not ``postgres://`` URIs: those are validated at parse time (docs/airflow-facts.md).
 """
 
 from airflow.sdk import Asset

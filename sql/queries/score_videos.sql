@@ -1,4 +1,4 @@
--- Score videos, set-based (design.md §5). Parameters:
+-- Score videos, set-based (docs/scoring.md). Parameters:
 --   %(video_ids)s      text[] of videos to score, or NULL for every video
 --   %(rules_version)s  the rule set to apply
 -- Writes activity_scores and video_scores for those videos; an existing score that changes is

@@ -6,7 +6,7 @@ import pytest
 
 
 def _run(dag):
-    """dag.test() of a DAG defined in a test (airflow-notes.md: bag it and sync it first)."""
+    """dag.test() of a DAG defined in a test (docs/airflow-facts.md: bag it and sync it first)."""
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
     bag = DagBag(dag_folder="/nonexistent")

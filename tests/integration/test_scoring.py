@@ -1,4 +1,4 @@
-"""Every scoring rule of design.md §5 and FAQ 10-12, on the real warehouse."""
+"""Every scoring rule of docs/scoring.md and FAQ 10-12, on the real warehouse."""
 
 from __future__ import annotations
 
