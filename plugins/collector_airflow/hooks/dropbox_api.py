@@ -3,9 +3,9 @@
 (Not named ``dropbox.py``: Airflow imports every file under plugins/ as a top-level module
 of its file name, which would shadow the SDK itself.)
 
-Connection ``dropbox_default`` (type ``dropbox``, design.md §6): login = app key, password =
+Connection ``dropbox_default`` (type ``dropbox``, docs/connections.md): login = app key, password =
 app secret, extras ``api_base_url`` (optional: a local emulator; production leaves it out),
-``timeout_s``. The SDK has no host argument and hard-codes ``https://`` (dropbox-notes.md), so
+``timeout_s``. The SDK has no host argument and hard-codes ``https://`` (docs/service-facts.md), so
 for an emulator the client gets a ``requests.Session`` whose ``https://`` adapter sends every
 call to ``api_base_url`` instead; the SDK's own code runs unchanged.
 

@@ -5,7 +5,7 @@ idempotency key the ledger wrote before the call, and reports each payment's sta
 words (:class:`collector.payouts.ItemOutcome`). A third provider implements
 :class:`PayoutProviderHook`'s three methods and registers its name in ``PROVIDER_HOOKS``.
 
-Connections (design.md §6): ``paypal_default`` (type ``paypal``: login = client id, password =
+Connections (docs/connections.md): ``paypal_default`` (type ``paypal``: login = client id, password =
 client secret, extras ``mode`` ("sandbox"/"live"), optional ``endpoint`` for a local emulator,
 ``timeout_s``) and ``payoneer_default`` (type ``payoneer``: login/password = client
 credentials, extras ``program_id``, ``api_base_url``, ``token_url``, ``timeout_s``). Secrets and
@@ -147,7 +147,7 @@ class _BoundedApi:
     """paypalrestsdk.Api with a request timeout and at most ``auth_retries`` token refreshes.
 
     paypalrestsdk passes no timeout to ``requests`` and retries a 401 by recursion without
-    limit (provider-notes.md); built lazily so importing the hook needs no paypalrestsdk.
+    limit (docs/service-facts.md); built lazily so importing the hook needs no paypalrestsdk.
     """
 
     @staticmethod
