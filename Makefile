@@ -25,11 +25,12 @@ export PATH := $(BIN):$(PATH)
 LINT_IMPORTS = cd $(ROOT) && PYTHONPATH=$(ROOT)/include:$(ROOT)/plugins \
   $(BIN)/lint-imports --no-cache --no-logo .importlinter
 
-.PHONY: help venv browser warehouse warehouse-up demo test lint lint-imports format airflow airflow-cli bench clean lock sandbox sandbox-stop portal portal-stop
+.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli bench clean lock sandbox sandbox-stop portal portal-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
 	@echo "make test    install what tests need, lint, check the import rules, and run the whole suite"
+	@echo "make test-fast  the same without the tests marked slow (real scheduler, browser; < 3 min)"
 	@echo "make lint    ruff and the import rules (.importlinter)"
 	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
 	@echo "make airflow-cli ARGS='...'  the airflow CLI on the same metadata database"
@@ -67,6 +68,13 @@ test: venv browser
 	$(BIN)/ruff format --check .
 	$(LINT_IMPORTS)
 	$(BIN)/pytest
+
+# Everything but the tests marked slow (`make airflow`'s real scheduler, browsers, > ~20 s each).
+test-fast: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(LINT_IMPORTS)
+	$(BIN)/pytest -m "not slow"
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
 browser:
