@@ -20,11 +20,18 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv browser warehouse warehouse-up demo test lint format airflow airflow-cli bench clean lock sandbox sandbox-stop portal portal-stop
+# The allowed arrows between our packages (.importlinter); run from the repo root, where the DAG
+# folder is seen as the namespace package `dags`.
+LINT_IMPORTS = cd $(ROOT) && PYTHONPATH=$(ROOT)/include:$(ROOT)/plugins \
+  $(BIN)/lint-imports --no-cache --no-logo .importlinter
+
+.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli bench clean lock sandbox sandbox-stop portal portal-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
-	@echo "make test    install what tests need, lint, and run the whole suite"
+	@echo "make test    install what tests need, lint, check the import rules, and run the whole suite"
+	@echo "make test-fast  the same without the tests marked slow (real scheduler, browser; < 3 min)"
+	@echo "make lint    ruff and the import rules (.importlinter)"
 	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
 	@echo "make airflow-cli ARGS='...'  the airflow CLI on the same metadata database"
 	@echo "make portal  the collectors' portal on http://127.0.0.1:8790"
@@ -59,7 +66,15 @@ demo: warehouse-up
 test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(LINT_IMPORTS)
 	$(BIN)/pytest
+
+# Everything but the tests marked slow (`make airflow`'s real scheduler, browsers, > ~20 s each).
+test-fast: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(LINT_IMPORTS)
+	$(BIN)/pytest -m "not slow"
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
 browser:
@@ -71,6 +86,10 @@ browser:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(LINT_IMPORTS)
+
+lint-imports: venv
+	$(LINT_IMPORTS)
 
 format: venv
 	$(BIN)/ruff check --fix .
@@ -116,7 +135,7 @@ lock:
 	rm -rf $(STATE)/lock-venv && $(PYTHON) -m venv $(STATE)/lock-venv
 	$(STATE)/lock-venv/bin/pip install --quiet "apache-airflow==3.3.2" apache-airflow-providers-postgres \
 	  apache-airflow-providers-standard pandas gspread google-auth psycopg2-binary ffmpeg-python \
-	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi dropbox
+	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi dropbox import-linter
 	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
 
 clean:

@@ -86,6 +86,7 @@ def _threshold(conn, cid: str) -> Decimal:
 
 
 @pytest.mark.airflow
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_versions_status_catalog_and_bad_rows(
     airflow_db, update_dag, warehouse, sheets_connection, tmp_path
 ):

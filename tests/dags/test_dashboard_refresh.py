@@ -140,6 +140,7 @@ def test_the_dag_refreshes_every_collector(airflow_db, boards, warehouse):
     assert lag["Last dashboard refresh"].endswith("h ago)")
 
 
+@pytest.mark.slow  # a browser
 def test_static_html_dashboard_in_a_real_browser(boards, tmp_path, monkeypatch):
     """The web login's page, rendered by Chromium (installed by the test set-up)."""
     import functools

@@ -27,6 +27,7 @@ def release_dag(airflow_db):
 
 
 @pytest.mark.airflow
+@pytest.mark.slow  # about 27 s: three release builds
 def test_dry_run_then_release_then_identical_rebuild(
     airflow_db, release_dag, seeded_warehouse, landing, tmp_path
 ):

@@ -14,6 +14,7 @@ import pytest
 from processes import start_group, stop_group
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+pytestmark = pytest.mark.slow  # a real scheduler waits for the deadline
 PROBE = """
 import time
 from datetime import datetime, timedelta

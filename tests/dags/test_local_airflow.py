@@ -42,7 +42,7 @@ NY = ZoneInfo("America/New_York")
 PAID = {"ann@x.org": ("paypal", "ann@x.org"), "dee@x.org": ("payoneer", "DEE-1")}
 HELD = "held@x.org"  # no payment details: never paid, so re-scoring it touches no payment
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]  # make airflow itself: minutes
 
 
 def _free_port() -> int:

@@ -36,6 +36,7 @@ def _rows(conn, sql: str, *args):
 
 
 @pytest.mark.airflow
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_every_activity_gets_a_quicklook_and_a_rerun_renders_nothing(
     airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
 ):
@@ -89,6 +90,7 @@ def test_every_activity_gets_a_quicklook_and_a_rerun_renders_nothing(
 
 
 @pytest.mark.airflow
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_an_edit_makes_the_quicklook_stale(
     airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
 ):
@@ -116,6 +118,7 @@ def test_an_edit_makes_the_quicklook_stale(
 
 
 @pytest.mark.airflow
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_consent_quicklooks_are_rendered_and_a_new_consent_alone_is_published(
     airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
 ):

@@ -34,6 +34,7 @@ def _count(conn, sql: str) -> int:
 
 
 @pytest.mark.airflow
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_ingest_and_quicklooks_with_empty_conf_use_the_settings(
     airflow_db, seeded_warehouse, landing, tmp_path, monkeypatch
 ):

@@ -122,6 +122,7 @@ def _api(api: str, path: str) -> dict:
     return module._call(api, "GET", path, module.login(api))
 
 
+@pytest.mark.slow  # about 30 s: the whole payout through the sandbox
 def test_approved_payout_is_paid_reconciled_and_published(
     payout_world, api_server, warehouse, sandbox_url, tmp_path
 ):
@@ -209,6 +210,7 @@ def test_approved_payout_is_paid_reconciled_and_published(
     assert_paid_exactly_once(warehouse, sandbox_url)
 
 
+@pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_rejected_payout_pays_nothing_and_releases_the_videos(
     payout_world, api_server, warehouse, sandbox_url, tmp_path
 ):
@@ -225,6 +227,7 @@ def test_rejected_payout_pays_nothing_and_releases_the_videos(
     assert admin(sandbox_url, "payments/batches") == {"paypal": [], "payoneer": []}
 
 
+@pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_hand_triggered_run_defaults_to_a_dry_run(payout_world, airflow_db, warehouse, tmp_path):
     run = _dags_test({"week": WEEK}, tmp_path)
     output = _finish(run, tmp_path)
@@ -257,6 +260,7 @@ def test_the_settled_check_runs_last_whatever_happened_before():
     assert {"reconcile", "release_if_rejected"} == finished.upstream_task_ids
 
 
+@pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_a_week_that_is_not_a_monday_is_refused_with_the_reason(payout_world, airflow_db, tmp_path):
     run = _dags_test({"week": "2026-11-18"}, tmp_path)
     run.wait(240)

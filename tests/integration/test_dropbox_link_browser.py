@@ -24,6 +24,7 @@ from collector import accounts, vault
 from collector.vault import TokenVault
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".local" / "test" / "artifacts"
+pytestmark = pytest.mark.slow  # a browser
 PASSWORD = "a long demo password"
 COLLECTOR = "ann@gmail.com"
 DROPBOX_EMAIL = "Ann.Dropbox@example.com"

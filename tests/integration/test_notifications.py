@@ -219,6 +219,7 @@ def test_payment_details_changed_email_masks_the_receiver(mail, warehouse):
     assert "****8877" in changed["text"] and "PAYEE-998877" not in changed["text"] + changed["html"]
 
 
+@pytest.mark.slow  # a browser
 def test_email_html_renders_in_a_browser_and_links_resolve(
     mail, warehouse, warehouse_url, sandbox_url
 ):

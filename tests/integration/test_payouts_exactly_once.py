@@ -121,6 +121,7 @@ def test_provider_500_after_accepting_then_a_retry_resumes_by_key(warehouse, wee
     assert_paid_exactly_once(warehouse, sandbox_url)
 
 
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_provider_500_before_accepting_and_timeouts(warehouse, week, sandbox_url):
     batches = _freeze_and_approve(warehouse)
     admin(sandbox_url, "payments/faults", {"provider": "paypal", "kind": "server_error"})

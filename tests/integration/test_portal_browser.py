@@ -20,6 +20,7 @@ from collector import accounts
 from collector.scoring import score_videos
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".local" / "test" / "artifacts"
+pytestmark = pytest.mark.slow  # a browser
 PASSWORD = "a long demo password"
 
 

@@ -36,6 +36,7 @@ def video_of_case(demo_area, case: str) -> str:
     return demo_area.by_case(case).video_id
 
 
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_no_consent_holds_the_video_with_a_reason_and_keeps_it_out(rated, demo_area, tmp_path):
     held = video_of_case(demo_area, "consent_under_collector_email")
     [(status, reasons)] = rows(
@@ -73,6 +74,7 @@ def test_consent_arriving_later_releases_the_hold(rated, demo_area):
     ]
 
 
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_under_18_needs_improvement_keeps_the_video_out(rated, tmp_path):
     accepted = sorted(r[0] for r in rows(rated, "SELECT video_id FROM video_scores WHERE accepted"))
     minor = accepted[0]
@@ -86,6 +88,7 @@ def test_under_18_needs_improvement_keeps_the_video_out(rated, tmp_path):
     assert minor not in released and set(accepted) - {minor} <= released
 
 
+@pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_withdrawn_consent_is_excluded_final_and_listed_for_takedown(rated, landing, tmp_path):
     root = tmp_path / "rel"
     rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
@@ -180,6 +183,7 @@ def frame_rgb(path: Path, n: int) -> list[list[tuple[int, int, int]]]:
     ]
 
 
+@pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_clips_are_square_tubelets_whose_boxes_match_the_track(rated, tmp_path):
     root = tmp_path / "rel"
     rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
@@ -267,6 +271,7 @@ def test_clips_are_square_tubelets_whose_boxes_match_the_track(rated, tmp_path):
     assert padded_outside, "the demo should have an actor near the frame's edge"
 
 
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_padding_rules_apply_and_clamp(rated, tmp_path):
     rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), tmp_path / "rel")
     notes = [
@@ -288,6 +293,7 @@ def test_padding_rules_apply_and_clamp(rated, tmp_path):
         assert note["source"]["clip_frames"][0] == note["source"]["activity_frames"][0]
 
 
+@pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_splits_keep_each_collector_in_one_split_and_files_reproduce(rated, tmp_path):
     root = tmp_path / "rel"
     first = rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
@@ -350,6 +356,7 @@ def test_dry_run_writes_nothing(rated, tmp_path):
     assert rows(rated, "SELECT count(*) FROM dataset_releases") == [(0,)]
 
 
+@pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_a_withdrawal_during_the_build_stops_the_release(rated, tmp_path):
     params = rel.ReleaseParams("pip-test", "1.0")
     plan = rel.plan_release(rated, params, str(tmp_path), dry_run=False)

@@ -143,6 +143,7 @@ def _write_many(hook, count: int) -> gspread.Worksheet:
     return sheet
 
 
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_the_rate_limiter_keeps_a_300_write_run_under_the_quota(sandbox_admin, sheets_connection):
     from collector_airflow.hooks import sheets
 
