@@ -30,7 +30,7 @@ LINT_IMPORTS = cd $(ROOT) && PYTHONPATH=$(ROOT)/include:$(ROOT)/plugins \
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
 	@echo "make test    install what tests need, lint, check the import rules, and run the whole suite"
-	@echo "make test-fast  the same without the tests marked slow (real scheduler, browser; < 3 min)"
+	@echo "make test-fast  the same without the tests marked slow (real scheduler, browser; about 3 min)"
 	@echo "make lint    ruff and the import rules (.importlinter)"
 	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
 	@echo "make airflow-cli ARGS='...'  the airflow CLI on the same metadata database"
