@@ -4,6 +4,7 @@ and Airflow's metadata in a database `airflow` on that same server (as `make air
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -36,6 +37,7 @@ for _name in list(os.environ):  # the developer's own Airflow settings must not 
         os.environ.pop(_name)
 os.environ.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)
 _SERVER: dict[str, str] = {}
+_SERVER_USERS: list = []  # the open lock file of this session's hold on the server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,6 +45,10 @@ def pytest_configure(config: pytest.Config) -> None:
     configured once at import from AIRFLOW__DATABASE__SQL_ALCHEMY_CONN."""
     from collector import embedded
 
+    # A shared hold on the server for this session: another pytest in the same checkout (a
+    # second terminal) keeps it running when this one ends.
+    _SERVER_USERS.append(open(STATE / ".sessions.lock", "w"))  # held until the session ends
+    fcntl.flock(_SERVER_USERS[0], fcntl.LOCK_SH)
     url = embedded.start(STATE / "warehouse", fast_unsafe=True)
     admin = url.rsplit("/", 1)[0] + "/postgres"
     embedded.ensure_database(admin, "airflow")
@@ -53,8 +59,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     from collector import embedded
 
-    if _SERVER:
-        embedded.stop(STATE / "warehouse")
+    if not _SERVER:
+        return
+    try:  # the last session out stops the server
+        fcntl.flock(_SERVER_USERS[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return
+    embedded.stop(STATE / "warehouse")
 
 
 def airflow_metadata_url(admin_url: str, database: str) -> str:
