@@ -13,16 +13,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from payout_checks import admin, assert_paid_exactly_once, rows
+from payout_checks import admin, assert_paid_exactly_once, payout_week, rows
 from processes import start_group, stop_group
-from scoring_world import T0, World
-
-from collector.payouts import set_payment_profile
-from collector.scoring import score_videos
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -57,20 +52,13 @@ def api_server(airflow_db):
 
 @pytest.fixture
 def payout_world(warehouse, payment_connections):
-    world = World(warehouse, pay_per_video_cents=300, perfect_bonus_cents=50)
     payees = {
         "ann@x.org": ("paypal", "ann@x.org"),
         "bob@x.org": ("paypal", "bob+unclaimed@x.org"),
         "dee@x.org": ("payoneer", "DEE-1"),
         "nop@x.org": None,  # no payment details: held
     }
-    for n, (collector, profile) in enumerate(payees.items()):
-        world.video(collector=collector, at=T0 + timedelta(minutes=n), labels=("good", "perfect"))
-        world.video(collector=collector, at=T0 + timedelta(days=1, minutes=n))
-        if profile:
-            set_payment_profile(warehouse, collector, *profile, "test")
-    score_videos(warehouse)
-    warehouse.commit()
+    payout_week(warehouse, payees)
     return payment_connections
 
 

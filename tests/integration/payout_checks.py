@@ -1,4 +1,5 @@
-"""Checks shared by the payout tests: the sandbox's admin API and the exactly-once invariant."""
+"""Shared by the payout tests: a scored payout week, the sandbox's admin API and the
+exactly-once invariant."""
 
 from __future__ import annotations
 
@@ -78,3 +79,25 @@ def assert_paid_exactly_once(conn, sandbox_url: str) -> None:
            GROUP BY 1, 2""",
     ):
         assert item_cents == video_cents, key
+
+
+def payout_week(conn, payees: dict[str, tuple[str, str] | None]):
+    """Two accepted videos per collector in the week of T0 (one perfect: $3.00 + $3.50), with
+    payment details where ``payees`` gives (provider, receiver), none where it gives None;
+    scored and committed. Returns the scoring World."""
+    from datetime import timedelta
+
+    from scoring_world import T0, World
+
+    from collector.payouts import set_payment_profile
+    from collector.scoring import score_videos
+
+    world = World(conn, pay_per_video_cents=300, perfect_bonus_cents=50)
+    for n, (collector, profile) in enumerate(payees.items()):
+        world.video(collector=collector, at=T0 + timedelta(minutes=n), labels=("good", "perfect"))
+        world.video(collector=collector, at=T0 + timedelta(days=1, minutes=n))
+        if profile:
+            set_payment_profile(conn, collector, *profile, "test")
+    score_videos(conn)
+    conn.commit()
+    return world

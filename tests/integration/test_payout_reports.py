@@ -6,14 +6,13 @@ amount and the week; the portal serving a report to ops only."""
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
-from payout_checks import rows, wait_until_final
-from scoring_world import T0, World
+from payout_checks import payout_week, rows, wait_until_final
 from test_portal import SECRET, member
 
 from collector.payout_report import (
@@ -24,8 +23,7 @@ from collector.payout_report import (
     usd,
     write_new,
 )
-from collector.payouts import approve_batches, set_payment_profile
-from collector.scoring import score_videos
+from collector.payouts import approve_batches
 from collector_airflow.payouts import freeze_and_report, reconcile_batches, submit_batch
 
 WEEK = date(2026, 11, 16)
@@ -43,15 +41,7 @@ PAYEES = {
 def week(warehouse, payment_connections, monkeypatch):
     """Two accepted videos per collector (one perfect: 3.00 + 3.50), three of four payable."""
     monkeypatch.setenv("COLLECTOR_PORTAL_URL", "https://portal.example.com/")
-    world = World(warehouse, pay_per_video_cents=300, perfect_bonus_cents=50)
-    for n, (collector, profile) in enumerate(PAYEES.items()):
-        world.video(collector=collector, at=T0 + timedelta(minutes=n), labels=("good", "perfect"))
-        world.video(collector=collector, at=T0 + timedelta(days=1, minutes=n))
-        if profile:
-            set_payment_profile(warehouse, collector, *profile, "test")
-    score_videos(warehouse)
-    warehouse.commit()
-    return world
+    return payout_week(warehouse, PAYEES)
 
 
 def _local(path: str) -> Path:

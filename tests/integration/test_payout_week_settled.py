@@ -9,14 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from airflow.sdk.api.datamodels._generated import DagRunType
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from payout_checks import rows, wait_until_final
-from scoring_world import T0, World
+from payout_checks import payout_week, rows, wait_until_final
+from scoring_world import T0
 
 from collector.payouts import (
     approve_batches,
     close_unsubmitted,
     freeze_week,
-    set_payment_profile,
     unsettled_week,
 )
 from collector.scoring import score_videos
@@ -34,15 +33,7 @@ PAYEES = {
 @pytest.fixture
 def week(warehouse, payment_connections):
     """Two accepted videos per collector ($3.00 + $3.50); returns the run's start: now."""
-    world = World(warehouse, pay_per_video_cents=300, perfect_bonus_cents=50)
-    for n, (collector, profile) in enumerate(PAYEES.items()):
-        world.video(collector=collector, at=T0 + timedelta(minutes=n), labels=("good", "perfect"))
-        world.video(collector=collector, at=T0 + timedelta(days=1, minutes=n))
-        if profile:
-            set_payment_profile(warehouse, collector, *profile, "test")
-    score_videos(warehouse)
-    warehouse.commit()
-    return world
+    return payout_week(warehouse, PAYEES)
 
 
 def _started() -> datetime:
