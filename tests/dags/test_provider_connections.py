@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from processes import start_group, stop_group
+from processes import start_api_server, stop_group
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 TYPES = {
@@ -58,27 +56,11 @@ def _env(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, sandbox_url):
     home = tmp_path_factory.mktemp("airflow-provider")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = _env(home)
     done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    log = (home / "api-server.log").open("w")
-    server = start_group(
-        [AIRFLOW, "api-server", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_api_server(env, home / "api-server.log")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/v2/version", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, (home / "api-server.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "api-server did not start"
-                time.sleep(0.5)
         password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
         status, answer = _call(
             f"{base}/auth/token", "POST", {"username": "admin", "password": password["admin"]}
@@ -87,7 +69,6 @@ def api(tmp_path_factory, sandbox_url):
         yield base, answer["access_token"], home
     finally:
         stop_group(server)
-        log.close()
 
 
 @pytest.mark.airflow

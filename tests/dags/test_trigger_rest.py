@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from processes import start_group, stop_group
+from processes import start_api_server, stop_group
 from test_trigger_form import ui_is_required
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -48,9 +46,6 @@ def _call(url: str, method: str = "GET", body=None, token: str | None = None):
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-rest")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -59,21 +54,8 @@ def api(tmp_path_factory):
     for args in (["db", "migrate"], ["dags", "reserialize"]):
         done = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    log = (home / "api-server.log").open("w")
-    server = start_group(
-        [AIRFLOW, "api-server", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_api_server(env, home / "api-server.log")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/v2/version", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, (home / "api-server.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "api-server did not start"
-                time.sleep(0.5)
         password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
         status, answer = _call(
             f"{base}/auth/token",
@@ -84,7 +66,6 @@ def api(tmp_path_factory):
         yield base, answer["access_token"]
     finally:
         stop_group(server)
-        log.close()
 
 
 @pytest.mark.airflow

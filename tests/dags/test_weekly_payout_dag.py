@@ -8,16 +8,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from payout_checks import admin, assert_paid_exactly_once, payout_week, rows
-from processes import start_group, stop_group
+from processes import start_api_server, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -27,27 +25,10 @@ WEEK = "2026-11-16"
 @pytest.fixture(scope="module")
 def api_server(airflow_db):
     """A lone Airflow API server on the tests' metadata DB: where the approval is answered."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = open(airflow_db / "api-server-test.log", "w")
     env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin"}
-    process = start_group(
-        [AIRFLOW, "api-server", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/version", timeout=2)
-            break
-        except OSError:
-            assert process.poll() is None, (airflow_db / "api-server-test.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "api-server did not start"
-            time.sleep(0.5)
+    process, url = start_api_server(env, airflow_db / "api-server-test.log")
     yield url
     stop_group(process)
-    log.close()
 
 
 @pytest.fixture

@@ -32,3 +32,38 @@ def stop_group(process: subprocess.Popen, timeout: float = 30) -> None:
     except ProcessLookupError:
         pass
     process.wait(5)
+
+
+def start_api_server(env: dict, log_path) -> tuple[subprocess.Popen, str]:
+    """``airflow api-server`` on a free port as a group leader, once it answers
+    ``/api/v2/version`` (120 s at most): (the process, its base URL). Stop it with stop_group."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    airflow = str(Path(sys.executable).parent / "airflow")
+    with open(log_path, "w") as log:
+        server = start_group(
+            [airflow, "api-server", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/v2/version", timeout=2)
+            return server, base
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                stop_group(server)
+                raise AssertionError(
+                    f"api-server did not start: {Path(log_path).read_text()[-3000:]}"
+                ) from None
+            time.sleep(0.5)
