@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import psycopg2
 
-from collector import db, settings
+from collector.core import db, settings
 
 # Every subject the seeded videos name gets a consent on file, as the app would have uploaded;
 # otherwise scoring holds the videos (FAQ 10) and nothing is accepted or paid.

@@ -20,8 +20,8 @@ import time
 
 from _common import CONSENTS_SQL, admin, sandbox, scratch_database
 
-from collector import db
-from collector.scoring import score_videos
+from collector.core import db
+from collector.scoring.scores import score_videos
 
 SEED = """
 INSERT INTO collections (collection_id, project_id) VALUES ('P901C001', 'P901');
@@ -109,7 +109,7 @@ def main() -> None:
         import pandas as pd
         from gspread_dataframe import set_with_dataframe
 
-        from collector.dashboard import build_dashboards
+        from collector.dashboards.content import build_dashboards
         from collector_airflow.hooks.sheets import GoogleSheetsHook
 
         hook = GoogleSheetsHook()

@@ -6,7 +6,7 @@ per-file upload without the content-hash skip, measured in the same run.
 
 Seeding (random bytes written once into a temp dir, sizes from a seeded RNG) and linking (each
 user through the sandbox's authorize form, as the portal and a browser do) are not timed. Ours:
-the DAG's delivery, ``collector.dropbox_delivery.deliver`` once per user, 8 users at a time (the
+the DAG's delivery, ``collector.delivery.uploads.deliver`` once per user, 8 users at a time (the
 DAG's ``max_active_tis_per_dagrun``), each thread with its own warehouse connection and a new SDK
 client per user; then the same again (the hourly rerun). The reference: for every user and file,
 one ``files_upload(mode=overwrite)`` after the other, no record and no content-hash check,
@@ -37,15 +37,16 @@ import requests
 from _common import admin, sandbox, scratch_database
 from dropbox.files import WriteMode
 
-from collector import db, dropbox_links
-from collector.dropbox_delivery import deliver, deliverables
-from collector.vault import TokenVault, new_key
+from collector.core import db
+from collector.delivery import links
+from collector.delivery.uploads import deliver, deliverables
+from collector.delivery.vault import TokenVault, new_key
 from collector_airflow.hooks.dropbox_api import sdk_session
 from sandbox import dropbox_user
 
 # The SDK logs every request at INFO, the delivery every user: keep the output to the figures.
 logging.getLogger("dropbox").setLevel(logging.WARNING)
-logging.getLogger("collector.dropbox_delivery").setLevel(logging.WARNING)
+logging.getLogger("collector.delivery.uploads").setLevel(logging.WARNING)
 MB = 2**20
 THREADS = 8  # dags/dropbox_delivery.py: max_active_tis_per_dagrun=8
 REDIRECT = "http://127.0.0.1:8790/dropbox/callback"
@@ -89,9 +90,9 @@ def link_all(conn, vault: TokenVault, url: str, portal_app: dict, users: list[st
     http = requests.Session()
     now = datetime.now(UTC)
     for collector_id in users:
-        target = dropbox_links.start_link(conn, vault, collector_id, portal_app, REDIRECT, now)
+        target = links.start_link(conn, vault, collector_id, portal_app, REDIRECT, now)
         query = dropbox_user.allow(target, collector_id, http=http)
-        dropbox_links.finish_link(
+        links.finish_link(
             conn, vault, collector_id, query["code"], query["state"], portal_app, REDIRECT, now
         )
 
@@ -120,8 +121,8 @@ def ours(
             local.conn = db.connect(database)
             opened.append(local.conn)
         conn = local.conn
-        link = dropbox_links.link_of(conn, collector_id)
-        token = dropbox_links.refresh_token(conn, vault, collector_id)
+        link = links.link_of(conn, collector_id)
+        token = links.refresh_token(conn, vault, collector_id)
         return deliver(
             conn, client(url, app, token), collector_id, link.dropbox_account_id,
             datetime.now(UTC),
@@ -141,7 +142,7 @@ def reference(database: str, url: str, app: dict, vault: TokenVault, users: list
     conn = db.connect(database)
     uploaded = 0
     for collector_id in users:
-        dbx = client(url, app, dropbox_links.refresh_token(conn, vault, collector_id))
+        dbx = client(url, app, links.refresh_token(conn, vault, collector_id))
         for item in deliverables(conn, collector_id):
             with open(item.source_uri, "rb") as source:
                 dbx.files_upload(source.read(), item.path, mode=WriteMode.overwrite, mute=True)

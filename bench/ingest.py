@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
+from collector_tools.demo import DEMO_EPOCH, demo_collections, generate_bulk_submissions
 
-from collector import db, settings
-from collector.appjson import parse_submission
-from collector.collections import record_collection_version
-from collector.demo import DEMO_EPOCH, demo_collections, generate_bulk_submissions
-from collector.ingest import ingest_landing_area
+from collector.catalog.collections import record_collection_version
+from collector.core import db, settings
+from collector.intake.appjson import parse_submission
+from collector.intake.ingest import ingest_landing_area
 
 
 def fresh_database(label: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 
 from _common import admin, free_port, sandbox, scratch_database
 
-from collector import db
+from collector.core import db
 
 WEEK = date(2026, 11, 16)
 SEED = """
@@ -67,10 +67,10 @@ def main() -> None:
             cur.execute(SEED, {"n": args.collectors})
         conn.commit()
 
-        from collector import notifications
+        from collector.notify import emails
         from collector_airflow.notifications import send_outbox
 
-        queued = notifications.enqueue_digests(conn, WEEK)
+        queued = emails.enqueue_digests(conn, WEEK)
         conn.commit()
         print(f"set-up: {queued:,} digests queued for the week of {WEEK}", flush=True)
 
@@ -98,7 +98,7 @@ def main() -> None:
         before = admin(url, "mail/messages?summary=true")["connections"]
         tracemalloc.start()
         started = time.perf_counter()
-        for email in notifications.render_batch(conn, rows, datetime.now(UTC)):
+        for email in emails.render_batch(conn, rows, datetime.now(UTC)):
             conn.commit()
             with SmtpHook() as smtp:
                 smtp.send_email_smtp(

@@ -20,9 +20,9 @@ from datetime import date
 
 from _common import CONSENTS_SQL, admin, sandbox, scratch_database
 
-from collector import db
-from collector.payout_report import dollars
-from collector.scoring import score_videos
+from collector.core import db
+from collector.core.money import dollars
+from collector.scoring.scores import score_videos
 
 WEEK = date(2026, 11, 16)
 SEED = """
@@ -78,7 +78,7 @@ def main() -> None:
         conn.commit()
         score_videos(conn)
 
-        from collector.payouts import approve_batches
+        from collector.payouts.ledger import approve_batches
         from collector_airflow.payouts import freeze, freeze_and_report, submit_batch
 
         admin(url, "payments/reset-stats", {})

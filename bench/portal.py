@@ -29,8 +29,9 @@ from datetime import UTC, datetime
 import requests
 from _common import CONSENTS_SQL, free_port, scratch_database
 
-from collector import accounts, db
-from collector.scoring import score_videos
+from collector.accounts import logins
+from collector.core import db
+from collector.scoring.scores import score_videos
 
 HEAVY = 10
 SEED = """
@@ -126,9 +127,9 @@ def main() -> None:
         password = "bench password 1"
         now = datetime.now(UTC)
         for email in chosen:
-            account = accounts.create_account(conn, email)
-            accounts.use_link(
-                conn, accounts.issue_link(conn, account, "set_password", now), password, now
+            account = logins.create_account(conn, email)
+            logins.use_link(
+                conn, logins.issue_link(conn, account, "set_password", now), password, now
             )
         conn.commit()
         print(

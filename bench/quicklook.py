@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from collector.media import ffmpeg_binary, run_measured
-from collector.quicklook import Keyframe, QuicklookJob, Rect, render_montage
+from collector.core.media import ffmpeg_binary, run_measured
+from collector.review.quicklook import Keyframe, QuicklookJob, Rect, render_montage
 
 FPS = 30
 WIDTH, HEIGHT = 1920, 1080
@@ -28,7 +28,7 @@ CACHE = Path(".local/bench")
 
 NAIVE = r"""
 import sys, numpy as np, ffmpeg
-from collector.media import ffmpeg_binary
+from collector.core.media import ffmpeg_binary
 clip, w, h, wanted = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), set(map(int, sys.argv[4:]))
 proc = (ffmpeg.input(clip).output("pipe:", format="rawvideo", pix_fmt="rgb24")
         .run_async(cmd=ffmpeg_binary(), pipe_stdout=True, pipe_stderr=True))

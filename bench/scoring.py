@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg2
 from _common import CONSENTS_SQL
 
-from collector import db, settings
-from collector.scoring import score_interval, score_videos
+from collector.core import db, settings
+from collector.scoring.scores import score_interval, score_videos
 
 GENERATE = """
 INSERT INTO collections (collection_id, project_id)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from airflow.sdk import DeadlineReference, dag, task
 
+from collector.core.clock import BUSINESS_TZ_NAME as BUSINESS_TZ
 from collector_airflow import dag_params
 from collector_airflow.alerts import promise_deadline
 from collector_airflow.assets import COLLECTIONS
 from collector_airflow.defaults import default_args
-from collector_airflow.schedules import BUSINESS_TZ, business_cron, start_date
+from collector_airflow.schedules import business_cron, start_date
 
 DOC = Path(__file__).with_name("docs") / "collection_updates.md"  # Airflow reads it at parse time
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from airflow.sdk import dag, task
 
+from collector.core.clock import BUSINESS_TZ_NAME as BUSINESS_TZ
 from collector_airflow.defaults import default_args
-from collector_airflow.schedules import BUSINESS_TZ, business_cron, start_date
+from collector_airflow.schedules import business_cron, start_date
 
 DOC = Path(__file__).with_name("docs") / "ops_digest.md"  # Airflow reads it at parse time
 

@@ -9,12 +9,13 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import CronTriggerTimetable, DeadlineReference, dag
 
+from collector.core.clock import BUSINESS_TZ_NAME as BUSINESS_TZ
 from collector_airflow import dag_params
 from collector_airflow import payout_tasks as tasks
 from collector_airflow.alerts import payout_approval_hours, promise_deadline
 from collector_airflow.defaults import default_args
 from collector_airflow.operators.payouts import SubmitPayoutBatchOperator
-from collector_airflow.schedules import BUSINESS_TZ, start_date
+from collector_airflow.schedules import start_date
 from collector_airflow.sensors.payouts import PayoutBatchSensor
 
 DOC = Path(__file__).with_name("docs") / "weekly_payout.md"  # Airflow reads it at parse time

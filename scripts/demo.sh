@@ -62,7 +62,7 @@ run_dag review_queue "{}" "ratings -> warehouse" 5
 run_dag score_aggregation "{}" "ratings -> scores" 6
 run_dag dashboard_refresh "{}" "scores -> collector sheets" 7
 collector demo seed-profiles | sed 's/^/   payment details: /'
-week=$(python -c "from collector.demo import DEMO_EPOCH; from collector.dashboard import week_start; print(week_start(DEMO_EPOCH))")
+week=$(python -c "from collector_tools.demo import DEMO_EPOCH; from collector.dashboards.content import week_start; print(week_start(DEMO_EPOCH))")
 export AIRFLOW_VAR_PAYOUT_POLL_SECONDS=2
 # The approval is answered over the REST API, so a lone API server runs for the payout.
 api_port=$(python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
@@ -102,7 +102,7 @@ collector explain "$example" | sed 's/^/  /'
 echo
 echo "Demo finished in $(( $(date +%s) - started )) s. Where to look:"
 first=$(collector show payee)
-password=$(python -c "from collector.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)")
+password=$(python -c "from collector_tools.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)")
 echo "  collector portal    http://127.0.0.1:${PORTAL_PORT:-8790}/   log in as $first / $password (ops: ops@example.com, same password; still running: make portal-stop)"
 echo "  collector emails    $SANDBOX_URL/inbox/   (welcome and weekly digest, as collectors get them)"
 echo "  sandbox sheets      $SANDBOX_URL/sheets/   (master sheet, review queue, dashboards; still running: make sandbox-stop)"

@@ -1,6 +1,6 @@
 """Demo helper, acting as a collector in a browser: start the Dropbox link as the portal does,
 click Allow on the (sandbox's) Dropbox page, come back with the code. Uses the portal's own
-settings and code (collector.dropbox_links), so the link is made exactly as on the portal.
+settings and code (collector.delivery.links), so the link is made exactly as on the portal.
 
     python scripts/link_dropbox.py COLLECTOR_EMAIL DROPBOX_EMAIL
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
-from collector import db, dropbox_links, settings
-from collector.vault import TokenVault
+from collector.core import db, settings
+from collector.delivery import links
+from collector.delivery.vault import TokenVault
 from sandbox import dropbox_user
 
 
@@ -21,11 +22,9 @@ def main(collector: str, dropbox_email: str) -> None:
     callback = f"{settings.portal_url()}/dropbox/callback"
     conn = db.connect()
     try:
-        page_url = dropbox_links.start_link(
-            conn, vault, collector, app, callback, datetime.now(UTC)
-        )
+        page_url = links.start_link(conn, vault, collector, app, callback, datetime.now(UTC))
         query = dropbox_user.allow(page_url, dropbox_email)
-        link = dropbox_links.finish_link(
+        link = links.finish_link(
             conn, vault, collector, query["code"], query["state"], app, callback, datetime.now(UTC)
         )
     finally:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import sys
 
-from collector.demo import demo_collections
-from collector.master_sheet import MASTER_HEADER, definition_row
-from collector.review_queue import COMMENT_COLUMN, RATING_COLUMNS
+from collector_tools.demo import demo_collections
+
+from collector.catalog.master_sheet import MASTER_HEADER, definition_row
+from collector.review.queue import COMMENT_COLUMN, RATING_COLUMNS
 from collector_airflow.hooks.sheets import GoogleSheetsHook
 
 REVIEWERS = [

@@ -43,7 +43,7 @@ _SERVER_USERS: list = []  # the open lock file of this session's hold on the ser
 def pytest_configure(config: pytest.Config) -> None:
     """Start the embedded PostgreSQL before any test module imports Airflow, whose engine is
     configured once at import from AIRFLOW__DATABASE__SQL_ALCHEMY_CONN."""
-    from collector import embedded
+    from collector_tools import embedded
 
     # A shared hold on the server for this session: another pytest in the same checkout (a
     # second terminal) keeps it running when this one ends.
@@ -57,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from collector import embedded
+    from collector_tools import embedded
 
     if not _SERVER:
         return
@@ -86,7 +86,7 @@ def warehouse_url(pg_server: str, monkeypatch: pytest.MonkeyPatch):
     """A new, migrated database for this test; dropped afterwards."""
     import psycopg2
 
-    from collector import db
+    from collector.core import db
 
     name = f"test_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(pg_server)
@@ -108,7 +108,7 @@ def warehouse_url(pg_server: str, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def warehouse(warehouse_url: str):
     """An open psycopg2 connection to this test's database."""
-    from collector import db
+    from collector.core import db
 
     conn = db.connect(warehouse_url)
     yield conn
@@ -118,8 +118,9 @@ def warehouse(warehouse_url: str):
 @pytest.fixture
 def seeded_warehouse(warehouse):
     """The warehouse with the demo collections recorded (what the master sheet would hold)."""
-    from collector.collections import record_collection_version
-    from collector.demo import DEMO_EPOCH, demo_collections
+    from collector_tools.demo import DEMO_EPOCH, demo_collections
+
+    from collector.catalog.collections import record_collection_version
 
     for definition in demo_collections():
         record_collection_version(warehouse, definition, DEMO_EPOCH.replace(day=1))
@@ -130,7 +131,7 @@ def seeded_warehouse(warehouse):
 @pytest.fixture(scope="session")
 def demo_area(tmp_path_factory: pytest.TempPathFactory):
     """The demo landing area with real MP4s, generated once per session (read-only for tests)."""
-    from collector.demo import generate_landing_area
+    from collector_tools.demo import generate_landing_area
 
     root = tmp_path_factory.mktemp("demo") / "landing"
     return generate_landing_area(root)

@@ -17,10 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 CONFIG = ROOT / ".importlinter"
 
-DOMAIN = "The domain (collector) imports no Airflow, adapters, DAGs, portal or sandbox"
-NO_SANDBOX = "The Airflow adapters and DAGs never import the sandbox"
-PORTAL = "The portal imports no Airflow and no Airflow adapters"
+DOMAIN = "The domain imports no Airflow, adapters, DAGs, portal, sandbox or tools"
+NO_SANDBOX = "Airflow adapters and DAGs import neither the sandbox nor the tools"
+PORTAL = "The portal imports no Airflow, no Airflow adapters and no tools"
 SANDBOX = "The sandbox never imports the domain"
+CORE = "The shared vocabulary (collector.core) knows no stage"
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -43,7 +44,7 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_import_contracts_hold_on_this_tree():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in (DOMAIN, NO_SANDBOX, PORTAL, SANDBOX):
+    for name in (DOMAIN, NO_SANDBOX, PORTAL, SANDBOX, CORE):
         assert f"{name} KEPT" in result.stdout
     assert "dags" in CONFIG.read_text()
 
@@ -51,21 +52,49 @@ def test_the_import_contracts_hold_on_this_tree():
 @pytest.mark.parametrize(
     ("module", "statement", "contract", "arrow"),
     [
-        ("include/collector/vault.py", "import sandbox", DOMAIN, "collector.vault -> sandbox"),
         (
-            "include/collector/vault.py",
+            "include/collector/delivery/vault.py",
+            "import sandbox",
+            DOMAIN,
+            "collector.delivery.vault -> sandbox",
+        ),
+        (
+            "include/collector/delivery/vault.py",
             "from airflow.sdk import Variable",
             DOMAIN,
-            "collector.vault -> airflow",
+            "collector.delivery.vault -> airflow",
         ),
         (
-            "include/collector/vault.py",
+            "include/collector/delivery/vault.py",
             "from collector_airflow import storage",
             DOMAIN,
-            "collector.vault -> collector_airflow",
+            "collector.delivery.vault -> collector_airflow",
         ),
-        ("include/collector/vault.py", "import portal.app", DOMAIN, "collector.vault -> portal"),
+        (
+            "include/collector/delivery/vault.py",
+            "import portal.app",
+            DOMAIN,
+            "collector.delivery.vault -> portal",
+        ),
+        (
+            "include/collector/delivery/vault.py",
+            "from collector_tools import demo",
+            DOMAIN,
+            "collector.delivery.vault -> collector_tools",
+        ),
+        (
+            "include/collector/core/cells.py",
+            "from collector.payouts import ledger",
+            CORE,
+            "collector.core.cells -> collector.payouts",
+        ),
         ("dags/ops_digest.py", "import sandbox.mail", NO_SANDBOX, "dags.ops_digest -> sandbox"),
+        (
+            "plugins/collector_airflow/storage.py",
+            "from collector_tools import embedded",
+            NO_SANDBOX,
+            "collector_airflow.storage -> collector_tools",
+        ),
         (
             "plugins/collector_airflow/storage.py",
             "from sandbox import common",
@@ -75,7 +104,7 @@ def test_the_import_contracts_hold_on_this_tree():
         ("include/portal/app.py", "import airflow", PORTAL, "portal.app -> airflow"),
         (
             "include/sandbox/common.py",
-            "from collector import db",
+            "from collector.core import db",
             SANDBOX,
             "sandbox.common -> collector",
         ),

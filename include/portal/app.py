@@ -24,17 +24,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from collector import accounts, dropbox_links, payout_report, settings
-from collector.dashboard import (
+from collector.accounts import logins
+from collector.core import settings
+from collector.core.identity import normalize_email
+from collector.dashboards.content import (
     PAYMENTS_HEADER,
     SUMMARY_HEADER,
     VIDEOS_HEADER,
     Dashboard,
     build_dashboards,
 )
-from collector.dashboard_html import _shown, weekly_chart
-from collector.payouts import ProfileError
-from collector.vault import TokenVault
+from collector.dashboards.html import _shown, weekly_chart
+from collector.delivery import links
+from collector.delivery.vault import TokenVault
+from collector.payouts import report
+from collector.payouts.ledger import ProfileError
 
 log = logging.getLogger("portal")
 SESSION_COOKIE = "collector_session"
@@ -80,7 +84,7 @@ def create_app(
         with connection() as conn:
             yield conn
 
-    def current(request: Request, conn=Depends(db)) -> tuple[accounts.Account, str] | None:
+    def current(request: Request, conn=Depends(db)) -> tuple[logins.Account, str] | None:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             return None
@@ -88,7 +92,7 @@ def create_app(
             raw = signer.loads(cookie)
         except BadSignature:
             return None
-        return accounts.session_account(conn, raw, _now())
+        return logins.session_account(conn, raw, _now())
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, context, status_code=status)
@@ -160,7 +164,7 @@ def create_app(
         if not login_csrf_ok(request, csrf_token):
             return login_form(request, 403, error="The form expired. Please try again.")
         client = request.client.host if request.client else "unknown"
-        result = accounts.authenticate(conn, email, password, client, _now())
+        result = logins.authenticate(conn, email, password, client, _now())
         if result.account is None:
             conn.commit()  # the failed attempt counts
             status = 429 if result.retry_after_s else 401
@@ -168,13 +172,13 @@ def create_app(
             if result.retry_after_s:
                 response.headers["Retry-After"] = str(result.retry_after_s)
             return response
-        raw, _ = accounts.open_session(conn, result.account, _now())
+        raw, _ = logins.open_session(conn, result.account, _now())
         target = "/ops" if result.account.role == "ops" else "/dashboard"
         response = RedirectResponse(target, 303)
         response.set_cookie(
             SESSION_COOKIE,
             signer.dumps(raw),
-            max_age=int(accounts.SESSION_TTL.total_seconds()),
+            max_age=int(logins.SESSION_TTL.total_seconds()),
             httponly=True,
             secure=secure(request),
             samesite="lax",
@@ -191,7 +195,7 @@ def create_app(
             return RedirectResponse("/login", 303)
         if not hmac.compare_digest(who[1], csrf_token or ""):
             return refuse(request, 403, "The form expired. Please go back and try again.")
-        accounts.close_session(conn, signer.loads(request.cookies[SESSION_COOKIE]), _now())
+        logins.close_session(conn, signer.loads(request.cookies[SESSION_COOKIE]), _now())
         response = RedirectResponse("/login?bye=1", 303)
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -254,7 +258,7 @@ def create_app(
     ):
         if who is None:
             return RedirectResponse("/login", 303)
-        collector_id = accounts.normalize_email(collector_id)
+        collector_id = normalize_email(collector_id)
         if who[0].role == "collector":
             if collector_id == who[0].collector_id:
                 return RedirectResponse(f"/dashboard?page={max(1, page)}", 303)
@@ -274,7 +278,7 @@ def create_app(
                    LEFT JOIN payment_profiles p USING (collector_id)
                    WHERE c.collector_id LIKE %s
                    GROUP BY c.collector_id, p.method ORDER BY c.collector_id LIMIT 200""",
-                (f"%{accounts.normalize_email(q)}%",),
+                (f"%{normalize_email(q)}%",),
             )
             collectors = cur.fetchall()
         return page(request, "ops.html", account=who[0], csrf=who[1], collectors=collectors, q=q)
@@ -297,8 +301,8 @@ def create_app(
             "payout_reports.html",
             account=who[0],
             csrf=who[1],
-            reports=payout_report.stored_reports(conn),
-            usd=payout_report.usd,
+            reports=report.stored_reports(conn),
+            usd=report.usd,
         )
 
     @app.get("/ops/payout-reports/{report_id}")
@@ -311,15 +315,15 @@ def create_app(
         if stop := ops_only(request, who):
             return stop
         stored = (
-            payout_report.stored_report(conn, int(report_id))
+            report.stored_report(conn, int(report_id))
             if report_id.isdigit() and len(report_id) < 19
             else None
         )
         if stored is None:
             return refuse(request, 404, "There is no such payout report.")
         try:
-            data = payout_report.read_recorded(stored.html_path, stored.html_sha256)
-        except payout_report.ReportFileError as exc:
+            data = report.read_recorded(stored.html_path, stored.html_sha256)
+        except report.ReportFileError as exc:
             log.error("payout report %s not served: %s", stored.report_id, exc)
             return page(
                 request, "message.html", 409, account=who[0], csrf=who[1],
@@ -337,9 +341,9 @@ def create_app(
         )
 
     def profile_page(request: Request, conn, who, status: int = 200, **context) -> HTMLResponse:
-        from collector import notifications  # noqa: PLC0415
+        from collector.notify import emails  # noqa: PLC0415
 
-        on_file = accounts.payment_profile(conn, who[0].collector_id)
+        on_file = logins.payment_profile(conn, who[0].collector_id)
         return page(
             request,
             "profile.html",
@@ -347,8 +351,8 @@ def create_app(
             account=who[0],
             csrf=who[1],
             on_file=on_file,
-            digest=notifications.digest_subscribed(conn, who[0].collector_id),
-            dropbox=dropbox_links.link_of(conn, who[0].collector_id),
+            digest=emails.digest_subscribed(conn, who[0].collector_id),
+            dropbox=links.link_of(conn, who[0].collector_id),
             dropbox_ready=bool(dropbox_app.get("app_key")),
             **context,
         )
@@ -373,7 +377,7 @@ def create_app(
         if stop := collector_form(request, who, csrf_token, "have payment details"):
             return stop
         try:
-            change = accounts.change_payment_profile(conn, who[0], method, receiver, _now())
+            change = logins.change_payment_profile(conn, who[0], method, receiver, _now())
         except ProfileError as exc:
             conn.rollback()
             return profile_page(
@@ -390,17 +394,17 @@ def create_app(
     def unsubscribe(request: Request, c: str = "", t: str = "", conn=Depends(db)) -> HTMLResponse:
         """One click from the digest (RFC 8058 POSTs to the List-Unsubscribe URL); the token in
         the link is the proof, no login needed. Digests only: account and payment mail stays."""
-        from collector import notifications  # noqa: PLC0415
+        from collector.notify import emails  # noqa: PLC0415
 
-        collector = accounts.normalize_email(c)
-        expected = notifications.unsubscribe_token(collector, secret_key)
+        collector = normalize_email(c)
+        expected = emails.unsubscribe_token(collector, secret_key)
         if not collector or not hmac.compare_digest(expected, t or ""):
             return refuse(request, 403, "This unsubscribe link is not valid.")
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM collectors WHERE collector_id = %s", (collector,))
             if cur.fetchone() is None:
                 return refuse(request, 403, "This unsubscribe link is not valid.")
-        notifications.set_digest_subscription(conn, collector, False)
+        emails.set_digest_subscription(conn, collector, False)
         return page(request, "message.html", title="Unsubscribed", message=(
             "You will no longer get the weekly digest. Emails about your account and your "
             "payments still come."
@@ -414,11 +418,11 @@ def create_app(
         who=Depends(current),
         conn=Depends(db),
     ):
-        from collector import notifications  # noqa: PLC0415
+        from collector.notify import emails  # noqa: PLC0415
 
         if stop := collector_form(request, who, csrf_token, "get collector emails"):
             return stop
-        notifications.set_digest_subscription(conn, who[0].collector_id, digest == "on")
+        emails.set_digest_subscription(conn, who[0].collector_id, digest == "on")
         return profile_page(request, conn, who)
 
     @app.post("/dropbox/link")
@@ -429,11 +433,11 @@ def create_app(
         if stop := collector_form(request, who, csrf_token, "link a Dropbox"):
             return stop
         try:
-            target = dropbox_links.start_link(
+            target = links.start_link(
                 conn, TokenVault(vault_keys), who[0].collector_id, dropbox_app,
                 dropbox_callback, _now(),
             )  # fmt: skip
-        except dropbox_links.LinkError as exc:
+        except links.LinkError as exc:
             return profile_page(request, conn, who, 400, dropbox_error=str(exc))
         return RedirectResponse(target, 303)
 
@@ -452,7 +456,7 @@ def create_app(
         if who[0].role != "collector":
             return refuse(request, 403, "Only collectors link a Dropbox.")
         if error or not code:
-            dropbox_links.abandon_link(conn, who[0].collector_id, state, _now())
+            links.abandon_link(conn, who[0].collector_id, state, _now())
             message = (
                 "You did not allow the link on Dropbox, so nothing changed."
                 if error == "access_denied"
@@ -461,11 +465,11 @@ def create_app(
             response = profile_page(request, conn, who, 400, dropbox_error=message)
         else:
             try:
-                link = dropbox_links.finish_link(
+                link = links.finish_link(
                     conn, TokenVault(vault_keys), who[0].collector_id, code, state,
                     dropbox_app, dropbox_callback, _now(),
                 )  # fmt: skip
-            except dropbox_links.LinkError as exc:
+            except links.LinkError as exc:
                 response = profile_page(request, conn, who, 400, dropbox_error=str(exc))
             else:
                 log.info("Dropbox linked: account %s", who[0].account_id)
@@ -479,9 +483,7 @@ def create_app(
     ) -> Response:
         if stop := collector_form(request, who, csrf_token, "link a Dropbox"):
             return stop
-        removed = dropbox_links.unlink(
-            conn, TokenVault(vault_keys), who[0].collector_id, dropbox_app
-        )
+        removed = links.unlink(conn, TokenVault(vault_keys), who[0].collector_id, dropbox_app)
         log.info("Dropbox unlinked: account %s (%s)", who[0].account_id, removed)
         return profile_page(request, conn, who, dropbox_unlinked=removed)
 
@@ -508,8 +510,8 @@ def create_app(
                 error="The two passwords are not the same.",
             )  # fmt: skip
         try:
-            accounts.use_link(conn, token, password, _now())
-        except accounts.AccountError as exc:
+            logins.use_link(conn, token, password, _now())
+        except logins.AccountError as exc:
             conn.rollback()
             return page(
                 request, "set_password.html", 400, token=token, csrf=csrf_token, error=str(exc)
@@ -528,7 +530,7 @@ def create_app(
         mailed by the notifications pipeline (only its hash is ever stored)."""
         if not login_csrf_ok(request, csrf_token):
             return refuse(request, 403, "The form expired. Please try again.")
-        accounts.request_reset(conn, email, _now())
+        logins.request_reset(conn, email, _now())
         return page(request, "message.html", title="Check your email", message=(
             "If an account exists for that address, a link to choose a new password is on its "
             "way. It works once, for two hours."

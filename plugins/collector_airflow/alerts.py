@@ -114,7 +114,7 @@ class OpsFailureNotifier(BaseNotifier):
     def _through_outbox(
         self, key: str, recipients: list[str], subject: str, body: str, text: str
     ) -> None:
-        from collector import notifications  # noqa: PLC0415
+        from collector.notify import emails  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
         from collector_airflow.notifications import send_ops_alerts  # noqa: PLC0415
 
@@ -124,7 +124,7 @@ class OpsFailureNotifier(BaseNotifier):
             raise _WarehouseDown(str(exc)) from exc
         try:
             try:
-                notifications.queue_ops_alert(conn, key, recipients, subject, body, text)
+                emails.queue_ops_alert(conn, key, recipients, subject, body, text)
                 conn.commit()
             except Exception as exc:  # e.g. sql/014 not applied yet
                 conn.rollback()
@@ -210,8 +210,8 @@ def send_ops_digest(
 
     from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: PLC0415
 
-    from collector.dashboard import BUSINESS_TZ  # noqa: PLC0415
-    from collector.ops_digest import build_ops_digest  # noqa: PLC0415
+    from collector.core.clock import BUSINESS_TZ  # noqa: PLC0415
+    from collector.notify.ops_digest import build_ops_digest  # noqa: PLC0415
     from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
 
     now = datetime.now(UTC)

@@ -5,20 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from collector.core.clock import BUSINESS_TZ
 from collector_airflow.hooks.sheets import GoogleSheetsHook
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 from collector_airflow.param_values import given, text_or_setting
 from collector_airflow.storage import storage_path
 
 log = logging.getLogger(__name__)
-BUSINESS_TZ = ZoneInfo("America/New_York")
 PROBLEMS_TAB = "Problems"
 
 
 def spreadsheet_id(params: dict[str, Any]) -> str:
-    from collector import settings  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
 
     return text_or_setting(params, "spreadsheet_id", settings.master_sheet_id)
 
@@ -48,7 +47,7 @@ def read_master_sheet(params: dict[str, Any]) -> list[list[str]]:
 
 
 def apply_updates(rows: list[list[str]], moment: datetime) -> dict[str, Any]:
-    from collector.collection_updates import apply_master_sheet  # noqa: PLC0415
+    from collector.catalog.updates import apply_master_sheet  # noqa: PLC0415
 
     conn = CollectorWarehouseHook().get_conn()
     try:
@@ -62,12 +61,12 @@ def apply_updates(rows: list[list[str]], moment: datetime) -> dict[str, Any]:
 
 def publish_catalog(params: dict[str, Any], moment: datetime) -> str:
     """The public catalog, and beside it ``users/<hash>.json`` for each self-serve owner."""
-    from collector import settings  # noqa: PLC0415
-    from collector.collection_updates import (  # noqa: PLC0415
+    from collector.catalog.updates import (  # noqa: PLC0415
         build_catalogs,
         catalog_json,
         owner_catalog_name,
     )
+    from collector.core import settings  # noqa: PLC0415
 
     conn = CollectorWarehouseHook().get_conn()
     try:

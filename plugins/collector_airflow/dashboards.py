@@ -71,8 +71,8 @@ def _layout_requests(sheet_ids: dict[str, int], layout: dict[str, int]) -> list[
 
 def _write_html_page(board) -> None:
     """The same frames as a static page (the web login's dashboard), through ObjectStoragePath."""
-    from collector import settings  # noqa: PLC0415
-    from collector.dashboard_html import page_name, render_html  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
+    from collector.dashboards.html import page_name, render_html  # noqa: PLC0415
     from collector_airflow.storage import storage_path  # noqa: PLC0415
 
     folder = storage_path(settings.dashboard_html_url())
@@ -84,7 +84,7 @@ def refresh_ops_summary(conn_id: str = "collector_warehouse") -> str:
     """The ops summary spreadsheet (created on first use), rewritten only when it changed."""
     import hashlib  # noqa: PLC0415
 
-    from collector.dashboard import OPS_HEADER, ops_summary  # noqa: PLC0415
+    from collector.dashboards.content import OPS_HEADER, ops_summary  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
     conn = CollectorWarehouseHook(conn_id).get_conn()
@@ -126,7 +126,7 @@ def refresh_ops_summary(conn_id: str = "collector_warehouse") -> str:
 
 def _create_dashboard(hook: GoogleSheetsHook, conn, collector: str) -> tuple:
     """Create, lay out and share a collector's spreadsheet; remember it (sheet ids included)."""
-    from collector.appjson import normalize_email  # noqa: PLC0415
+    from collector.core.identity import normalize_email  # noqa: PLC0415
 
     email = normalize_email(collector) if "@" in collector else None
     sheet_id = hook.create_and_share(
@@ -167,7 +167,7 @@ def _record(conn, sql: str, args: tuple) -> None:
 def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_warehouse") -> dict:
     """Refresh each collector's sheet if its content changed; one failure does not stop others
     (it is recorded, reported, and retried next run because its hash is left as it was)."""
-    from collector.dashboard import build_dashboards  # noqa: PLC0415
+    from collector.dashboards.content import build_dashboards  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
     conn = CollectorWarehouseHook(conn_id).get_conn()

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def linked_users(conn_id: str = "collector_warehouse") -> list[str]:
-    from collector.dropbox_links import linked_collectors  # noqa: PLC0415
+    from collector.delivery.links import linked_collectors  # noqa: PLC0415
 
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
@@ -31,18 +31,18 @@ def deliver_user(
     dropbox_conn_id: str = "dropbox_default",
 ) -> dict[str, Any]:
     """Deliver one user's new files; a broken link is recorded, not raised (others go on)."""
-    from collector import dropbox_delivery, dropbox_links  # noqa: PLC0415
+    from collector.delivery import links, uploads  # noqa: PLC0415
 
     hook = DropboxHook(dropbox_conn_id)
     vault = hook.token_vault()
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
-        link = dropbox_links.link_of(conn, collector_id)
-        token = dropbox_links.refresh_token(conn, vault, collector_id)
+        link = links.link_of(conn, collector_id)
+        token = links.refresh_token(conn, vault, collector_id)
         if link is None or token is None:
             log.info("%s unlinked or broken since the run started: skipped", collector_id)
             return {"collector": collector_id, "skipped": True}
-        result = dropbox_delivery.deliver(
+        result = uploads.deliver(
             conn,
             hook.client_for(token),
             collector_id,

@@ -11,8 +11,8 @@ from collector_airflow.storage import storage_path
 
 def run_ingest(params: dict[str, Any], warehouse_conn_id: str = "collector_warehouse") -> dict:
     """Ingest the landing area once and return the run's summary (counts only, no secrets)."""
-    from collector import settings  # noqa: PLC0415
-    from collector.ingest import ingest_landing_area  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
+    from collector.intake.ingest import ingest_landing_area  # noqa: PLC0415
     from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
 
     landing = storage_path(text_or_setting(params, "landing_url", settings.landing_url))

@@ -35,7 +35,7 @@ def send_ops_alerts(
     server cannot be reached, the claims go back to the queue and ``MailUnavailable`` is
     raised; an alert cut off mid-send stays ``sending`` (it may have arrived).
     """
-    from collector import notifications  # noqa: PLC0415
+    from collector.notify import emails as notifications  # noqa: PLC0415
     from collector_airflow.hooks.mail import CollectorMailHook  # noqa: PLC0415
 
     sent = failed = 0
@@ -72,7 +72,7 @@ def send_ops_alerts(
 def enqueue(week: date | None = None, warehouse_conn_id: str = "collector_warehouse") -> dict:
     """Queue what is due: welcomes, portal events, payment problems, near-you, and the digest
     for ``week`` (default: the newest payout week whose batches are all closed)."""
-    from collector import notifications  # noqa: PLC0415
+    from collector.notify import emails as notifications  # noqa: PLC0415
 
     conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
     try:
@@ -102,7 +102,7 @@ def send_outbox(
     else (the connection drops, a template breaks) fails the task: the messages not tried go
     back to the queue, and one cut off mid-send stays ``sending``, since it may have arrived.
     """
-    from collector import notifications  # noqa: PLC0415
+    from collector.notify import emails as notifications  # noqa: PLC0415
     from collector_airflow.hooks.mail import CollectorMailHook  # noqa: PLC0415
 
     sent: Counter = Counter()

@@ -1,4 +1,4 @@
-"""Task-side glue for the weekly payout: ledger (collector.payouts) + provider hooks.
+"""Task-side glue for the weekly payout: ledger (collector.payouts.ledger) + provider hooks.
 
 Every function here is safe to run again: freezing resumes the open batch, submitting sends
 only chunks the provider does not hold (found by their keys), reconciling applies outcomes
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from datetime import date
 
-from collector.payout_report import dollars
+from collector.core.money import dollars
 from collector_airflow.hooks.payouts import PayoutRefused, provider_hook
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 from collector_airflow.runs import SCHEDULED, run_type_value
@@ -37,7 +37,7 @@ def refresh_outstanding(
 ) -> dict[str, int]:
     """Ask the providers about items sent in earlier weeks that may still change (unclaimed,
     pending): returned money is released here and rolls into the freeze that follows."""
-    from collector.payouts import chunks_of, record_outcomes  # noqa: PLC0415
+    from collector.payouts.ledger import chunks_of, record_outcomes  # noqa: PLC0415
 
     conn_ids = {**DEFAULT_CONN_IDS, **(conn_ids or {})}
     changed: dict[str, int] = {}
@@ -85,7 +85,8 @@ def resolve_run(params: dict, run_type: object, logical_date, now) -> dict:
     """
     from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
 
-    from collector.payouts import PROVIDERS, previous_week  # noqa: PLC0415
+    from collector.core.clock import previous_week  # noqa: PLC0415
+    from collector.payouts.ledger import PROVIDERS  # noqa: PLC0415
 
     if params.get("week"):
         week = date.fromisoformat(str(params["week"]))
@@ -115,7 +116,7 @@ def freeze(
     warehouse_conn_id: str = "collector_warehouse",
 ) -> list[dict]:
     """Freeze the week's batches (or find the open ones) and commit."""
-    from collector.payouts import freeze_week  # noqa: PLC0415
+    from collector.payouts.ledger import freeze_week  # noqa: PLC0415
 
     with _warehouse(warehouse_conn_id) as conn:
         frozen = freeze_week(conn, week, providers, frozen_by)
@@ -158,7 +159,7 @@ def release_rejected(
 
     Who rejected is recorded by Airflow on the approval task (its Required Actions entry).
     """
-    from collector.payouts import close_unsubmitted  # noqa: PLC0415
+    from collector.payouts.ledger import close_unsubmitted  # noqa: PLC0415
 
     if not rejected:
         return []
@@ -198,14 +199,14 @@ def freeze_and_report(
     the ``subject`` (amount, collectors, week), the markdown summary (payees masked) and the
     fingerprint finance approves.
     """
-    from collector import settings  # noqa: PLC0415
-    from collector.payout_report import (  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
+    from collector.payouts.ledger import freeze_week  # noqa: PLC0415
+    from collector.payouts.report import (  # noqa: PLC0415
         build_report,
         record_report,
         report_stem,
         write_new,
     )
-    from collector.payouts import freeze_week  # noqa: PLC0415
     from collector_airflow.storage import storage_path  # noqa: PLC0415
 
     folder = storage_path(settings.payout_reports_url())
@@ -281,7 +282,7 @@ def submit_batch(
     is committed on a second connection before and after each call, so a crash anywhere leaves
     enough behind to resume by key without paying twice.
     """
-    from collector.payouts import (  # noqa: PLC0415
+    from collector.payouts.ledger import (  # noqa: PLC0415
         LedgerError,
         chunks_of,
         close_unsubmitted,
@@ -359,7 +360,7 @@ def batches_in(
     providers: list[str],
     warehouse_conn_id: str = "collector_warehouse",
 ) -> list[int]:
-    from collector.payouts import open_batches  # noqa: PLC0415
+    from collector.payouts.ledger import open_batches  # noqa: PLC0415
 
     with _warehouse(warehouse_conn_id) as conn:
         found = [b for b, p, _ in open_batches(conn, week, states) if p in providers]
@@ -374,7 +375,7 @@ def reconcile_batches(
     actor: str = "weekly_payout",
 ) -> dict:
     """Fetch every item's outcome and apply it; a batch the provider denied pays nothing."""
-    from collector.payouts import (  # noqa: PLC0415
+    from collector.payouts.ledger import (  # noqa: PLC0415
         chunks_of,
         close_submitted_denied,
         record_outcomes,
@@ -448,7 +449,7 @@ def check_week_settled(
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException  # noqa: PLC0415
 
-    from collector.payouts import unsettled_week  # noqa: PLC0415
+    from collector.payouts.ledger import unsettled_week  # noqa: PLC0415
 
     if run_type_value(run_type) != SCHEDULED:
         raise AirflowSkipException(

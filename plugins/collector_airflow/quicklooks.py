@@ -16,14 +16,14 @@ MAX_MAPPED_BATCHES = 512  # keep well under Airflow's max_map_length (1024)
 
 
 def output_url(params: dict[str, Any]) -> str:
-    from collector import settings  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
 
     return text_or_setting(params, "output_url", settings.quicklook_url)
 
 
 def plan_batches(params: dict[str, Any], conn_id: str = "collector_warehouse") -> list[list]:
     """Stale activities, as batches of [video_id, activity_index] keys (small XComs)."""
-    from collector.quicklook_jobs import find_stale_activities  # noqa: PLC0415
+    from collector.review.quicklook_jobs import find_stale_activities  # noqa: PLC0415
 
     def as_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
@@ -51,7 +51,7 @@ def render_batch(
     batch: list[list], params: dict[str, Any], conn_id: str = "collector_warehouse"
 ) -> dict[str, int]:
     """Render and record one batch; per-activity failures are recorded, not raised."""
-    from collector.quicklook_jobs import load_jobs, record_results, render_and_store  # noqa: PLC0415
+    from collector.review.quicklook_jobs import load_jobs, record_results, render_and_store  # noqa: PLC0415
 
     now = datetime.now(UTC)
     conn = CollectorWarehouseHook(conn_id).get_conn()
@@ -79,7 +79,7 @@ def render_consent_quicklooks(
     params: dict[str, Any], conn_id: str = "collector_warehouse"
 ) -> dict[str, int]:
     """Render and record the quicklook of each subject's newest consent not rendered yet."""
-    from collector.quicklook_jobs import (  # noqa: PLC0415
+    from collector.review.quicklook_jobs import (  # noqa: PLC0415
         find_unrendered_consents,
         record_consent_results,
         render_consent_quicklooks,
@@ -107,7 +107,7 @@ def write_contact_sheets(
     conn_id: str = "collector_warehouse",
 ) -> list[str]:
     """Rewrite the contact sheet of every review day this run touched; return their URLs."""
-    from collector.quicklook_jobs import contact_sheet_days, contact_sheet_html  # noqa: PLC0415
+    from collector.review.quicklook_jobs import contact_sheet_days, contact_sheet_html  # noqa: PLC0415
 
     root_url = output_url(params)
     root = storage_path(root_url)

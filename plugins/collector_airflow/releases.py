@@ -28,7 +28,7 @@ def release_params(params: dict[str, Any], version: str | None = None):
     """The form's release; ``version`` stands in for an empty Version (a dry run's preview)."""
     from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
 
-    from collector.release import ReleaseParams  # noqa: PLC0415
+    from collector.release.dataset import ReleaseParams  # noqa: PLC0415
 
     def as_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
@@ -48,14 +48,14 @@ def release_params(params: dict[str, Any], version: str | None = None):
 
 
 def output_root(params: dict[str, Any]):
-    from collector import settings  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
 
     return storage_path(text_or_setting(params, "output_url", settings.releases_url))
 
 
 def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[str, Any]:
     """Select and split; record the plan unless this is a dry run. Returns batches of videos."""
-    from collector import release  # noqa: PLC0415
+    from collector.release import dataset  # noqa: PLC0415
 
     dry_run = bool(params.get("dry_run"))
     wanted = None if dry_run else release_params(params)  # a build without a version stops here
@@ -63,7 +63,7 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
         wanted = wanted or _dry_run_params(conn, params)
-        the_plan = release.plan_release(conn, wanted, str(root), dry_run=dry_run)
+        the_plan = dataset.plan_release(conn, wanted, str(root), dry_run=dry_run)
     finally:
         conn.close()
     summary = the_plan.summary()
@@ -76,7 +76,7 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
             "%s is published and immutable: it is rebuilt beside it and compared, never changed",
             summary["release"],
         )
-    target = release.prepare_output(the_plan, root)
+    target = dataset.prepare_output(the_plan, root)
     log.info("clips go to %s", target)
     return {
         "dry_run": False,
@@ -87,7 +87,7 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
 
 def _dry_run_params(conn, params: dict[str, Any]):
     """A dry run without a Version previews the name's next version."""
-    from collector.lookups import next_release_version  # noqa: PLC0415
+    from collector.release.dataset import next_release_version  # noqa: PLC0415
 
     name = given(params, "name")
     if name is None or given(params, "version") is not None:
@@ -110,16 +110,16 @@ def export_batch(
     batch: list[str], params: dict[str, Any], conn_id: str = "collector_warehouse"
 ) -> dict[str, int]:
     """Cut every clip of a batch of source videos (one ffmpeg process per video)."""
-    from collector import release  # noqa: PLC0415
+    from collector.release import dataset  # noqa: PLC0415
 
     wanted = release_params(params)
     root = output_root(params)
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
-        status = release.release_status(conn, wanted.name, wanted.version)
-        target = release.clips_dir(root, wanted, status)
-        sources = release.load_sources(conn, wanted.name, wanted.version, batch)
-        result = release.export_clips(sources, target, local_video=local_file)
+        status = dataset.release_status(conn, wanted.name, wanted.version)
+        target = dataset.clips_dir(root, wanted, status)
+        sources = dataset.load_sources(conn, wanted.name, wanted.version, batch)
+        result = dataset.export_clips(sources, target, local_video=local_file)
     finally:
         conn.close()
     log.info(
@@ -133,12 +133,12 @@ def export_batch(
 
 def publish(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[str, Any]:
     """Write the release's files and publish it (or check that a rebuild reproduces it)."""
-    from collector import release  # noqa: PLC0415
+    from collector.release import dataset  # noqa: PLC0415
 
     wanted = release_params(params)
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
-        outcome = release.finish_release(conn, release.load_plan(conn, wanted), output_root(params))
+        outcome = dataset.finish_release(conn, dataset.load_plan(conn, wanted), output_root(params))
     finally:
         conn.close()
     if outcome.reproduced:

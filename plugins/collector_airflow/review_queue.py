@@ -14,8 +14,8 @@ PURPOSE = "review_queue"
 
 def ensure_review_sheet(title: str = "Review queue") -> str:
     """The review queue spreadsheet, created, laid out and shared on first use."""
-    from collector import review_queue as rq  # noqa: PLC0415
-    from collector import settings  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
+    from collector.review import queue as rq  # noqa: PLC0415
 
     conn = CollectorWarehouseHook().get_conn()
     try:
@@ -80,8 +80,8 @@ def ensure_review_sheet(title: str = "Review queue") -> str:
 
 def append_new_activities(sheet_id: str) -> int:
     """Append activities ready for review (both quicklooks) not in the sheet; returns how many."""
-    from collector import review_queue as rq  # noqa: PLC0415
-    from collector import settings  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
+    from collector.review import queue as rq  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
     conn = CollectorWarehouseHook().get_conn()
@@ -127,7 +127,7 @@ def _row_span(a1: str) -> tuple[int, int]:
 
 def collect_ratings(sheet_id: str) -> dict[str, Any]:
     """Reviewers tab -> reviewers; Queue tab -> activity_ratings; problems -> Problems tab."""
-    from collector import review_queue as rq  # noqa: PLC0415
+    from collector.review import queue as rq  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
     book_rows = hook.open(sheet_id).values_batch_get(

@@ -16,9 +16,9 @@ from datetime import datetime
 import pendulum
 from airflow.sdk import CronTriggerTimetable
 
+from collector.core.clock import BUSINESS_TZ_NAME
 from collector_airflow.defaults import START_DATE
 
-BUSINESS_TZ = "America/New_York"
 UTC = "UTC"
 
 
@@ -29,7 +29,7 @@ def start_date(tz: str) -> datetime:
 
 def business_cron(expression: str) -> CronTriggerTimetable:
     """A cron read on New York's wall clock (08:00 stays 08:00 across DST changes)."""
-    return CronTriggerTimetable(expression, timezone=BUSINESS_TZ)
+    return CronTriggerTimetable(expression, timezone=BUSINESS_TZ_NAME)
 
 
 def utc_cron(expression: str) -> CronTriggerTimetable:

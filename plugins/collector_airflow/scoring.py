@@ -14,15 +14,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from collector.core.clock import BUSINESS_TZ
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 from collector_airflow.runs import BACKFILL, SCHEDULED, run_type_value
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(hours=1)  # also rescan the previous hour: commits that landed late
 UNSCHEDULED_LOOKBACK = timedelta(hours=2)
-BUSINESS_TZ = ZoneInfo("America/New_York")  # dates in the form are New York days (FAQ)
 
 
 class BadInterval(ValueError):
@@ -82,7 +81,7 @@ def run_scoring(
 
     Raises BadInterval (the run fails at once: a retry cannot fix a form entry).
     """
-    from collector.scoring import (  # noqa: PLC0415
+    from collector.scoring.scores import (  # noqa: PLC0415
         score_interval,
         score_videos,
         videos_collected_between,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pendulum
 import pytest
+from collector_tools.demo import demo_collections
 
-from collector.demo import demo_collections
-from collector.master_sheet import MASTER_HEADER, definition_row
+from collector.catalog.master_sheet import MASTER_HEADER, definition_row
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -159,8 +159,8 @@ def test_versions_status_catalog_and_bad_rows(
 
     # An owner defines a self-serve collection: not in the sheet, yet never disabled for it;
     # only in its owner's catalog file.
-    from collector.collection_updates import owner_catalog_name
-    from collector.self_serve import define_collection
+    from collector.catalog.self_serve import define_collection
+    from collector.catalog.updates import owner_catalog_name
 
     own = define_collection(
         warehouse,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from scoring_world import T0, World
 
-from collector.scoring import score_videos
+from collector.scoring.scores import score_videos
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -149,7 +149,7 @@ def test_static_html_dashboard_in_a_real_browser(boards, tmp_path, monkeypatch):
 
     from playwright.sync_api import sync_playwright
 
-    from collector.dashboard_html import page_name
+    from collector.dashboards.html import page_name
 
     monkeypatch.setenv("COLLECTOR_DASHBOARD_HTML_URL", str(tmp_path / "pages"))
     _refresh()

@@ -34,8 +34,9 @@ import pytest
 from payout_checks import admin, assert_paid_exactly_once, rows
 from scoring_world import World
 
-from collector.payouts import previous_week, set_payment_profile
-from collector.scoring import score_videos
+from collector.core.clock import previous_week
+from collector.payouts.ledger import set_payment_profile
+from collector.scoring.scores import score_videos
 
 ROOT = Path(__file__).resolve().parents[2]
 NY = ZoneInfo("America/New_York")
@@ -162,7 +163,7 @@ def _seed(conn, week_start) -> dict:
 def stack(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
     import psycopg2
 
-    from collector import db
+    from collector.core import db
 
     tag = uuid.uuid4().hex[:10]
     admin_conn = psycopg2.connect(pg_server)

@@ -79,7 +79,7 @@ def test_daily_ops_digest_measures_the_review_promise(airflow_db, warehouse, smt
     from airflow.dag_processing.dagbag import DagBag
     from scoring_world import World
 
-    from collector.scoring import score_videos
+    from collector.scoring.scores import score_videos
 
     world = World(warehouse)
     world.video(collector="ann@example.com", labels=(None, None))
@@ -114,10 +114,10 @@ def test_collector_emails_dag_sends_once_across_reruns(airflow_db, warehouse, sm
 
     from airflow.dag_processing.dagbag import DagBag
 
-    from collector import accounts
+    from collector.accounts import logins
 
-    accounts.create_account(warehouse, "ann@example.com")
-    accounts.create_account(warehouse, "bob@example.com")
+    logins.create_account(warehouse, "ann@example.com")
+    logins.create_account(warehouse, "bob@example.com")
     warehouse.commit()
     dags = Path(__file__).resolve().parents[2] / "dags"
     dag = DagBag(dag_folder=str(dags / "collector_emails.py")).get_dag("collector_emails")

@@ -20,7 +20,7 @@ def quicklook_dag(airflow_db):  # DagBag.get_dag reads the metadata DB
 
 
 def _ingest(conn, landing: Path, tmp_path: Path) -> None:
-    from collector.ingest import ingest_landing_area
+    from collector.intake.ingest import ingest_landing_area
 
     ingest_landing_area(
         conn, landing, tmp_path / "q", mp4_wait=timedelta(days=1), now=datetime.now(UTC)

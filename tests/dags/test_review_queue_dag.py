@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.ratings import REVIEWER_RATINGS
+from collector.review.ratings import REVIEWER_RATINGS
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -25,8 +25,8 @@ def queue_dag(airflow_db):  # DagBag.get_dag reads the metadata DB
 def rendered_warehouse(seeded_warehouse, landing, tmp_path):
     """Demo data ingested with quicklooks (activities and consents) rendered, as after the two
     upstream DAGs."""
-    from collector.ingest import ingest_landing_area
-    from collector.quicklook_jobs import (
+    from collector.intake.ingest import ingest_landing_area
+    from collector.review.quicklook_jobs import (
         find_stale_activities,
         find_unrendered_consents,
         load_jobs,

@@ -91,7 +91,7 @@ def test_create_write_read_round_trip(airflow_db, sheets_connection):
 
 
 def test_typed_frame_names_every_bad_cell():
-    from collector.tables import SheetTableError, typed_frame
+    from collector.core.tables import SheetTableError, typed_frame
 
     rows = [["name", "count", "when"], ["a", "3", "2026-11-01"], ["", "x", "soon"]]
     with pytest.raises(SheetTableError) as caught:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from collector.ingest import IngestReport, ingest_landing_area
-from collector.scoring import score_videos
+from collector.intake.ingest import IngestReport, ingest_landing_area
+from collector.scoring.scores import score_videos
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import requests
 from demo_pipeline import rows
 
-from collector import dropbox_links
-from collector.ingest import ingest_landing_area
-from collector.vault import TokenVault, new_key
+from collector.delivery import links
+from collector.delivery.vault import TokenVault, new_key
+from collector.intake.ingest import ingest_landing_area
 from sandbox import dropbox_user
 
 REDIRECT = "http://127.0.0.1:8790/dropbox/callback"
@@ -46,13 +46,13 @@ class World:
     def stats(self, email: str) -> dict:
         return self.admin("stats", method="get")["accounts"].get(email, {})
 
-    def link(self, collector_id: str, dropbox_email: str) -> dropbox_links.Link:
+    def link(self, collector_id: str, dropbox_email: str) -> links.Link:
         """What the portal and the collector's browser do: start, Allow, callback."""
-        target = dropbox_links.start_link(
+        target = links.start_link(
             self.conn, self.vault, collector_id, self.portal_app, REDIRECT, NOW
         )
         query = dropbox_user.allow(target, dropbox_email)
-        return dropbox_links.finish_link(
+        return links.finish_link(
             self.conn,
             self.vault,
             collector_id,

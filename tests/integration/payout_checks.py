@@ -89,8 +89,8 @@ def payout_week(conn, payees: dict[str, tuple[str, str] | None]):
 
     from scoring_world import T0, World
 
-    from collector.payouts import set_payment_profile
-    from collector.scoring import score_videos
+    from collector.payouts.ledger import set_payment_profile
+    from collector.scoring.scores import score_videos
 
     world = World(conn, pay_per_video_cents=300, perfect_bonus_cents=50)
     for n, (collector, profile) in enumerate(payees.items()):

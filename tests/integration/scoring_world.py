@@ -6,9 +6,10 @@ import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from collector.collections import record_collection_version
-from collector.demo import demo_collections
-from collector.review_queue import queue_id
+from collector_tools.demo import demo_collections
+
+from collector.catalog.collections import record_collection_version
+from collector.review.queue import queue_id
 
 T0 = datetime(2026, 11, 16, 23, 0, tzinfo=UTC)  # 18:00 in New York
 BASE = demo_collections()[0]  # P004C009: 2 activities, 12 h rate limit, threshold 0.75

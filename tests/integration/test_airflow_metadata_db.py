@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from collector.db import sibling_database_url
+from collector.core.db import sibling_database_url
 
 
 def test_a_sibling_database_is_created_once_on_the_warehouse_server(warehouse_url):

@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from collector_tools.cli import main
 from scoring_world import World
-
-from collector.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +33,8 @@ def test_nothing_yet_exits_1_with_a_reason_and_prints_nothing(warehouse, capsys)
 
 
 def test_each_lookup_prints_one_value(seeded_warehouse, capsys):
-    from collector.payouts import set_payment_profile
-    from collector.scoring import score_videos
+    from collector.payouts.ledger import set_payment_profile
+    from collector.scoring.scores import score_videos
 
     world = World(seeded_warehouse)
     good = world.video(collector="b@x.org", labels=("good", "good"))
@@ -81,7 +80,7 @@ def test_db_shell_without_psql_says_where_the_warehouse_is(
 def test_next_release_version(warehouse):
     from psycopg2.extras import Json
 
-    from collector.lookups import next_release_version
+    from collector.release.dataset import next_release_version
 
     assert next_release_version(warehouse, "pip") == "1.0"
     with warehouse.cursor() as cur:

@@ -11,17 +11,12 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from collector_tools.demo import DEMO_EPOCH, demo_collections
 from scoring_world import T0, World
 
-from collector.collection_updates import apply_master_sheet, build_catalogs
-from collector.collections import load_catalog
-from collector.dashboard import PRACTICE_PAYMENT, build_dashboards
-from collector.demo import DEMO_EPOCH, demo_collections
-from collector.master_sheet import MASTER_HEADER, definition_row
-from collector.payouts import freeze_week, set_payment_profile
-from collector.review_queue import pending_rows
-from collector.scoring import affected_videos, score_videos
-from collector.self_serve import (
+from collector.catalog.collections import load_catalog
+from collector.catalog.master_sheet import MASTER_HEADER, definition_row
+from collector.catalog.self_serve import (
     SelfServeError,
     SpecError,
     define_collection,
@@ -31,6 +26,11 @@ from collector.self_serve import (
     publish_owner_catalog,
     retire_collection,
 )
+from collector.catalog.updates import apply_master_sheet, build_catalogs
+from collector.dashboards.content import PRACTICE_PAYMENT, build_dashboards
+from collector.payouts.ledger import freeze_week, set_payment_profile
+from collector.review.queue import pending_rows
+from collector.scoring.scores import affected_videos, score_videos
 
 WEEK = date(2026, 11, 16)  # T0 is Monday 2026-11-16 18:00 ET
 ANN = "ann@x.org"
@@ -333,8 +333,8 @@ def test_promote_pays_later_videos_only(warehouse):
 def test_self_serve_submissions_ingest_get_quicklooks_and_can_be_exported(
     seeded_warehouse, demo_area, landing, tmp_path
 ):
-    from collector.ingest import ingest_landing_area
-    from collector.quicklook_jobs import find_stale_activities, load_jobs, render_and_store
+    from collector.intake.ingest import ingest_landing_area
+    from collector.review.quicklook_jobs import find_stale_activities, load_jobs, render_and_store
 
     conn = seeded_warehouse
     defined = define_collection(conn, SPEC, OWNER, now=DEMO_EPOCH.replace(day=1))
@@ -365,14 +365,14 @@ def test_self_serve_submissions_ingest_get_quicklooks_and_can_be_exported(
     assert [r["status"] for r in results] == ["ok", "ok"]
     assert all(Path(r["image_uri"]).stat().st_size > 0 for r in results)
 
-    from collector.dropbox_delivery import deliverables
+    from collector.delivery.uploads import deliverables
 
     exported = {d.path for d in deliverables(conn, collector) if d.video_id == source.video_id}
     assert f"/{source.video_id}.mp4" in exported and len(exported) == 2  # video + annotation
 
 
 def test_the_collections_cli(seeded_warehouse, tmp_path, monkeypatch, capsys):
-    from collector.cli import main
+    from collector_tools.cli import main
 
     catalog = tmp_path / "catalog" / "collections.json"
     monkeypatch.setenv("COLLECTOR_CATALOG_URL", str(catalog))
@@ -416,7 +416,7 @@ def test_the_collections_cli(seeded_warehouse, tmp_path, monkeypatch, capsys):
 
 def test_migration_015_removes_scores_self_serve_videos_were_given(warehouse):
     """What the scorer did before self-serve videos were left out: their scores go, others stay."""
-    from collector import settings
+    from collector.core import settings
 
     paid, _, own = _worlds(warehouse)
     kept = paid.video(collector=ANN, at=T0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from demo_pipeline import rows
 
-from collector.ingest import ingest_landing_area
+from collector.intake.ingest import ingest_landing_area
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WAIT = timedelta(hours=2)

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from collector_tools.demo import _Clip, demo_collections, render_clip
 
-from collector.collections import record_collection_version
-from collector.consent import subject_key
-from collector.demo import _Clip, demo_collections, render_clip
-from collector.media import ffmpeg_binary
-from collector.quicklook import QuicklookFailed, render_consent_quicklook
-from collector.quicklook_jobs import (
+from collector.catalog.collections import record_collection_version
+from collector.core.media import ffmpeg_binary
+from collector.intake.consent import subject_key
+from collector.review.queue import QUEUE_HEADER, pending_rows, queue_id
+from collector.review.quicklook import QuicklookFailed, render_consent_quicklook
+from collector.review.quicklook_jobs import (
     find_unrendered_consents,
     record_consent_results,
     render_consent_quicklooks,
 )
-from collector.review_queue import QUEUE_HEADER, pending_rows, queue_id
 
 T0 = datetime(2026, 11, 16, 23, 0, tzinfo=UTC)
 PUBLIC = "https://quicklooks.example.org/q"

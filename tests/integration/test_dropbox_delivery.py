@@ -14,9 +14,9 @@ from demo_pipeline import rows
 from dropbox.exceptions import AuthError
 from dropbox_world import NOW, collectors_with_videos, make_world
 
-from collector import dropbox_delivery, dropbox_links
-from collector.ingest import ingest_landing_area
-from collector.vault import TokenVault, VaultError, new_key
+from collector.delivery import links, uploads
+from collector.delivery.vault import TokenVault, VaultError, new_key
+from collector.intake.ingest import ingest_landing_area
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_first_delivery_uploads_everything_and_a_rerun_nothing(world):
         )
         assert any(p.startswith(f"/{video_id}_") and p.endswith(".json") for p in files)
     mp4 = next(iter(videos))[0]
-    assert files[f"/{mp4}.mp4"]["content_hash"] == dropbox_delivery.content_hash(
+    assert files[f"/{mp4}.mp4"]["content_hash"] == uploads.content_hash(
         world.landing / f"{mp4}.mp4"
     )
 
@@ -88,7 +88,7 @@ def test_a_429_storm_loses_nothing(world, monkeypatch):
     alice = collectors_with_videos(world.conn)[0]
     world.link(alice, "alice.box@example.com")
     waits: list[float] = []
-    monkeypatch.setattr(dropbox_delivery.time, "sleep", waits.append)
+    monkeypatch.setattr(uploads.time, "sleep", waits.append)
     # Longer than two calls' attempts (8 each): the folder listing gives up (every file is then
     # sent), the first upload too (that file waits for the next run), the rest go on.
     world.admin("faults", {"kind": "too_many_requests", "count": 17, "retry_after": 3})
@@ -116,8 +116,8 @@ def test_a_revoked_token_breaks_one_link_and_not_the_others(world, sandbox_url):
     assert rows(
         world.conn, "SELECT kind, collector_id FROM collector_events WHERE kind LIKE 'dropbox%%'"
     ) == [("dropbox_link_broken", alice)]
-    assert dropbox_links.linked_collectors(world.conn) == [bob]
-    from collector.notifications import enqueue_events
+    assert links.linked_collectors(world.conn) == [bob]
+    from collector.notify.emails import enqueue_events
 
     assert enqueue_events(world.conn) == 1
     world.conn.commit()
@@ -142,7 +142,7 @@ def test_the_refresh_token_is_encrypted_and_never_logged(world, caplog):
     # Rotation: a new key in front re-encrypts every token; then the old key can go.
     old_keys = os.environ["COLLECTOR_TOKEN_KEYS"].split(",")
     newest = new_key()
-    assert dropbox_links.rotate_keys(world.conn, TokenVault([newest, *old_keys])) == 1
+    assert links.rotate_keys(world.conn, TokenVault([newest, *old_keys])) == 1
     [(rotated,)] = rows(world.conn, "SELECT refresh_token_enc FROM dropbox_links")
     assert TokenVault([newest]).decrypt(rotated) == token
     with pytest.raises(VaultError):
@@ -152,10 +152,10 @@ def test_the_refresh_token_is_encrypted_and_never_logged(world, caplog):
 def test_unlinking_deletes_the_token(world):
     alice = collectors_with_videos(world.conn)[0]
     world.link(alice, "alice.box@example.com")
-    token = dropbox_links.refresh_token(world.conn, world.vault, alice)
-    assert dropbox_links.unlink(world.conn, world.vault, alice, world.portal_app)
+    token = links.refresh_token(world.conn, world.vault, alice)
+    assert links.unlink(world.conn, world.vault, alice, world.portal_app)
     assert rows(world.conn, "SELECT count(*) FROM dropbox_links") == [(0,)]
-    assert dropbox_links.linked_collectors(world.conn) == []
+    assert links.linked_collectors(world.conn) == []
     # ... and Dropbox no longer honours it either.
     from collector_airflow.hooks.dropbox_api import DropboxHook
 
@@ -183,12 +183,13 @@ def test_a_160_mb_video_goes_through_an_upload_session(world):
     assert stats["sessions_started"] == 1
     remote = world.files("alice.box@example.com")[f"/{video_id}.mp4"]
     assert remote["size"] == 160 * 2**20
-    assert remote["content_hash"] == dropbox_delivery.content_hash(big)
+    assert remote["content_hash"] == uploads.content_hash(big)
 
 
 def test_a_self_serve_collections_videos_reach_the_owners_dropbox(world, tmp_path):
-    from collector.demo import generate_owner_submissions
-    from collector.self_serve import define_collection
+    from collector_tools.demo import generate_owner_submissions
+
+    from collector.catalog.self_serve import define_collection
 
     owner = "owner@example.com"
     spec = (Path(__file__).parents[2] / "config/examples/self-serve-collection.yaml").read_text()

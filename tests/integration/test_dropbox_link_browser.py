@@ -20,8 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from collector import accounts, vault
-from collector.vault import TokenVault
+from collector.accounts import logins
+from collector.delivery import vault
+from collector.delivery.vault import TokenVault
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".local" / "test" / "artifacts"
 pytestmark = pytest.mark.slow  # a browser
@@ -40,10 +41,10 @@ def dropbox_sandbox(sandbox_url):
 @pytest.fixture
 def linking_portal(warehouse, warehouse_url, sandbox_url, dropbox_sandbox, tmp_path):
     """The portal with its Dropbox settings on the sandbox; a collector with a password."""
-    account = accounts.create_account(warehouse, COLLECTOR)
-    accounts.use_link(
+    account = logins.create_account(warehouse, COLLECTOR)
+    logins.use_link(
         warehouse,
-        accounts.issue_link(warehouse, account, "set_password", datetime.now(UTC)),
+        logins.issue_link(warehouse, account, "set_password", datetime.now(UTC)),
         PASSWORD,
         datetime.now(UTC),
     )

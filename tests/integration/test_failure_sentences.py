@@ -122,7 +122,7 @@ def test_a_bad_request_is_left_to_the_caller(sheets_hook, sheets_connection):
 
 # --- PayPal and Payoneer -----------------------------------------------------------------------
 def _chunk(key: str = "wk-2026-11-16-paypal-1", currency: str = "USD"):
-    from collector.payouts import Chunk, Instruction
+    from collector.payouts.ledger import Chunk, Instruction
 
     item = Instruction(f"{key}-1", "ann@example.com", 650, currency, "2 accepted videos")
     return Chunk(1, 1, key, None, False, False, [item])
@@ -310,13 +310,13 @@ def test_dropbox_5xx_on_a_route_is_a_sentence_and_still_internal_server_error(
     from dropbox.exceptions import InternalServerError
     from dropbox_world import collectors_with_videos, make_world
 
-    from collector import dropbox_links
+    from collector.delivery import links
     from collector_airflow.hooks.dropbox_api import DropboxHook
 
     world = make_world(seeded_warehouse, warehouse_url, landing, sandbox_url, tmp_path, monkeypatch)
     alice = collectors_with_videos(world.conn)[0]
     world.link(alice, "alice.box@example.com")
-    token = dropbox_links.refresh_token(world.conn, world.vault, alice)
+    token = links.refresh_token(world.conn, world.vault, alice)
     world.admin("faults", {"kind": "server_error", "count": 1, "route": "files/list_folder"})
     client = DropboxHook().client_for(token)
     with pytest.raises(InternalServerError) as failed:  # delivery's retries still see the type

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.ingest import ingest_landing_area, release_quarantined
+from collector.intake.ingest import ingest_landing_area, release_quarantined
 
 WAIT = timedelta(hours=24)
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -274,8 +274,9 @@ def test_a_corrected_file_is_ingested_and_resolves_its_quarantine(
 def test_release_lets_a_file_be_retried_after_its_collection_appears(
     seeded_warehouse, demo_area, landing, tmp_path
 ):
-    from collector.collections import record_collection_version
-    from collector.demo import demo_collections
+    from collector_tools.demo import demo_collections
+
+    from collector.catalog.collections import record_collection_version
 
     unknown = demo_area.by_case("unknown_collection")
     ingest(seeded_warehouse, landing, tmp_path)
@@ -291,8 +292,9 @@ def test_release_lets_a_file_be_retried_after_its_collection_appears(
 def test_the_collection_version_in_force_at_collection_time_is_used(
     seeded_warehouse, demo_area, landing, tmp_path
 ):
-    from collector.collections import record_collection_version
-    from collector.demo import demo_collections
+    from collector_tools.demo import demo_collections
+
+    from collector.catalog.collections import record_collection_version
 
     door = demo_collections()[0]
     changed = type(door)(**{**door.__dict__, "score_threshold": door.score_threshold + 1})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector import db
+from collector.core import db
 
 
 def _tables(conn) -> set[str]:

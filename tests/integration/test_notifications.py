@@ -13,15 +13,16 @@ import pytest
 from fastapi.testclient import TestClient
 from scoring_world import T0, World
 
-from collector import accounts, notifications
-from collector.payouts import (
+from collector.accounts import logins
+from collector.notify import emails
+from collector.payouts.ledger import (
     ItemOutcome,
     approve_batches,
     freeze_week,
     record_outcomes,
     set_payment_profile,
 )
-from collector.scoring import score_videos
+from collector.scoring.scores import score_videos
 from collector_airflow.notifications import enqueue, send_outbox
 
 WEEK = date(2026, 11, 16)
@@ -81,7 +82,7 @@ def _by(messages, kind_subject: str, to: str) -> list[dict]:
 def test_welcome_has_a_working_single_use_link_and_is_sent_once(mail, warehouse, warehouse_url):
     from portal.app import create_app
 
-    accounts.create_account(warehouse, " New.Collector@Example.com ")
+    logins.create_account(warehouse, " New.Collector@Example.com ")
     warehouse.commit()
     first = _run()
     assert first["sent"] == {"welcome": 1}
@@ -138,7 +139,7 @@ def test_digest_after_the_payout_and_unsubscribe_stops_digests_only(mail, wareho
     forged = path.replace("t=", "t=0")
     assert client.post(forged).status_code == 403
     assert client.post(path).status_code == 200
-    assert not notifications.digest_subscribed(warehouse, "ann@example.com")
+    assert not emails.digest_subscribed(warehouse, "ann@example.com")
     # Next week: no digest for ann, but her payment notices still come.
     with warehouse.cursor() as cur:
         cur.execute(
@@ -153,7 +154,7 @@ def test_digest_after_the_payout_and_unsubscribe_stops_digests_only(mail, wareho
 
 
 def test_a_refused_send_is_retried_next_run_and_delivered_once(mail, warehouse, sandbox_admin):
-    accounts.create_account(warehouse, "ann@example.com")
+    logins.create_account(warehouse, "ann@example.com")
     warehouse.commit()
     sandbox_admin("mail/faults", {"count": 1})
     first = _run()
@@ -172,8 +173,9 @@ def test_a_refused_send_is_retried_next_run_and_delivered_once(mail, warehouse, 
 def test_near_you_within_the_radius_and_at_most_once_a_day(mail, warehouse):
     from dataclasses import replace
 
-    from collector.collections import record_collection_version
-    from collector.demo import demo_collections
+    from collector_tools.demo import demo_collections
+
+    from collector.catalog.collections import record_collection_version
 
     centre = (40.7128, -74.0060)
     km = 1 / 111.32  # degrees of latitude per km
@@ -207,12 +209,10 @@ def test_near_you_within_the_radius_and_at_most_once_a_day(mail, warehouse):
 
 
 def test_payment_details_changed_email_masks_the_receiver(mail, warehouse):
-    account = accounts.create_account(warehouse, "ann@example.com")
+    account = logins.create_account(warehouse, "ann@example.com")
     warehouse.commit()
     _run()  # the welcome
-    accounts.change_payment_profile(
-        warehouse, account, "payoneer", "PAYEE-998877", datetime.now(UTC)
-    )
+    logins.change_payment_profile(warehouse, account, "payoneer", "PAYEE-998877", datetime.now(UTC))
     warehouse.commit()
     assert _run()["sent"] == {"payment_details_changed": 1}
     [changed] = _by(mail(), "payment details were changed", "ann@example.com")
@@ -228,7 +228,7 @@ def test_email_html_renders_in_a_browser_and_links_resolve(
     from portal.app import create_app
 
     _paid_week(warehouse)
-    accounts.create_account(warehouse, "ann@example.com")
+    logins.create_account(warehouse, "ann@example.com")
     warehouse.commit()
     _run(WEEK)
     client = TestClient(create_app(warehouse_url, "s"), base_url="http://127.0.0.1")
@@ -246,25 +246,25 @@ def test_email_html_renders_in_a_browser_and_links_resolve(
 
 
 def test_password_reset_request_sends_a_two_hour_link(mail, warehouse):
-    accounts.create_account(warehouse, "ann@example.com")
+    logins.create_account(warehouse, "ann@example.com")
     warehouse.commit()
     _run()  # the welcome
-    accounts.request_reset(warehouse, "ANN@example.com ", datetime.now(UTC))
-    accounts.request_reset(warehouse, "nobody@example.com", datetime.now(UTC))
+    logins.request_reset(warehouse, "ANN@example.com ", datetime.now(UTC))
+    logins.request_reset(warehouse, "nobody@example.com", datetime.now(UTC))
     warehouse.commit()
     assert _run()["sent"] == {"password_reset_requested": 1}
     [reset] = _by(mail(), "Choose a new password", "ann@example.com")
     link = re.search(r"(http://portal\.test/set-password\?token=\S+)", reset["text"]).group(1)
     token = parse_qs(urlsplit(link).query)["token"][0]
     later = datetime.now(UTC) + timedelta(hours=2, minutes=1)
-    with pytest.raises(accounts.AccountError, match="expired"):
-        accounts.use_link(warehouse, token, "a new long password", later)
-    accounts.use_link(warehouse, token, "a new long password", datetime.now(UTC))
+    with pytest.raises(logins.AccountError, match="expired"):
+        logins.use_link(warehouse, token, "a new long password", later)
+    logins.use_link(warehouse, token, "a new long password", datetime.now(UTC))
     warehouse.commit()
 
 
 def test_an_unreachable_smtp_server_puts_the_messages_back(mail, warehouse, monkeypatch):
-    accounts.create_account(warehouse, "ann@example.com")
+    logins.create_account(warehouse, "ann@example.com")
     warehouse.commit()
     good = os.environ["AIRFLOW_CONN_SMTP_DEFAULT"]
     monkeypatch.setenv(
@@ -283,16 +283,16 @@ def test_an_unreachable_smtp_server_puts_the_messages_back(mail, warehouse, monk
 
 
 def test_reset_requests_are_rate_limited_and_a_new_password_retires_old_links(warehouse):
-    account = accounts.create_account(warehouse, "ann@example.com")
+    account = logins.create_account(warehouse, "ann@example.com")
     now = datetime.now(UTC)
-    welcome = accounts.issue_link(warehouse, account, "set_password", now)
+    welcome = logins.issue_link(warehouse, account, "set_password", now)
     for minutes in (0, 1, 2, 16):
-        accounts.request_reset(warehouse, "ann@example.com", now + timedelta(minutes=minutes))
+        logins.request_reset(warehouse, "ann@example.com", now + timedelta(minutes=minutes))
     with warehouse.cursor() as cur:
         cur.execute("SELECT count(*) FROM collector_events WHERE kind = 'password_reset_requested'")
         assert cur.fetchone() == (2,)  # t=0 and t=16 min
-    reset = accounts.issue_link(warehouse, account, "reset_password", now)
-    accounts.use_link(warehouse, reset, "a brand new password", now)
-    with pytest.raises(accounts.AccountError, match="already used"):
-        accounts.use_link(warehouse, welcome, "someone else's password", now)
+    reset = logins.issue_link(warehouse, account, "reset_password", now)
+    logins.use_link(warehouse, reset, "a brand new password", now)
+    with pytest.raises(logins.AccountError, match="already used"):
+        logins.use_link(warehouse, welcome, "someone else's password", now)
     warehouse.rollback()

@@ -8,8 +8,9 @@ import psycopg2
 import pytest
 from scoring_world import T0, World
 
-from collector.payout_report import build_report, dollars
-from collector.payouts import (
+from collector.core.clock import previous_week
+from collector.core.money import dollars
+from collector.payouts.ledger import (
     ItemOutcome,
     LedgerError,
     ProfileError,
@@ -17,11 +18,11 @@ from collector.payouts import (
     close_unsubmitted,
     freeze_week,
     normalize_payment_profile,
-    previous_week,
     record_outcomes,
     set_payment_profile,
 )
-from collector.scoring import score_videos
+from collector.payouts.report import build_report
+from collector.scoring.scores import score_videos
 
 WEEK = date(2026, 11, 16)  # T0 is Monday 2026-11-16 18:00 ET
 

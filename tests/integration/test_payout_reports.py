@@ -15,15 +15,15 @@ from fastapi.testclient import TestClient
 from payout_checks import payout_week, rows, wait_until_final
 from test_portal import SECRET, member
 
-from collector.payout_report import (
+from collector.core.money import usd
+from collector.payouts.ledger import approve_batches
+from collector.payouts.report import (
     FinanceReport,
     ReportFileError,
     read_recorded,
     report_stem,
-    usd,
     write_new,
 )
-from collector.payouts import approve_batches
 from collector_airflow.payouts import freeze_and_report, reconcile_batches, submit_batch
 
 WEEK = date(2026, 11, 16)

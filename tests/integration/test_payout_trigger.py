@@ -9,8 +9,8 @@ from datetime import date
 
 from scoring_world import World
 
-from collector.payouts import approve_batches, freeze_week, set_payment_profile
-from collector.scoring import score_videos
+from collector.payouts.ledger import approve_batches, freeze_week, set_payment_profile
+from collector.scoring.scores import score_videos
 from collector_airflow.payouts import submit_batch
 from collector_airflow.triggers.payouts import PayoutBatchTrigger
 

@@ -12,13 +12,13 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from payout_checks import payout_week, rows, wait_until_final
 from scoring_world import T0
 
-from collector.payouts import (
+from collector.payouts.ledger import (
     approve_batches,
     close_unsubmitted,
     freeze_week,
     unsettled_week,
 )
-from collector.scoring import score_videos
+from collector.scoring.scores import score_videos
 from collector_airflow.payouts import check_week_settled, reconcile_batches, submit_batch
 
 WEEK = date(2026, 11, 16)

@@ -20,9 +20,9 @@ import pytest
 from payout_checks import admin, assert_paid_exactly_once, rows, wait_until_final
 from scoring_world import T0, World
 
-from collector.dashboard import build_dashboards
-from collector.payouts import approve_batches, freeze_week, set_payment_profile
-from collector.scoring import score_videos
+from collector.dashboards.content import build_dashboards
+from collector.payouts.ledger import approve_batches, freeze_week, set_payment_profile
+from collector.scoring.scores import score_videos
 from collector_airflow.hooks.payouts import PayoutProviderError, PayPalPayoutsHook
 from collector_airflow.payouts import reconcile_batches, refresh_outstanding, submit_batch
 
@@ -266,10 +266,10 @@ def test_the_same_week_triggered_twice_freezes_once_and_pays_once(warehouse, wee
 def test_large_batches_go_in_chunks_each_with_its_own_key(
     warehouse, week, sandbox_url, monkeypatch
 ):
-    from collector import payouts
+    from collector.payouts import ledger
 
-    monkeypatch.setitem(payouts.MAX_ITEMS_PER_REQUEST, "paypal", 2)
-    monkeypatch.setitem(payouts.MAX_ITEMS_PER_REQUEST, "payoneer", 1)
+    monkeypatch.setitem(ledger.MAX_ITEMS_PER_REQUEST, "paypal", 2)
+    monkeypatch.setitem(ledger.MAX_ITEMS_PER_REQUEST, "payoneer", 1)
     batches = _freeze_and_approve(warehouse)
     keys = rows(warehouse, "SELECT idempotency_key FROM payout_submissions ORDER BY 1")
     assert [k for (k,) in keys] == [

@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from scoring_world import T0, World
 
-from collector import accounts
-from collector.scoring import score_videos
+from collector.accounts import logins
+from collector.core.identity import mask_receiver
+from collector.scoring.scores import score_videos
 
 PASSWORD = "correct horse battery"
 SECRET = "portal-test-secret-0123456789"
@@ -36,8 +37,8 @@ def _csrf(html: str) -> str:
 
 
 def invite(conn, email: str, role: str = "collector") -> str:
-    account = accounts.create_account(conn, email, role)
-    token = accounts.issue_link(conn, account, "set_password", datetime.now(UTC))
+    account = logins.create_account(conn, email, role)
+    token = logins.issue_link(conn, account, "set_password", datetime.now(UTC))
     conn.commit()
     return token
 
@@ -96,7 +97,7 @@ def test_failed_login_says_the_same_whether_or_not_the_email_exists(portal, ware
     assert wrong.status_code == unknown.status_code == 401
     message = re.search(r'id="error">([^<]+)<', wrong.text).group(1)
     assert message == re.search(r'id="error">([^<]+)<', unknown.text).group(1)
-    assert message == accounts.LOGIN_REFUSED
+    assert message == logins.LOGIN_REFUSED
 
 
 @pytest.mark.parametrize(
@@ -111,7 +112,7 @@ def test_failed_login_says_the_same_whether_or_not_the_email_exists(portal, ware
     ],
 )
 def test_typo_suggestion(typed, suggested):
-    assert accounts.suggest_email(typed) == suggested
+    assert logins.suggest_email(typed) == suggested
 
 
 def test_typo_is_suggested_on_the_login_page(portal, warehouse):
@@ -128,7 +129,7 @@ def test_forms_without_the_right_csrf_token_are_refused(portal, warehouse):
         data={"method": "paypal", "receiver": "ann@example.com", "csrf_token": "forged"},
     )
     assert no_token.status_code == wrong.status_code == 403
-    assert accounts.payment_profile(warehouse, "ann@example.com") is None
+    assert logins.payment_profile(warehouse, "ann@example.com") is None
     stranger = TestClient(portal, base_url="http://127.0.0.1")
     answer = stranger.post("/login", data={"email": "ann@example.com", "password": PASSWORD})
     assert answer.status_code == 403  # login form posted from elsewhere: no CSRF cookie
@@ -153,8 +154,8 @@ def test_a_collector_sees_and_changes_only_their_own_data(portal, warehouse):
         },
     )
     assert answer.status_code == 200
-    assert accounts.payment_profile(warehouse, "ann@example.com") == ("paypal", "a***@example.com")
-    assert accounts.payment_profile(warehouse, "bob@example.com") is None
+    assert logins.payment_profile(warehouse, "ann@example.com") == ("paypal", "a***@example.com")
+    assert logins.payment_profile(warehouse, "bob@example.com") is None
     dashboard = ann.get("/dashboard").text
     assert "bob@example.com" not in dashboard
 
@@ -176,15 +177,15 @@ def test_ops_read_any_dashboard_and_change_nothing(portal, warehouse):
 
 
 def test_links_are_single_use_and_expire(warehouse):
-    account = accounts.create_account(warehouse, "ann@example.com")
+    account = logins.create_account(warehouse, "ann@example.com")
     now = datetime.now(UTC)
-    token = accounts.issue_link(warehouse, account, "set_password", now)
-    accounts.use_link(warehouse, token, PASSWORD, now)
-    with pytest.raises(accounts.AccountError, match="expired or was already used"):
-        accounts.use_link(warehouse, token, PASSWORD + "x", now)
-    reset = accounts.issue_link(warehouse, account, "reset_password", now)
-    with pytest.raises(accounts.AccountError, match="expired"):
-        accounts.use_link(warehouse, reset, PASSWORD, now + timedelta(hours=2, seconds=1))
+    token = logins.issue_link(warehouse, account, "set_password", now)
+    logins.use_link(warehouse, token, PASSWORD, now)
+    with pytest.raises(logins.AccountError, match="expired or was already used"):
+        logins.use_link(warehouse, token, PASSWORD + "x", now)
+    reset = logins.issue_link(warehouse, account, "reset_password", now)
+    with pytest.raises(logins.AccountError, match="expired"):
+        logins.use_link(warehouse, reset, PASSWORD, now + timedelta(hours=2, seconds=1))
     warehouse.commit()
     with warehouse.cursor() as cur:
         cur.execute("SELECT token_hash FROM portal_tokens")
@@ -213,26 +214,26 @@ def test_reset_request_answers_the_same_for_unknown_emails(portal, warehouse):
 def test_login_throttling_per_account_and_per_client(portal, warehouse):
     member(portal, warehouse, "ann@example.com")
     client = TestClient(portal, base_url="http://127.0.0.1")
-    for _ in range(accounts.MAX_FAILURES_PER_ACCOUNT):
+    for _ in range(logins.MAX_FAILURES_PER_ACCOUNT):
         assert login(client, "ann@example.com", "wrong password").status_code == 401
     blocked = login(client, "ann@example.com")  # even the right password waits now
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     assert "Too many failed attempts" in blocked.text
     # One address trying many accounts is stopped too, even for an account it never tried.
-    accounts.use_link(warehouse, invite(warehouse, "bob@example.com"), PASSWORD, datetime.now(UTC))
+    logins.use_link(warehouse, invite(warehouse, "bob@example.com"), PASSWORD, datetime.now(UTC))
     warehouse.commit()
-    for n in range(accounts.MAX_FAILURES_PER_CLIENT):
+    for n in range(logins.MAX_FAILURES_PER_CLIENT):
         login(client, f"guess{n}@example.com", "wrong password")
     assert login(client, "bob@example.com").status_code == 429
 
 
 def test_profile_change_after_the_freeze_says_it_applies_to_the_next_batch(portal, warehouse):
-    from collector.payouts import set_payment_profile
+    from collector.payouts.ledger import set_payment_profile
 
     ann = member(portal, warehouse, "ann@example.com")
     set_payment_profile(warehouse, "bob@example.com", "paypal", "bob@example.com", "test")
     now = datetime.now(UTC)
-    from collector.payouts import previous_week
+    from collector.core.clock import previous_week
 
     coming = previous_week(now)
     first = ann.post(
@@ -327,7 +328,7 @@ def _freeze_a_batch(conn, week: date, paying: dict[str, str]) -> None:
 def test_profile_after_a_freeze_without_her_never_claims_previous_details(portal, warehouse):
     """Issue 17: a collector with no details on file was told the frozen week used her
     "previous details". Frozen without her, the page says so and what happens to her videos."""
-    from collector.payouts import previous_week
+    from collector.core.clock import previous_week
 
     coming = previous_week(datetime.now(UTC))
     _freeze_a_batch(warehouse, coming, paying={"bob@example.com": "bob@example.com"})
@@ -406,8 +407,8 @@ def test_dashboard_pages_through_thousands_and_links_the_sheet(portal, warehouse
 
 
 def test_week_boundaries_in_profile_messages_use_mondays():
-    assert accounts.mask("paypal", "ann@example.com") == "a***@example.com"
-    assert accounts.mask("payoneer", "AB") == "****"
+    assert mask_receiver("paypal", "ann@example.com") == "a***@example.com"
+    assert mask_receiver("payoneer", "AB") == "****"
     assert date(2026, 11, 16).weekday() == 0
 
 
@@ -426,5 +427,5 @@ def test_parallel_guesses_cannot_outrun_the_throttle(portal, warehouse):
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert codes.count(401) == accounts.MAX_FAILURES_PER_ACCOUNT
-    assert codes.count(429) == 12 - accounts.MAX_FAILURES_PER_ACCOUNT
+    assert codes.count(401) == logins.MAX_FAILURES_PER_ACCOUNT
+    assert codes.count(429) == 12 - logins.MAX_FAILURES_PER_ACCOUNT

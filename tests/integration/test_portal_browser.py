@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from scoring_world import T0, World
 
-from collector import accounts
-from collector.scoring import score_videos
+from collector.accounts import logins
+from collector.scoring.scores import score_videos
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".local" / "test" / "artifacts"
 pytestmark = pytest.mark.slow  # a browser
@@ -35,10 +35,10 @@ def portal_url(warehouse, warehouse_url, tmp_path):
         )
     world.video(collector="bob@example.com")
     score_videos(warehouse)
-    account = accounts.create_account(warehouse, "ann@gmail.com")
-    accounts.use_link(
+    account = logins.create_account(warehouse, "ann@gmail.com")
+    logins.use_link(
         warehouse,
-        accounts.issue_link(warehouse, account, "set_password", datetime.now(UTC)),
+        logins.issue_link(warehouse, account, "set_password", datetime.now(UTC)),
         PASSWORD,
         datetime.now(UTC),
     )
@@ -101,7 +101,7 @@ def test_a_collector_logs_in_reads_the_dashboard_changes_payment_details_and_log
         page.fill("input[name=email]", "ann@gmail.com")
         page.fill("input[name=password]", "not my password")
         page.click("button[type=submit]")
-        assert page.locator("#error").inner_text() == accounts.LOGIN_REFUSED
+        assert page.locator("#error").inner_text() == logins.LOGIN_REFUSED
         shot(page, "1-wrong-password")
 
         # A typo in the domain: FAQ 5's advice, as a suggestion.

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from collector_tools.demo import _Clip, render_clip
 
-from collector.demo import _Clip, render_clip
-from collector.media import ffmpeg_binary
-from collector.quicklook import (
+from collector.core.media import ffmpeg_binary
+from collector.review.quicklook import (
     QuicklookFailed,
     QuicklookJob,
     Rect,
@@ -20,7 +20,7 @@ from collector.quicklook import (
     render_montage,
     sample_frames,
 )
-from collector.quicklook_jobs import render_and_store
+from collector.review.quicklook_jobs import render_and_store
 
 FPS = 30
 SPEED = 8  # px per frame: a tile one frame off would show the actor ~8 px away from its box
@@ -83,7 +83,7 @@ def clips(tmp_path_factory) -> dict[str, tuple[_Clip, Path]]:
 
 
 def job_for(clip: _Clip, path: Path, start: int, end: int, **changes) -> QuicklookJob:
-    from collector.quicklook import Keyframe
+    from collector.review.quicklook import Keyframe
 
     keyframes = tuple(
         Keyframe(k, Rect(*(clip.box_at(k)[f] for f in ("x", "y", "width", "height"))))

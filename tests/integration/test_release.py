@@ -13,15 +13,15 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from collector_tools.demo import subject_of
 from demo_pipeline import NOW, ingest_rate_score, rate, rows
 
-from collector import release as rel
-from collector.consent import WithdrawalError, withdraw_consent
-from collector.demo import subject_of
-from collector.ingest import ingest_landing_area
-from collector.media import ffmpeg_binary
-from collector.quicklook import Keyframe, Rect, interpolate_box
-from collector.scoring import score_videos
+from collector.core.media import ffmpeg_binary
+from collector.intake.consent import WithdrawalError, withdraw_consent
+from collector.intake.ingest import ingest_landing_area
+from collector.release import dataset as rel
+from collector.review.quicklook import Keyframe, Rect, interpolate_box
+from collector.scoring.scores import score_videos
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_no_consent_holds_the_video_with_a_reason_and_keeps_it_out(rated, demo_a
 
 
 def test_consent_arriving_later_releases_the_hold(rated, demo_area):
-    from collector.scoring import affected_videos
+    from collector.scoring.scores import affected_videos
 
     held = video_of_case(demo_area, "consent_under_collector_email")
     before = datetime.now(UTC)

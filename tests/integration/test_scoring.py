@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from scoring_world import T0, World
 
-from collector.ratings import AUTOMATED_RATINGS, REVIEWER_RATINGS
-from collector.scoring import explain, score_videos
+from collector.review.ratings import AUTOMATED_RATINGS, REVIEWER_RATINGS
+from collector.scoring.scores import explain, score_videos
 
 
 @pytest.fixture

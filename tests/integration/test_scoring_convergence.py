@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scoring_world import T0, World
 
-from collector.scoring import score_interval, score_videos
+from collector.scoring.scores import score_interval, score_videos
 
 LABELS = st.sampled_from(
     [

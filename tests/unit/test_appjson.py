@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from collector.appjson import (
+from collector.core.identity import normalize_email
+from collector.intake.appjson import (
     InvalidSubmission,
-    normalize_email,
     parse_collected_date,
     parse_edit_stamp,
     parse_submission,

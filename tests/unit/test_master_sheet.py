@@ -6,10 +6,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from collector_tools.demo import demo_collections
 
-from collector.cells import cell_ref
-from collector.demo import demo_collections
-from collector.master_sheet import MASTER_HEADER, definition_row, parse_master_sheet
+from collector.catalog.master_sheet import MASTER_HEADER, definition_row, parse_master_sheet
+from collector.core.cells import cell_ref
 
 
 def sheet(*rows: list[str]) -> list[list[str]]:

@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from collector.quicklook import Rect
-from collector.release import (
+from collector.release.dataset import (
     CLIP_PX,
     Crop,
     PaddingRule,
@@ -21,6 +20,7 @@ from collector.release import (
     padding_rule,
     tubelet_crop,
 )
+from collector.review.quicklook import Rect
 
 RULES = {
     "*": PaddingRule("*", Decimal(0), Decimal(0), Decimal(0), "as labelled"),

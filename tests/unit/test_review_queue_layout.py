@@ -6,7 +6,7 @@ import pytest
 
 
 def test_review_queue_refuses_a_sheet_with_the_old_layout():
-    from collector.review_queue import QUEUE_HEADER, QueueLayoutError, check_layout
+    from collector.review.queue import QUEUE_HEADER, QueueLayoutError, check_layout
 
     check_layout(QUEUE_HEADER)
     old = [c for c in QUEUE_HEADER if c != "consent_quicklook"]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from collector.self_serve import (
+from collector.catalog.self_serve import (
     SPEC_FIELDS,
     SelfServeError,
     assigned_id,
@@ -166,6 +166,6 @@ def test_the_owner_must_be_an_email():
 
 
 def test_spec_fields_are_the_master_sheet_columns():
-    from collector.master_sheet import MASTER_HEADER
+    from collector.catalog.master_sheet import MASTER_HEADER
 
     assert list(SPEC_FIELDS) == MASTER_HEADER

@@ -16,7 +16,7 @@ the portal uses (``COLLECTOR_TOKEN_KEYS``). Tokens never reach a log line or an 
 Failures read as one sentence (service_errors.py): the client raises :class:`DropboxUnavailable`
 when Dropbox cannot be reached or refuses the app's own key and secret at the token endpoint,
 and :class:`DropboxServerError` for a 5xx, which is still the SDK's ``InternalServerError`` so
-``collector.dropbox_delivery`` keeps retrying and deferring it. A user's ``AuthError`` (revoked,
+``collector.delivery.uploads`` keeps retrying and deferring it. A user's ``AuthError`` (revoked,
 expired link) and route errors (``ApiError``) pass unchanged: delivery handles them per user.
 """
 
@@ -266,7 +266,7 @@ class DropboxHook(BaseHook):
             app_secret=conn.password,
             session=sdk_session(self.api_base_url),
             timeout=float(extra.get("timeout_s") or 300),
-            max_retries_on_rate_limit=0,  # collector.dropbox_delivery waits out 429s itself
+            max_retries_on_rate_limit=0,  # collector.delivery.uploads waits out 429s itself
             max_retries_on_error=0,
         )
 
@@ -275,8 +275,8 @@ class DropboxHook(BaseHook):
         """The vault that opens stored refresh tokens (keys: see the module docstring)."""
         from airflow.sdk.exceptions import AirflowNotFoundException  # noqa: PLC0415
 
-        from collector import settings  # noqa: PLC0415
-        from collector.vault import TokenVault  # noqa: PLC0415
+        from collector.core import settings  # noqa: PLC0415
+        from collector.delivery.vault import TokenVault  # noqa: PLC0415
 
         try:
             keys = BaseHook.get_connection("collector_token_keys").password or ""

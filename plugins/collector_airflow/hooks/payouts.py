@@ -2,7 +2,7 @@
 
 A provider sends one *chunk* (up to ``max_items_per_request`` payments) per request, under an
 idempotency key the ledger wrote before the call, and reports each payment's status in its own
-words (:class:`collector.payouts.ItemOutcome`). A third provider implements
+words (:class:`collector.payouts.ledger.ItemOutcome`). A third provider implements
 :class:`PayoutProviderHook`'s three methods and registers its name in ``PROVIDER_HOOKS``.
 
 Connections (docs/connections.md): ``paypal_default`` (type ``paypal``: login = client id, password =
@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 import requests
 from airflow.sdk import BaseHook
 
-from collector.payout_report import dollars
-from collector.payouts import Chunk, Instruction, ItemOutcome
+from collector.core.money import dollars
+from collector.payouts.ledger import Chunk, Instruction, ItemOutcome
 from collector_airflow.hooks.service_errors import (
     ExternalServiceError,
     connection_test_crash,

@@ -75,7 +75,7 @@ class CollectorWarehouseHook(BaseHook):
 
     def get_conn(self) -> psycopg2.extensions.connection:
         """A new psycopg2 connection; :class:`WarehouseUnavailable` when none can be opened."""
-        from collector.db import connect  # noqa: PLC0415
+        from collector.core.db import connect  # noqa: PLC0415
 
         try:
             return connect(self.get_uri())
@@ -105,7 +105,7 @@ class CollectorWarehouseHook(BaseHook):
 
     def migrate(self) -> list[str]:
         """Apply pending warehouse migrations (safe when several tasks do it at once)."""
-        from collector.db import migrate  # noqa: PLC0415
+        from collector.core.db import migrate  # noqa: PLC0415
 
         conn = self.get_conn()
         try:

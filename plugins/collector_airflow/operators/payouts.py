@@ -39,7 +39,7 @@ class SubmitPayoutBatchOperator(BaseOperator):
         self.conn_ids = conn_ids or {}
 
     def execute(self, context: Any) -> dict:
-        from collector import payouts as ledger  # noqa: PLC0415
+        from collector.payouts import ledger  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
         from collector_airflow.payouts import batches_in, submit_batch  # noqa: PLC0415
 

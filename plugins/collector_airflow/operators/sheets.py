@@ -48,7 +48,7 @@ class SheetToDataFrameOperator(BaseOperator):
         self.columns, self.required, self.gcp_conn_id = columns, required, gcp_conn_id
 
     def read_frame(self):
-        from collector.tables import typed_frame  # noqa: PLC0415
+        from collector.core.tables import typed_frame  # noqa: PLC0415
 
         rows = GoogleSheetsHook(self.gcp_conn_id).get_rows(self.spreadsheet_id, self.worksheet)
         return typed_frame(rows, self.columns, required=self.required)

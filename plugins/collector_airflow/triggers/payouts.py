@@ -46,7 +46,7 @@ class PayoutBatchTrigger(BaseTrigger):
 
     def waiting(self) -> dict[str, int]:
         """Chunk label -> items the provider has not finished (blocking; run in a thread)."""
-        from collector.payouts import batch_waiting, chunks_of  # noqa: PLC0415
+        from collector.payouts.ledger import batch_waiting, chunks_of  # noqa: PLC0415
         from collector_airflow.hooks.payouts import provider_hook  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
 

@@ -1,0 +1,1 @@
+"""Accounts: the portal's collector accounts, set-password links, logins, sessions and throttling (`logins`)."""

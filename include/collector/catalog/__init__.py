@@ -1,0 +1,1 @@
+"""Catalog: what collectors may collect. Collections and their versions (`collections`), the Collections master sheet (`master_sheet`), applying it (`updates`), self-serve and practice collections (`self_serve`). DAG: collection_updates."""

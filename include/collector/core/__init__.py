@@ -1,0 +1,1 @@
+"""Shared vocabulary of every stage: warehouse connections and migrations (`db`), where things live (`settings`), spreadsheet cells and typed tables (`cells`, `tables`), ffmpeg (`media`). Nothing here knows a stage."""

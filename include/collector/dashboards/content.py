@@ -1,0 +1,395 @@
+"""Collector dashboards (FAQ 8, 10-14): what one collector sees, as plain tables.
+
+Frames are built for many collectors at once from a few set-based queries; each collector's
+frames get a content hash so an unchanged dashboard costs no API call at all.
+
+Practice videos (FAQ 4) are shown with their ratings and an expected payment of $0.00 that says
+practice is never paid; self-serve videos (FAQ 3) are the owner's own data, never reviewed or
+paid, and are not on the dashboard at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg2.extensions
+
+from collector.core.clock import BUSINESS_TZ, week_start
+from collector.core.money import sheet_money
+from collector.scoring.scores import plain_number
+
+VIDEOS_HEADER = [
+    "Video ID",
+    "Submitted (ET)",
+    "Collection",
+    "Activities and ratings",
+    "Score",
+    "Threshold",
+    "Accepted?",
+    "Why",
+    "Payment",
+]
+PAYMENTS_HEADER = [
+    "Week (Mon, ET)",
+    "Accepted videos",
+    "Amount (USD)",
+    "Provider",
+    "Status",
+    "Paid at",
+]
+SUMMARY_HEADER = ["What", "Value"]
+# One line of advice per reason, from the FAQ's own explanations.
+ADVICE = {
+    "Incorrect activity count": "Press each activity button at least once; retake videos with missing activities.",
+    "Video too short": "Record at least the duration shown in the collection description.",
+    "Outdated App": "Upgrade to the latest app version from the app store.",
+    "GPS accuracy too low": "Avoid trees, bridges, tunnels and tall buildings, or try again later.",
+    "Incorrect GPS location": "Collect at the location required by the collection.",
+    "Repeated GPS location": "Move at least 200 meters from places you already used.",
+    "Rate limit exceeded": "Only the last video in each time window is paid: spread submissions across days.",
+    "Incorrect timing": "Start just after pressing the button and end just before pressing it again.",
+    "Box not centered": "Keep the actor completely inside a box that is tight around them.",
+    "Box too big": "Make the box tight around the actor in width and height.",
+    "Box too small": "Keep the actor completely inside the box; err on slightly too big.",
+    "Incorrect label": "Read the collection definition carefully before recording.",
+    "Object/activity not visible": "Record in good light with the activity clearly visible.",
+    "Repeated scene": "Warning only: use new backgrounds and viewpoints.",
+    "Unusable video": "Check the lens is clear and the scene shows the activity.",
+    "Consented subject not in video": "Enter your subject's email (not yours) when consenting.",
+    "Consent not on file": (
+        "Held until your subject's consent arrives: consent them in the app with their own "
+        "email. A common error is entering your email address rather than your subject's."
+    ),
+}
+
+
+@dataclass
+class Dashboard:
+    collector_id: str
+    videos: list[list[Any]] = field(default_factory=list)
+    video_count: int = 0  # all of the collector's videos, also when ``videos`` is one page
+    payments: list[list[Any]] = field(default_factory=list)
+    summary: list[list[Any]] = field(default_factory=list)
+
+    def tabs(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
+        return {
+            "Videos": (VIDEOS_HEADER, self.videos),
+            "Payments": (PAYMENTS_HEADER, self.payments),
+            "Summary": (SUMMARY_HEADER, self.summary),
+        }
+
+    def content_hash(self) -> str:
+        payload = json.dumps(self.tabs(), default=str, sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()
+
+
+def accepted_cell(status: str, score: Decimal | None, threshold: Decimal) -> str:
+    """The Accepted? cell. When the score decides, a formula holding both numbers (FAQ 11);
+    when something else decided (blocked, rate limit) plain NO, and PENDING before a decision."""
+    if status in ("accepted", "rejected") and score is not None:
+        return f'=IF({plain_number(score)}>={plain_number(threshold)},"YES","NO")'
+    return "PENDING" if status == "pending" else "NO"
+
+
+PROVIDER_NAMES = {"paypal": "PayPal", "payoneer": "Payoneer"}
+PRACTICE_PAYMENT = "$0.00 practice collection: never paid, rated so you can learn"
+
+
+def payment_words(status: str, provider: str, reason: str | None = None) -> str:
+    """A payout item's status as a collector reads it, with what to do when it needs them."""
+    name = PROVIDER_NAMES.get(provider, provider)
+    return {
+        "frozen": "in this week's payout, awaiting approval",
+        "pending": f"sent to {name}, processing",
+        "paid": f"paid via {name}",
+        "unclaimed": f"unclaimed: accept the payment in your {name} account",
+        "failed": f"failed ({reason or 'refused'}): check your payment details under Profile; "
+        "it rolls into the next payout",
+        "returned": f"returned by {name}: check your payment details under Profile; it rolls "
+        "into the next payout",
+    }.get(status, status)
+
+
+def _payout_items(cur, collector_ids: list[str] | None) -> dict[str, list[list[Any]]]:
+    """Payments tab rows from the payout ledger, newest week first."""
+    cur.execute(
+        """SELECT i.collector_id, b.week_start, count(v.video_id), i.amount_cents, i.provider,
+                  i.status, i.failure_reason,
+                  CASE WHEN i.status IN ('paid', 'unclaimed') THEN i.updated_at END
+           FROM payout_items i
+           JOIN payout_batches b USING (batch_id)
+           LEFT JOIN payout_item_videos v USING (item_id)
+           WHERE i.status <> 'released'
+             AND (%(ids)s::text[] IS NULL OR i.collector_id = ANY(%(ids)s::text[]))
+           GROUP BY i.item_id, b.week_start
+           ORDER BY b.week_start DESC, i.item_id DESC""",
+        {"ids": collector_ids},
+    )
+    found: dict[str, list[list[Any]]] = defaultdict(list)
+    for collector, week, videos, cents, provider, status, reason, paid_at in cur.fetchall():
+        found[collector].append(
+            [
+                week.isoformat(),
+                videos,
+                sheet_money(cents),
+                PROVIDER_NAMES.get(provider, provider),
+                payment_words(status, provider, reason),
+                paid_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d") if paid_at else "",
+            ]
+        )
+    return found
+
+
+OPS_HEADER = [
+    "Day (ET)",
+    "Collection",
+    "Submitted",
+    "Rated",
+    "Accepted",
+    "Pending",
+    "Acceptance rate",
+]
+
+
+def ops_summary(
+    conn: psycopg2.extensions.connection, now: datetime
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Per collection and day: submitted / rated / accepted / pending / acceptance rate; and
+    the pipeline's own lag (oldest unrated video, last dashboard refresh)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT (v.collected_at AT TIME ZONE 'America/New_York')::date AS day, v.collection_id,
+                      count(*),
+                      count(*) FILTER (WHERE EXISTS (
+                          SELECT 1 FROM activity_ratings r WHERE r.video_id = v.video_id)),
+                      count(*) FILTER (WHERE s.accepted),
+                      count(*) FILTER (WHERE s.status = 'pending' OR s.status IS NULL),
+                      count(*) FILTER (WHERE s.status IN ('accepted', 'rejected', 'blocked', 'superseded'))
+               FROM videos v LEFT JOIN video_scores s USING (video_id)
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               WHERE cv.kind <> 'self_serve'  -- never reviewed: not the review team's work
+               GROUP BY 1, 2 ORDER BY 1 DESC, 2"""
+        )
+        rows = [
+            [
+                day.isoformat(),
+                cid,
+                n,
+                rated,
+                accepted,
+                pending,
+                f"{accepted / decided:.0%}" if decided else "-",
+            ]
+            for day, cid, n, rated, accepted, pending, decided in cur.fetchall()
+        ]
+        cur.execute(
+            """SELECT min(v.collected_at) FROM videos v
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               WHERE NOT EXISTS (SELECT 1 FROM activity_ratings r WHERE r.video_id = v.video_id)
+                 AND cv.kind <> 'self_serve'"""
+        )
+        oldest_unrated = cur.fetchone()[0]
+        cur.execute("SELECT max(refreshed_at) FROM collector_dashboards")
+        last_refresh = cur.fetchone()[0]
+    conn.commit()
+
+    def ago(moment: datetime | None) -> str:
+        if moment is None:
+            return "-"
+        hours = (now - moment).total_seconds() / 3600
+        return f"{moment.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M} ET ({hours:.1f} h ago)"
+
+    lag = [
+        ["Oldest unrated video", ago(oldest_unrated)],
+        ["Last dashboard refresh", ago(last_refresh)],
+    ]
+    return rows, lag
+
+
+def _fill_activities(conn: psycopg2.extensions.connection, boards: dict[str, Dashboard]) -> None:
+    """The "Activities and ratings" cell, in the FAQ's words, for the video rows kept."""
+    rows_by_video = {row[0]: row for board in boards.values() for row in board.videos}
+    if not rows_by_video:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT a.video_id,
+                      string_agg(a.shortname || ': ' || coalesce(
+                          (SELECT string_agg(rv.faq_name, ', ' ORDER BY rv.faq_name)
+                           FROM unnest(s.labels) l JOIN rating_vocabulary rv ON rv.code = l),
+                          'Unrated'), '; ' ORDER BY a.activity_index)
+               FROM activities a
+               LEFT JOIN activity_scores s USING (video_id, activity_index)
+               WHERE a.video_id = ANY(%s)
+               GROUP BY a.video_id""",
+            (list(rows_by_video),),
+        )
+        for video_id, text in cur.fetchall():
+            rows_by_video[video_id][3] = text or ""
+    conn.commit()
+
+
+def build_dashboards(
+    conn: psycopg2.extensions.connection,
+    collector_ids: list[str] | None,
+    now: datetime,
+    dashboard_urls: dict[str, str] | None = None,
+    videos_page: tuple[int, int] | None = None,
+) -> dict[str, Dashboard]:
+    """Dashboards for these collectors (all with videos when None), newest first.
+
+    ``videos_page`` = (offset, limit) keeps only that slice of each collector's Videos tab (the
+    portal pages through thousands); payments and summary always cover every video. Self-serve
+    videos are left out; a collector with only those has no dashboard.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT v.collector_id, v.video_id, v.collected_at, cv.name, s.score, s.threshold,
+                      s.status, s.reasons, s.perfect, cv.pay_per_video_cents, cv.perfect_bonus_cents,
+                      paid.status AS payout_status, paid.provider, paid.failure_reason,
+                      date_trunc('week', v.collected_at AT TIME ZONE 'America/New_York')::date,
+                      cv.kind
+               FROM videos v
+               JOIN collection_versions cv
+                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
+               LEFT JOIN video_scores s USING (video_id)
+               LEFT JOIN (
+                   SELECT pv.video_id, i.status, i.provider, i.failure_reason
+                   FROM payout_item_videos pv JOIN payout_items i USING (item_id)
+                   WHERE pv.released_at IS NULL
+                     AND (%(ids)s::text[] IS NULL OR i.collector_id = ANY(%(ids)s::text[]))
+               ) paid USING (video_id)
+               WHERE (%(ids)s::text[] IS NULL OR v.collector_id = ANY(%(ids)s::text[]))
+                 AND cv.kind <> 'self_serve'
+               ORDER BY v.collector_id, v.collected_at DESC, v.video_id""",
+            {"ids": collector_ids},
+        )
+        rows = cur.fetchall()
+        ledger_rows = _payout_items(cur, collector_ids)
+        cur.execute(
+            """SELECT collector_id FROM payment_profiles
+               WHERE %(ids)s::text[] IS NULL OR collector_id = ANY(%(ids)s::text[])""",
+            {"ids": collector_ids},
+        )
+        with_profile = {r[0] for r in cur.fetchall()}
+    conn.commit()
+    dashboards: dict[str, Dashboard] = {}
+    this_week = week_start(now)
+    weekly: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    reasons_seen: dict[str, Counter] = defaultdict(Counter)
+    decided: dict[str, list[bool]] = defaultdict(list)
+    practice: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # submitted, accepted
+    for (
+        collector,
+        video_id,
+        collected,
+        cname,
+        score,
+        threshold,
+        status,
+        reasons,
+        perfect,
+        pay,
+        bonus,
+        payout_status,
+        provider,
+        failure_reason,
+        week,  # the payout week (Monday, ET) the video was collected in
+        kind,  # of the collection version the video was collected under
+    ) in rows:
+        board = dashboards.setdefault(collector, Dashboard(collector))
+        board.video_count += 1
+        status = status or "pending"
+        paid_kind = kind == "paid"
+        cents = pay + (bonus if perfect else 0) if status == "accepted" and paid_kind else 0
+        if cents and not payout_status:  # not in the payout ledger yet: expected
+            weekly[collector][week][0] += 1
+            weekly[collector][week][1] += cents
+        if not paid_kind:
+            practice[collector][0] += 1
+            practice[collector][1] += status == "accepted"
+        elif status in ("accepted", "rejected", "blocked", "superseded"):
+            decided[collector].append(status == "accepted")
+        for reason in reasons or []:
+            key = reason.split(" (")[0]
+            if key in ADVICE:
+                reasons_seen[collector][key] += 1
+        if videos_page and not (
+            videos_page[0] < board.video_count <= videos_page[0] + videos_page[1]
+        ):
+            continue  # counted above; formatted only when shown
+        payment = ""
+        if not paid_kind:
+            payment = PRACTICE_PAYMENT
+        elif status == "accepted" and payout_status:  # the ledger's status, not an expectation
+            payment = f"{sheet_money(cents)} " + payment_words(
+                payout_status, provider, failure_reason
+            )
+        elif cents:
+            payment = f"expected {sheet_money(cents)}"
+        threshold = threshold if threshold is not None else Decimal(0)
+        pending_why = [
+            r for r in (reasons or []) if r in ("Unrated", "Under review", "Needs improvement")
+        ]
+        board.videos.append(
+            [
+                video_id,
+                collected.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
+                cname,
+                "",  # activities and ratings: filled in below, for the rows kept only
+                "" if score is None else float(score),
+                float(threshold),
+                accepted_cell(status, score, threshold),
+                "; ".join(reasons or [])
+                if status != "pending"
+                else "; ".join(pending_why or ["Unrated"]),
+                payment,
+            ]
+        )
+    _fill_activities(conn, dashboards)
+    for collector, board in dashboards.items():
+        weeks = weekly[collector]
+        board.payments = [
+            # Accepted videos not in a payout yet, by the week they were collected in.
+            [
+                week.isoformat(),
+                count,
+                sheet_money(cents),
+                "",
+                "expected (this week)" if week == this_week else "expected",
+                "",
+            ]
+            for week, (count, cents) in sorted(weeks.items(), reverse=True)
+        ] + ledger_rows.get(collector, [])
+        outcomes = decided[collector]
+        rate = f"{sum(outcomes) / len(outcomes):.0%}" if outcomes else "-"
+        current = weeks.get(this_week, [0, 0])
+        board.summary = [
+            ["This week's expected payment (USD)", sheet_money(current[1])],
+            ["Accepted videos this week", current[0]],
+            ["Acceptance rate (decided videos)", rate],
+            *(
+                [["Practice videos (never paid)", "{} submitted, {} accepted".format(*tried)]]
+                if (tried := practice.get(collector))
+                else []
+            ),
+            ["Dashboard", (dashboard_urls or {}).get(collector, "")],
+            [
+                "Payment details",
+                "on file (change them under Profile)"
+                if collector in with_profile
+                else "missing: enter PayPal or Payoneer under Profile to get paid",
+            ],
+        ] + [
+            [f"Most common: {reason} ({n})", ADVICE[reason]]
+            for reason, n in reasons_seen[collector].most_common(3)
+        ]
+    return dashboards

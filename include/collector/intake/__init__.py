@@ -1,0 +1,1 @@
+"""Intake: uploads from the app become warehouse rows. App JSON in every historical format (`appjson`), the landing-area ingest and its quarantine (`ingest`), consent records (`consent`). DAG: submission_ingest."""

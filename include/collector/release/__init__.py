@@ -1,0 +1,1 @@
+"""Release: consented dataset releases of accepted activities (`dataset`). DAG: dataset_release."""

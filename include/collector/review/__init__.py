@@ -1,0 +1,1 @@
+"""Review: what reviewers see and say. Quicklook montages (`quicklook`, `quicklook_jobs`), the Review queue sheet (`queue`), the rating vocabulary (`ratings`). DAGs: quicklook_generation, review_queue."""

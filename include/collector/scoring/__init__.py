@@ -1,0 +1,1 @@
+"""Scoring: automated checks and ratings become scores, statuses and Accepted? (`scores`). DAG: score_aggregation."""

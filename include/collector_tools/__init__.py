@@ -1,0 +1,1 @@
+"""Tools around the domain, not part of it: the `collector` CLI (`cli`), the demo data (`demo`), the embedded PostgreSQL (`embedded`), read-only lookups and reports for people and scripts (`lookups`, `reports`)."""
