@@ -1,0 +1,93 @@
+"""The Dropbox link on the Profile page: ``POST /dropbox/link`` (off to Dropbox to allow it),
+``GET /dropbox/callback`` (where Dropbox sends the collector back) and ``POST /dropbox/unlink``.
+Each answers with the Profile page (or a redirect); collectors only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from collector.delivery import links
+from collector.delivery.vault import TokenVault
+from portal.deps import collector_form, current, db, now, portal_state, refuse
+from portal.profile import profile_page
+
+log = logging.getLogger("portal")
+router = APIRouter()
+
+
+@router.post("/dropbox/link")
+def link_dropbox(
+    request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)
+) -> Response:
+    """Off to Dropbox's page (OAuth 2 code flow, PKCE, offline access): a 303 there, or 400
+    with the Profile page when the link cannot start."""
+    if stop := collector_form(request, who, csrf_token, "link a Dropbox"):
+        return stop
+    portal = portal_state(request)
+    try:
+        target = links.start_link(
+            conn, TokenVault(portal.vault_keys), who[0].collector_id, portal.dropbox_app,
+            portal.dropbox_callback, now(),
+        )  # fmt: skip
+    except links.LinkError as exc:
+        return profile_page(request, conn, who, 400, dropbox_error=str(exc))
+    return RedirectResponse(target, 303)
+
+
+@router.get("/dropbox/callback")
+def dropbox_callback_page(
+    request: Request,
+    code: str = "",
+    state: str = "",
+    error: str = "",
+    who=Depends(current),
+    conn=Depends(db),
+) -> Response:
+    """Dropbox sends the collector back here with a code (or ``error=access_denied``): the
+    Profile page with the new link, or 400 with why there is none; never sends a Referer."""
+    if who is None:
+        return RedirectResponse("/login", 303)
+    if who[0].role != "collector":
+        return refuse(request, 403, "Only collectors link a Dropbox.")
+    if error or not code:
+        links.abandon_link(conn, who[0].collector_id, state, now())
+        message = (
+            "You did not allow the link on Dropbox, so nothing changed."
+            if error == "access_denied"
+            else "Dropbox did not complete the link; please start again."
+        )
+        response = profile_page(request, conn, who, 400, dropbox_error=message)
+    else:
+        portal = portal_state(request)
+        try:
+            link = links.finish_link(
+                conn, TokenVault(portal.vault_keys), who[0].collector_id, code, state,
+                portal.dropbox_app, portal.dropbox_callback, now(),
+            )  # fmt: skip
+        except links.LinkError as exc:
+            response = profile_page(request, conn, who, 400, dropbox_error=str(exc))
+        else:
+            log.info("Dropbox linked: account %s", who[0].account_id)
+            response = profile_page(request, conn, who, dropbox_saved=link)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the code and state are in this URL
+    return response
+
+
+@router.post("/dropbox/unlink")
+def unlink_dropbox(
+    request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)
+) -> Response:
+    """Removes the link (asking Dropbox to revoke its token first, best effort); the Profile
+    page again."""
+    if stop := collector_form(request, who, csrf_token, "link a Dropbox"):
+        return stop
+    portal = portal_state(request)
+    removed = links.unlink(
+        conn, TokenVault(portal.vault_keys), who[0].collector_id, portal.dropbox_app
+    )
+    log.info("Dropbox unlinked: account %s (%s)", who[0].account_id, removed)
+    return profile_page(request, conn, who, dropbox_unlinked=removed)
