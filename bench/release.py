@@ -8,7 +8,7 @@ the 40 "videos" are that one file cut 40 times, which costs what 40 different fi
 decoding and encoding do not depend on which pixels they hold. Each video has 5 activities of
 1.5 s spread over it, with the default padding rules (sql/010): the door categories get one
 second before, person_talks_to_person is padded to five seconds. Both ways run the same
-filter chain and encoder settings (collector.release.dataset.clip_command); the naive way gives it one
+filter chain and encoder settings (collector.release.clips.clip_command); the naive way gives it one
 clip at a time. Target: >= 2x the naive way's clips per second.
 """
 
@@ -23,16 +23,8 @@ from pathlib import Path
 from quicklook import ACTOR, FPS, HEIGHT, WIDTH, make_clip
 
 from collector.core.media import run_measured
-from collector.release.dataset import (
-    ClipJob,
-    PaddingRule,
-    SourceVideo,
-    clip_command,
-    naive_clip_commands,
-    padded_frames,
-    padding_rule,
-    tubelet_crop,
-)
+from collector.release.clips import ClipJob, SourceVideo, clip_command, naive_clip_commands
+from collector.release.rules import PaddingRule, padded_frames, padding_rule, tubelet_crop
 from collector.review.quicklook import Keyframe, Rect, interpolate_box
 
 SECONDS = 12

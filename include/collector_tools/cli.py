@@ -328,25 +328,27 @@ def _cmd_release(args: argparse.Namespace) -> int:
     from pathlib import Path  # noqa: PLC0415
 
     from collector.core import db  # noqa: PLC0415
-    from collector.release import dataset  # noqa: PLC0415
+    from collector.release.build import build_release  # noqa: PLC0415
+    from collector.release.plan import ReleaseParams  # noqa: PLC0415
+    from collector.release.rules import ReleaseError  # noqa: PLC0415
 
     try:
-        params = dataset.ReleaseParams(
+        params = ReleaseParams(
             args.name,
             args.version,
             tuple(args.collection),
             date.fromisoformat(args.collected_from) if args.collected_from else None,
             date.fromisoformat(args.collected_to) if args.collected_to else None,
         )
-    except (dataset.ReleaseError, ValueError) as exc:
+    except (ReleaseError, ValueError) as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 2
     conn = db.connect()
     try:
-        outcome = dataset.build_release(
+        outcome = build_release(
             conn, params, Path(args.output or settings.releases_url()), dry_run=args.dry_run
         )
-    except dataset.ReleaseError as exc:
+    except ReleaseError as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 1
     finally:

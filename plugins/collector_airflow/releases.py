@@ -28,7 +28,7 @@ def release_params(params: dict[str, Any], version: str | None = None):
     """The form's release; ``version`` stands in for an empty Version (a dry run's preview)."""
     from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
 
-    from collector.release.dataset import ReleaseParams  # noqa: PLC0415
+    from collector.release.plan import ReleaseParams  # noqa: PLC0415
 
     def as_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
@@ -55,7 +55,8 @@ def output_root(params: dict[str, Any]):
 
 def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[str, Any]:
     """Select and split; record the plan unless this is a dry run. Returns batches of videos."""
-    from collector.release import dataset  # noqa: PLC0415
+    from collector.release.build import prepare_output  # noqa: PLC0415
+    from collector.release.plan import plan_release  # noqa: PLC0415
 
     dry_run = bool(params.get("dry_run"))
     wanted = None if dry_run else release_params(params)  # a build without a version stops here
@@ -63,7 +64,7 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
         wanted = wanted or _dry_run_params(conn, params)
-        the_plan = dataset.plan_release(conn, wanted, str(root), dry_run=dry_run)
+        the_plan = plan_release(conn, wanted, str(root), dry_run=dry_run)
     finally:
         conn.close()
     summary = the_plan.summary()
@@ -76,7 +77,7 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
             "%s is published and immutable: it is rebuilt beside it and compared, never changed",
             summary["release"],
         )
-    target = dataset.prepare_output(the_plan, root)
+    target = prepare_output(the_plan, root)
     log.info("clips go to %s", target)
     return {
         "dry_run": False,
@@ -87,7 +88,7 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
 
 def _dry_run_params(conn, params: dict[str, Any]):
     """A dry run without a Version previews the name's next version."""
-    from collector.release.dataset import next_release_version  # noqa: PLC0415
+    from collector.release.plan import next_release_version  # noqa: PLC0415
 
     name = given(params, "name")
     if name is None or given(params, "version") is not None:
@@ -110,16 +111,18 @@ def export_batch(
     batch: list[str], params: dict[str, Any], conn_id: str = "collector_warehouse"
 ) -> dict[str, int]:
     """Cut every clip of a batch of source videos (one ffmpeg process per video)."""
-    from collector.release import dataset  # noqa: PLC0415
+    from collector.release.build import clips_dir  # noqa: PLC0415
+    from collector.release.clips import export_clips, load_sources  # noqa: PLC0415
+    from collector.release.plan import release_status  # noqa: PLC0415
 
     wanted = release_params(params)
     root = output_root(params)
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
-        status = dataset.release_status(conn, wanted.name, wanted.version)
-        target = dataset.clips_dir(root, wanted, status)
-        sources = dataset.load_sources(conn, wanted.name, wanted.version, batch)
-        result = dataset.export_clips(sources, target, local_video=local_file)
+        status = release_status(conn, wanted.name, wanted.version)
+        target = clips_dir(root, wanted, status)
+        sources = load_sources(conn, wanted.name, wanted.version, batch)
+        result = export_clips(sources, target, local_video=local_file)
     finally:
         conn.close()
     log.info(
@@ -133,12 +136,13 @@ def export_batch(
 
 def publish(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[str, Any]:
     """Write the release's files and publish it (or check that a rebuild reproduces it)."""
-    from collector.release import dataset  # noqa: PLC0415
+    from collector.release.build import finish_release  # noqa: PLC0415
+    from collector.release.plan import load_plan  # noqa: PLC0415
 
     wanted = release_params(params)
     conn = CollectorWarehouseHook(conn_id).get_conn()
     try:
-        outcome = dataset.finish_release(conn, dataset.load_plan(conn, wanted), output_root(params))
+        outcome = finish_release(conn, load_plan(conn, wanted), output_root(params))
     finally:
         conn.close()
     if outcome.reproduced:

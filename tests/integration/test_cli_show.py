@@ -80,7 +80,7 @@ def test_db_shell_without_psql_says_where_the_warehouse_is(
 def test_next_release_version(warehouse):
     from psycopg2.extras import Json
 
-    from collector.release.dataset import next_release_version
+    from collector.release.plan import next_release_version
 
     assert next_release_version(warehouse, "pip") == "1.0"
     with warehouse.cursor() as cur:

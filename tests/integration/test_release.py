@@ -19,7 +19,10 @@ from demo_pipeline import NOW, ingest_rate_score, rate, rows
 from collector.core.media import ffmpeg_binary
 from collector.intake.consent import WithdrawalError, withdraw_consent
 from collector.intake.ingest import ingest_landing_area
-from collector.release import dataset as rel
+from collector.release.build import build_release, finish_release, prepare_output
+from collector.release.clips import export_clips, ffmpeg_version, load_sources
+from collector.release.plan import ReleaseParams, plan_release
+from collector.release.rules import Crop, ReleaseError
 from collector.review.quicklook import Keyframe, Rect, interpolate_box
 from collector.scoring.scores import score_videos
 
@@ -48,7 +51,7 @@ def test_no_consent_holds_the_video_with_a_reason_and_keeps_it_out(rated, demo_a
     assert rows(rated, "SELECT subject_email FROM consent_records WHERE consent_id = 'C9001'") == [
         ("erin.walsh@example.com",)
     ]
-    outcome = rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), tmp_path / "rel")
+    outcome = build_release(rated, ReleaseParams("pip-test", "1.0"), tmp_path / "rel")
     released = {r[0] for r in rows(rated, "SELECT video_id FROM release_items")}
     assert released and held not in released
     assert outcome.summary["clips"] == len(rows(rated, "SELECT 1 FROM release_items")) > 0
@@ -83,7 +86,7 @@ def test_under_18_needs_improvement_keeps_the_video_out(rated, tmp_path):
     assert rows(rated, "SELECT status, flags FROM video_scores WHERE video_id = %s", minor) == [
         ("pending", ["needs_improvement"])
     ]
-    rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), tmp_path / "rel")
+    build_release(rated, ReleaseParams("pip-test", "1.0"), tmp_path / "rel")
     released = {r[0] for r in rows(rated, "SELECT video_id FROM release_items")}
     assert minor not in released and set(accepted) - {minor} <= released
 
@@ -91,7 +94,7 @@ def test_under_18_needs_improvement_keeps_the_video_out(rated, tmp_path):
 @pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_withdrawn_consent_is_excluded_final_and_listed_for_takedown(rated, landing, tmp_path):
     root = tmp_path / "rel"
-    rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
+    build_release(rated, ReleaseParams("pip-test", "1.0"), root)
     first = rows(rated, "SELECT clip_id, subject_emails FROM release_items WHERE version = '1.0'")
     subject = first[0][1][0]
     withdrawn_clips = sorted(c for c, subjects in first if subject in subjects)
@@ -131,7 +134,7 @@ def test_withdrawn_consent_is_excluded_final_and_listed_for_takedown(rated, land
         rated, "SELECT count(*) FROM consent_withdrawals WHERE subject_email = %s", subject
     ) == [(1,)]
 
-    outcome = rel.build_release(rated, rel.ReleaseParams("pip-test", "1.1"), root)
+    outcome = build_release(rated, ReleaseParams("pip-test", "1.1"), root)
     second = {r[0] for r in rows(rated, "SELECT clip_id FROM release_items WHERE version = '1.1'")}
     assert second and not second & set(withdrawn_clips)
     assert not list((root / "pip-test" / "1.1" / "clips").glob(f"{withdrawn_clips[0]}*"))
@@ -186,7 +189,7 @@ def frame_rgb(path: Path, n: int) -> list[list[tuple[int, int, int]]]:
 @pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_clips_are_square_tubelets_whose_boxes_match_the_track(rated, tmp_path):
     root = tmp_path / "rel"
-    rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
+    build_release(rated, ReleaseParams("pip-test", "1.0"), root)
     release = root / "pip-test" / "1.0"
     annotations = [
         json.loads(p.read_text()) for p in sorted((release / "annotations").glob("*.json"))
@@ -195,7 +198,7 @@ def test_clips_are_square_tubelets_whose_boxes_match_the_track(rated, tmp_path):
     padded_outside = 0
     for note in annotations:
         src = note["source"]
-        crop = rel.Crop(**src["crop"])
+        crop = Crop(**src["crop"])
         [(actor,)] = rows(
             rated,
             "SELECT coalesce(object_indices[1], 0) FROM activities WHERE video_id = %s AND activity_index = %s",
@@ -273,7 +276,7 @@ def test_clips_are_square_tubelets_whose_boxes_match_the_track(rated, tmp_path):
 
 @pytest.mark.slow  # 4-8 s: the fast lane skips it
 def test_padding_rules_apply_and_clamp(rated, tmp_path):
-    rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), tmp_path / "rel")
+    build_release(rated, ReleaseParams("pip-test", "1.0"), tmp_path / "rel")
     notes = [
         json.loads(p.read_text())
         for p in (tmp_path / "rel/pip-test/1.0/annotations").glob("*.json")
@@ -296,7 +299,7 @@ def test_padding_rules_apply_and_clamp(rated, tmp_path):
 @pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_splits_keep_each_collector_in_one_split_and_files_reproduce(rated, tmp_path):
     root = tmp_path / "rel"
-    first = rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
+    first = build_release(rated, ReleaseParams("pip-test", "1.0"), root)
     release = root / "pip-test" / "1.0"
     collector_of = dict(rows(rated, "SELECT clip_id, collector_id FROM release_items"))
     seen: dict[str, set[str]] = defaultdict(set)
@@ -318,13 +321,13 @@ def test_splits_keep_each_collector_in_one_split_and_files_reproduce(rated, tmp_
         "takedown.csv",
         "instances_per_category.svg",
     }
-    assert manifest["ffmpeg"] == rel.ffmpeg_version()
+    assert manifest["ffmpeg"] == ffmpeg_version()
     readme = (release / "README.md").read_text()
     assert "CC BY 4.0" in readme and "person_opens_door" in readme and "one second before" in readme
 
     # Same name and version again: rebuilt beside it, byte-identical, the release untouched.
     before = {p: p.stat().st_mtime_ns for p in release.rglob("*")}
-    again = rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
+    again = build_release(rated, ReleaseParams("pip-test", "1.0"), root)
     assert again.reproduced and again.manifest_sha256 == first.manifest_sha256
     assert {p: p.stat().st_mtime_ns for p in release.rglob("*")} == before
     assert not (root / "pip-test" / ".rebuild-1.0").exists()
@@ -335,8 +338,8 @@ def test_splits_keep_each_collector_in_one_split_and_files_reproduce(rated, tmp_
             "UPDATE release_padding_rules SET pad_before_s = 2 WHERE category = 'person_opens_door'"
         )
     rated.commit()
-    with pytest.raises(rel.ReleaseError, match="published and immutable"):
-        rel.build_release(rated, rel.ReleaseParams("pip-test", "1.0"), root)
+    with pytest.raises(ReleaseError, match="published and immutable"):
+        build_release(rated, ReleaseParams("pip-test", "1.0"), root)
     assert {p: p.stat().st_mtime_ns for p in release.rglob("*")} == before
     with pytest.raises(psycopg2.errors.RaiseException, match="immutable"), rated.cursor() as cur:
         cur.execute("DELETE FROM dataset_releases")
@@ -344,9 +347,7 @@ def test_splits_keep_each_collector_in_one_split_and_files_reproduce(rated, tmp_
 
 
 def test_dry_run_writes_nothing(rated, tmp_path):
-    outcome = rel.build_release(
-        rated, rel.ReleaseParams("pip-test", "1.0"), tmp_path / "rel", dry_run=True
-    )
+    outcome = build_release(rated, ReleaseParams("pip-test", "1.0"), tmp_path / "rel", dry_run=True)
     assert outcome.summary["clips"] > 0 and set(outcome.summary["splits"]) == {
         "train",
         "val",
@@ -358,15 +359,15 @@ def test_dry_run_writes_nothing(rated, tmp_path):
 
 @pytest.mark.slow  # about 10 s: the fast lane skips it
 def test_a_withdrawal_during_the_build_stops_the_release(rated, tmp_path):
-    params = rel.ReleaseParams("pip-test", "1.0")
-    plan = rel.plan_release(rated, params, str(tmp_path), dry_run=False)
-    target = rel.prepare_output(plan, tmp_path)
+    params = ReleaseParams("pip-test", "1.0")
+    plan = plan_release(rated, params, str(tmp_path), dry_run=False)
+    target = prepare_output(plan, tmp_path)
     for batch in plan.video_batches(20):
-        rel.export_clips(rel.load_sources(rated, "pip-test", "1.0", batch), target)
+        export_clips(load_sources(rated, "pip-test", "1.0", batch), target)
     withdraw_consent(rated, plan.items[0].subject_emails[0], reason="r", withdrawn_by="ops")
-    with pytest.raises(rel.ReleaseError, match=r"withdrawn for \d+ planned clip"):
-        rel.finish_release(rated, plan, tmp_path)
+    with pytest.raises(ReleaseError, match=r"withdrawn for \d+ planned clip"):
+        finish_release(rated, plan, tmp_path)
     assert rows(rated, "SELECT status FROM dataset_releases") == [("building",)]
     assert not (target / "manifest.json").exists()
-    again = rel.build_release(rated, params, tmp_path)
+    again = build_release(rated, params, tmp_path)
     assert again.summary["clips"] < len(plan.items)

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from collector.release.dataset import (
+from collector.release.plan import ReleaseParams
+from collector.release.rules import (
     CLIP_PX,
     Crop,
     PaddingRule,
     ReleaseError,
-    ReleaseParams,
     assign_splits,
     crop_filter_args,
     padded_frames,
