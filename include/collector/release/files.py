@@ -148,17 +148,30 @@ def datasheet(
     per_category: dict[str, Counter] = defaultdict(Counter)
     for a in annotations:
         per_category[a["category"]][a["split"]] += 1
+    lines = [
+        *_datasheet_intro(params, annotations, items, collected, len(per_category)),
+        *_category_rows(per_category),
+        *_datasheet_splits(annotations, items),
+        *_datasheet_method(rules, ffmpeg),
+        *_datasheet_parameters(params, takedowns),
+    ]
+    return "\n".join(lines).encode()
+
+
+def _datasheet_intro(
+    params: ReleaseParams,
+    annotations: list[dict],
+    items: list[ReleaseItem],
+    collected: tuple[date, date],
+    categories: int,
+) -> list[str]:
+    """Title, summary, licence, contents and the head of the per-category table."""
     collectors = {i.collector_id for i in items}
     videos = {i.video_id for i in items}
-    split_counts = Counter(a["split"] for a in annotations)
-    split_collectors: dict[str, set] = defaultdict(set)
-    by_clip = {a["clip_id"]: a["split"] for a in annotations}
-    for i in items:
-        split_collectors[by_clip[i.clip_id]].add(i.collector_id)
-    lines = [
+    return [
         f"# {params.name} {params.version}",
         "",
-        f"{len(annotations)} actor-centred activity clips in {len(per_category)} categories, cut "
+        f"{len(annotations)} actor-centred activity clips in {categories} categories, cut "
         f"from {len(videos)} videos recorded by {len(collectors)} collectors between "
         f"{collected[0].isoformat()} and {collected[1].isoformat()} (America/New_York). Every "
         "person recorded consented to the recording and confirmed being 18 or older; the "
@@ -188,6 +201,11 @@ def datasheet(
         "| category | clips | train | val | test |",
         "|---|---:|---:|---:|---:|",
     ]
+
+
+def _category_rows(per_category: dict[str, Counter]) -> list[str]:
+    """One table row per category, most clips first: total, then per split."""
+    lines = []
     for category in sorted(per_category, key=lambda c: (-sum(per_category[c].values()), c)):
         counts = per_category[category]
         lines.append(
@@ -195,7 +213,17 @@ def datasheet(
             + " | ".join(str(counts.get(s, 0)) for s, _ in SPLITS)
             + " |"
         )
-    lines += [
+    return lines
+
+
+def _datasheet_splits(annotations: list[dict], items: list[ReleaseItem]) -> list[str]:
+    """How the splits were made and their clips and collectors."""
+    split_counts = Counter(a["split"] for a in annotations)
+    split_collectors: dict[str, set] = defaultdict(set)
+    by_clip = {a["clip_id"]: a["split"] for a in annotations}
+    for i in items:
+        split_collectors[by_clip[i.clip_id]].add(i.collector_id)
+    return [
         "",
         "## Splits",
         "",
@@ -211,6 +239,12 @@ def datasheet(
             for s, _ in SPLITS
         ),
         "",
+    ]
+
+
+def _datasheet_method(rules: list[PaddingRule], ffmpeg: str) -> list[str]:
+    """How clips were selected, cropped, encoded and padded in time."""
+    return [
         "## How it was made",
         "",
         "- Selected: activities every reviewer rated positively (Good or Perfect; a warning "
@@ -231,6 +265,12 @@ def datasheet(
             for r in rules
         ),
         "",
+    ]
+
+
+def _datasheet_parameters(params: ReleaseParams, takedowns: int) -> list[str]:
+    """The selection parameters as JSON, and the takedown notice."""
+    return [
         "## Selection parameters",
         "",
         "```json",
@@ -243,7 +283,6 @@ def datasheet(
         "withdrawn consent. If you hold an earlier release, delete those clips.",
         "",
     ]
-    return "\n".join(lines).encode()
 
 
 def _collected_range(conn, items: list[ReleaseItem]) -> tuple[date, date]:
