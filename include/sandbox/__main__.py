@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve")
@@ -45,93 +45,121 @@ def main() -> None:
         required=True,
         help="service-account JSON, created here on first use",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     if args.command == "serve":
-        import uvicorn  # noqa: PLC0415
-
-        from sandbox.dropbox import register_dropbox  # noqa: PLC0415
-        from sandbox.google import create_app  # noqa: PLC0415
-        from sandbox.payments import register_payments  # noqa: PLC0415
-
-        base_url = f"http://{args.host}:{args.port}"
-        app = create_app(args.state_dir, base_url)
-        register_payments(app, args.state_dir, base_url)
-        register_dropbox(app, args.state_dir, base_url)
-        from sandbox.mail import MailStore, register_inbox, start_smtp  # noqa: PLC0415
-
-        mail = MailStore(args.state_dir)
-        register_inbox(app, mail)
-        smtp = start_smtp(mail, args.host, args.smtp_port) if args.smtp_port else None
-        if args.public_dir:
-            from fastapi.staticfiles import StaticFiles  # noqa: PLC0415
-
-            args.public_dir.mkdir(parents=True, exist_ok=True)
-            app.mount("/public", StaticFiles(directory=args.public_dir), name="public")
-        try:
-            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-        finally:
-            if smtp:
-                smtp.stop()
+        serve(args)
     else:
-        from sandbox.credentials import service_account_info  # noqa: PLC0415
-        from sandbox.dropbox import load_dropbox_app  # noqa: PLC0415
-        from sandbox.payments import load_clients  # noqa: PLC0415
+        connections(args)
 
-        if not args.key_file.exists():
-            args.key_file.parent.mkdir(parents=True, exist_ok=True)
-            args.key_file.write_text(json.dumps(service_account_info(args.base_url)))
-        sheets = {
-            "conn_type": "google_sheets",
-            "extra": {
-                "keyfile_dict": json.loads(args.key_file.read_text()),
-                "api_base_url": args.base_url,
-            },
-        }
-        print(f"export AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT={shlex.quote(json.dumps(sheets))}")
-        base = args.base_url.rstrip("/")
-        clients = load_clients(args.state_dir)
-        paypal = {
-            "conn_type": "paypal",
-            "login": clients["paypal"]["client_id"],
-            "password": clients["paypal"]["client_secret"],
-            "extra": {"mode": "sandbox", "endpoint": base},
-        }
-        payoneer = {
-            "conn_type": "payoneer",
-            "login": clients["payoneer"]["client_id"],
-            "password": clients["payoneer"]["client_secret"],
-            "extra": {
-                "program_id": clients["payoneer"]["program_id"],
-                "api_base_url": base,
-                "token_url": f"{base}/api/v2/oauth2/token",
-            },
-        }
-        print(f"export AIRFLOW_CONN_PAYPAL_DEFAULT={shlex.quote(json.dumps(paypal))}")
-        print(f"export AIRFLOW_CONN_PAYONEER_DEFAULT={shlex.quote(json.dumps(payoneer))}")
-        dropbox_app = load_dropbox_app(args.state_dir)
-        dropbox = {
-            "conn_type": "dropbox",
-            "login": dropbox_app["app_key"],
-            "password": dropbox_app["app_secret"],
-            "extra": {"api_base_url": base},
-        }
-        print(f"export AIRFLOW_CONN_DROPBOX_DEFAULT={shlex.quote(json.dumps(dropbox))}")
-        # The portal links accounts with the same app (it reads plain settings, not Airflow's).
-        portal_dropbox = {
-            "COLLECTOR_DROPBOX_APP_KEY": dropbox_app["app_key"],
-            "COLLECTOR_DROPBOX_APP_SECRET": dropbox_app["app_secret"],
-            "COLLECTOR_DROPBOX_API_URL": base,
-            "COLLECTOR_DROPBOX_AUTHORIZE_URL": f"{base}/oauth2/authorize",
-        }
-        for name, value in portal_dropbox.items():
-            print(f"export {name}={shlex.quote(value)}")
-        if args.smtp_port:
-            # A plain local server: both switches off (docs/airflow-facts.md: any value disables).
-            smtp = (
-                f"smtp://127.0.0.1:{args.smtp_port}?disable_ssl=true&disable_tls=true"
-                "&from_email=collector%40visym.com"
-            )
-            print(f"export AIRFLOW_CONN_SMTP_DEFAULT={shlex.quote(smtp)}")
+
+def serve(args: argparse.Namespace) -> None:
+    """Every emulator on one app and port (and SMTP on its own port), until interrupted."""
+    import uvicorn  # noqa: PLC0415
+
+    from sandbox.dropbox import register_dropbox  # noqa: PLC0415
+    from sandbox.google import create_app  # noqa: PLC0415
+    from sandbox.payments import register_payments  # noqa: PLC0415
+
+    base_url = f"http://{args.host}:{args.port}"
+    app = create_app(args.state_dir, base_url)
+    register_payments(app, args.state_dir, base_url)
+    register_dropbox(app, args.state_dir, base_url)
+    from sandbox.mail import MailStore, register_inbox, start_smtp  # noqa: PLC0415
+
+    mail = MailStore(args.state_dir)
+    register_inbox(app, mail)
+    smtp = start_smtp(mail, args.host, args.smtp_port) if args.smtp_port else None
+    if args.public_dir:
+        from fastapi.staticfiles import StaticFiles  # noqa: PLC0415
+
+        args.public_dir.mkdir(parents=True, exist_ok=True)
+        app.mount("/public", StaticFiles(directory=args.public_dir), name="public")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if smtp:
+            smtp.stop()
+
+
+def _export(name: str, value: str) -> None:
+    print(f"export {name}={shlex.quote(value)}")
+
+
+def connections(args: argparse.Namespace) -> None:
+    """Print ``export AIRFLOW_CONN_*=...`` lines (and the portal's Dropbox settings)."""
+    from sandbox.credentials import service_account_info  # noqa: PLC0415
+
+    if not args.key_file.exists():
+        args.key_file.parent.mkdir(parents=True, exist_ok=True)
+        args.key_file.write_text(json.dumps(service_account_info(args.base_url)))
+    sheets = {
+        "conn_type": "google_sheets",
+        "extra": {
+            "keyfile_dict": json.loads(args.key_file.read_text()),
+            "api_base_url": args.base_url,
+        },
+    }
+    _export("AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT", json.dumps(sheets))
+    base = args.base_url.rstrip("/")
+    _payment_connections(args.state_dir, base)
+    _dropbox_connection(args.state_dir, base)
+    if args.smtp_port:
+        # A plain local server: both switches off (docs/airflow-facts.md: any value disables).
+        smtp = (
+            f"smtp://127.0.0.1:{args.smtp_port}?disable_ssl=true&disable_tls=true"
+            "&from_email=collector%40visym.com"
+        )
+        _export("AIRFLOW_CONN_SMTP_DEFAULT", smtp)
+
+
+def _payment_connections(state_dir: Path, base: str) -> None:
+    from sandbox.payments import load_clients  # noqa: PLC0415
+
+    clients = load_clients(state_dir)
+    paypal = {
+        "conn_type": "paypal",
+        "login": clients["paypal"]["client_id"],
+        "password": clients["paypal"]["client_secret"],
+        "extra": {"mode": "sandbox", "endpoint": base},
+    }
+    payoneer = {
+        "conn_type": "payoneer",
+        "login": clients["payoneer"]["client_id"],
+        "password": clients["payoneer"]["client_secret"],
+        "extra": {
+            "program_id": clients["payoneer"]["program_id"],
+            "api_base_url": base,
+            "token_url": f"{base}/api/v2/oauth2/token",
+        },
+    }
+    _export("AIRFLOW_CONN_PAYPAL_DEFAULT", json.dumps(paypal))
+    _export("AIRFLOW_CONN_PAYONEER_DEFAULT", json.dumps(payoneer))
+
+
+def _dropbox_connection(state_dir: Path, base: str) -> None:
+    from sandbox.dropbox import load_dropbox_app  # noqa: PLC0415
+
+    dropbox_app = load_dropbox_app(state_dir)
+    dropbox = {
+        "conn_type": "dropbox",
+        "login": dropbox_app["app_key"],
+        "password": dropbox_app["app_secret"],
+        "extra": {"api_base_url": base},
+    }
+    _export("AIRFLOW_CONN_DROPBOX_DEFAULT", json.dumps(dropbox))
+    # The portal links accounts with the same app (it reads plain settings, not Airflow's).
+    portal_dropbox = {
+        "COLLECTOR_DROPBOX_APP_KEY": dropbox_app["app_key"],
+        "COLLECTOR_DROPBOX_APP_SECRET": dropbox_app["app_secret"],
+        "COLLECTOR_DROPBOX_API_URL": base,
+        "COLLECTOR_DROPBOX_AUTHORIZE_URL": f"{base}/oauth2/authorize",
+    }
+    for name, value in portal_dropbox.items():
+        _export(name, value)
 
 
 if __name__ == "__main__":

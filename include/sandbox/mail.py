@@ -16,8 +16,9 @@ import html
 import json
 import threading
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 
@@ -115,62 +116,79 @@ def start_smtp(store: MailStore, host: str, port: int):
     return controller
 
 
+def mail_store(request: Request) -> MailStore:
+    return request.app.state.mail
+
+
+MailDep = Annotated[MailStore, Depends(mail_store)]
+
+# The inbox page and the test switches (the routes get the MailStore through MailDep).
+router = APIRouter()
+
+
+@router.get("/inbox/", response_class=HTMLResponse)
+async def inbox(store: MailDep) -> str:
+    rows = "".join(
+        f"<tr><td>{m['id']}</td><td>{html.escape(m['to'] or '')}</td>"
+        f'<td><a href="/inbox/{m["id"]}">{html.escape(m["subject"] or "")}</a></td>'
+        f"<td>{html.escape(m['date'] or '')}</td></tr>"
+        for m in reversed(store.all())
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>Sandbox inbox</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}td,th{border:1px solid "
+        "#ccc;padding:3px 8px}table{border-collapse:collapse}</style>"
+        "<h1>Sandbox inbox</h1><p>Every message sent to the local SMTP server.</p>"
+        f"<table><tr><th>#</th><th>To</th><th>Subject</th><th>Date</th></tr>{rows}</table>"
+    )
+
+
+@router.get("/inbox/{number}", response_class=HTMLResponse)
+async def one(number: int, store: MailDep) -> str:
+    try:
+        message = store.message(number)
+    except KeyError:
+        raise HTTPException(404, "no such message") from None
+    headers = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in message["headers"].items()
+        if k in ("From", "To", "Subject", "Date", "List-Unsubscribe")
+    )
+    body = message["html"] or f"<pre>{html.escape(message['text'])}</pre>"
+    return (
+        "<!doctype html><meta charset=utf-8><title>"
+        f"{html.escape(message['subject'] or '')}</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}th{text-align:left;"
+        "padding-right:1rem}.mail{border:1px solid #ccc;padding:1rem;margin-top:1rem}</style>"
+        f'<p><a href="/inbox/">Inbox</a></p><table>{headers}</table>'
+        f'<div class="mail">{body}</div>'
+        f"<details><summary>Plain-text part</summary><pre>"
+        f"{html.escape(message['text'])}</pre></details>"
+    )
+
+
+@router.get("/_sandbox/mail/messages")
+async def messages(store: MailDep, summary: bool = False) -> dict:
+    if summary:  # counts only (benchmarks send tens of thousands)
+        return {"count": len(store._numbers()), "connections": store.connections}
+    return {"messages": store.all(), "connections": store.connections}
+
+
+@router.post("/_sandbox/mail/reset")
+async def reset(store: MailDep) -> dict:
+    store.reset()
+    return {"messages": 0}
+
+
+@router.post("/_sandbox/mail/faults")
+async def faults(request: Request, store: MailDep) -> dict:
+    body = json.loads(await request.body() or b"{}")
+    with store.lock:
+        store.failures_left = int(body.get("count", 1))
+    return {"failures_left": store.failures_left}
+
+
 def register_inbox(app: FastAPI, store: MailStore) -> None:
     """The inbox page and the test switches, on the sandbox's HTTP app."""
-
-    @app.get("/inbox/", response_class=HTMLResponse)
-    async def inbox() -> str:
-        rows = "".join(
-            f"<tr><td>{m['id']}</td><td>{html.escape(m['to'] or '')}</td>"
-            f'<td><a href="/inbox/{m["id"]}">{html.escape(m["subject"] or "")}</a></td>'
-            f"<td>{html.escape(m['date'] or '')}</td></tr>"
-            for m in reversed(store.all())
-        )
-        return (
-            "<!doctype html><meta charset=utf-8><title>Sandbox inbox</title>"
-            "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}td,th{border:1px solid "
-            "#ccc;padding:3px 8px}table{border-collapse:collapse}</style>"
-            "<h1>Sandbox inbox</h1><p>Every message sent to the local SMTP server.</p>"
-            f"<table><tr><th>#</th><th>To</th><th>Subject</th><th>Date</th></tr>{rows}</table>"
-        )
-
-    @app.get("/inbox/{number}", response_class=HTMLResponse)
-    async def one(number: int) -> str:
-        try:
-            message = store.message(number)
-        except KeyError:
-            raise HTTPException(404, "no such message") from None
-        headers = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in message["headers"].items()
-            if k in ("From", "To", "Subject", "Date", "List-Unsubscribe")
-        )
-        body = message["html"] or f"<pre>{html.escape(message['text'])}</pre>"
-        return (
-            "<!doctype html><meta charset=utf-8><title>"
-            f"{html.escape(message['subject'] or '')}</title>"
-            "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}th{text-align:left;"
-            "padding-right:1rem}.mail{border:1px solid #ccc;padding:1rem;margin-top:1rem}</style>"
-            f'<p><a href="/inbox/">Inbox</a></p><table>{headers}</table>'
-            f'<div class="mail">{body}</div>'
-            f"<details><summary>Plain-text part</summary><pre>"
-            f"{html.escape(message['text'])}</pre></details>"
-        )
-
-    @app.get("/_sandbox/mail/messages")
-    async def messages(summary: bool = False) -> dict:
-        if summary:  # counts only (benchmarks send tens of thousands)
-            return {"count": len(store._numbers()), "connections": store.connections}
-        return {"messages": store.all(), "connections": store.connections}
-
-    @app.post("/_sandbox/mail/reset")
-    async def reset() -> dict:
-        store.reset()
-        return {"messages": 0}
-
-    @app.post("/_sandbox/mail/faults")
-    async def faults(request: Request) -> dict:
-        body = json.loads(await request.body() or b"{}")
-        with store.lock:
-            store.failures_left = int(body.get("count", 1))
-        return {"failures_left": store.failures_left}
+    app.state.mail = store
+    app.include_router(router)

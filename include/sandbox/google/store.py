@@ -1,0 +1,164 @@
+"""Spreadsheets and their sheets (tabs), kept on disk as JSON under ``state_dir/sheets``.
+
+Mirrors the ``Spreadsheet`` and ``Sheet`` resources of the Sheets API v4
+(https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets#Spreadsheet and
+https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets/sheets#Sheet): ids,
+titles, grid properties (size, frozen rows and columns), data validations, protected ranges,
+and the cells' stored values. Drive permissions live on the spreadsheet too.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.a1 import GridRange, quote_title
+from sandbox.google.errors import ApiError
+
+DEFAULT_ROWS, DEFAULT_COLUMNS = 1000, 26
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Sheet:
+    sheet_id: int
+    title: str
+    index: int
+    rows: int = DEFAULT_ROWS
+    columns: int = DEFAULT_COLUMNS
+    frozen_rows: int = 0
+    frozen_columns: int = 0
+    cells: list[list[Any]] = field(default_factory=list)
+    validations: list[dict] = field(default_factory=list)
+    protected: list[dict] = field(default_factory=list)
+    formats: list[dict] = field(default_factory=list)
+
+    def properties(self) -> dict:
+        grid = {"rowCount": self.rows, "columnCount": self.columns}
+        if self.frozen_rows:
+            grid["frozenRowCount"] = self.frozen_rows
+        if self.frozen_columns:
+            grid["frozenColumnCount"] = self.frozen_columns
+        return {
+            "sheetId": self.sheet_id,
+            "title": self.title,
+            "index": self.index,
+            "sheetType": "GRID",
+            "gridProperties": grid,
+        }
+
+    def get(self, row: int, col: int) -> Any:
+        if row < len(self.cells) and col < len(self.cells[row]):
+            return self.cells[row][col]
+        return None
+
+    def put(self, row: int, col: int, value: Any) -> None:
+        while len(self.cells) <= row:
+            self.cells.append([])
+        line = self.cells[row]
+        while len(line) <= col:
+            line.append(None)
+        line[col] = None if value == "" else value
+
+    def used_rows(self) -> int:
+        for index in range(len(self.cells) - 1, -1, -1):
+            if any(v not in (None, "") for v in self.cells[index]):
+                return index + 1
+        return 0
+
+    def bounded(self, grid: GridRange) -> tuple[int, int, int, int]:
+        return (
+            grid.row0,
+            grid.col0,
+            self.rows if grid.row1 is None else grid.row1,
+            self.columns if grid.col1 is None else grid.col1,
+        )
+
+
+@dataclass
+class Spreadsheet:
+    spreadsheet_id: str
+    title: str
+    owner: str
+    sheets: list[Sheet]
+    permissions: list[dict] = field(default_factory=list)
+    created: str = field(default_factory=_now)
+    modified: str = field(default_factory=_now)
+    next_sheet_id: int = 1
+
+    def resource(self, base_url: str) -> dict:
+        return {
+            "spreadsheetId": self.spreadsheet_id,
+            "properties": {"title": self.title, "locale": "en_US", "timeZone": "America/New_York"},
+            "sheets": [
+                {"properties": s.properties(), "protectedRanges": s.protected}
+                for s in sorted(self.sheets, key=lambda s: s.index)
+            ],
+            "spreadsheetUrl": f"{base_url}/sheets/{self.spreadsheet_id}",
+        }
+
+    def sheet(self, title: str | None) -> Sheet:
+        if title is None:
+            return min(self.sheets, key=lambda s: s.index)
+        for sheet in self.sheets:
+            if sheet.title == title:
+                return sheet
+        raise ApiError(400, f"Unable to parse range: {quote_title(title)}")
+
+    def sheet_by_id(self, sheet_id: int) -> Sheet:
+        for sheet in self.sheets:
+            if sheet.sheet_id == sheet_id:
+                return sheet
+        raise ApiError(400, f"Invalid requests[0]: No grid with id: {sheet_id}")
+
+
+class Store:
+    """Spreadsheets kept on disk as JSON, one file each, written after every change."""
+
+    def __init__(self, state_dir: Path):
+        self.folder = state_dir / "sheets"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.books: dict[str, Spreadsheet] = {}
+        for path in self.folder.glob("*.json"):
+            data = json.loads(path.read_text())
+            data["sheets"] = [Sheet(**s) for s in data["sheets"]]
+            book = Spreadsheet(**data)
+            self.books[book.spreadsheet_id] = book
+
+    def save(self, book: Spreadsheet) -> None:
+        book.modified = _now()
+        data = dict(book.__dict__, sheets=[s.__dict__ for s in book.sheets])
+        tmp = self.folder / f"{book.spreadsheet_id}.json.tmp"
+        tmp.write_text(json.dumps(data))
+        tmp.replace(self.folder / f"{book.spreadsheet_id}.json")
+
+    def create(self, title: str, owner: str, sheet_titles: list[str] | None = None) -> Spreadsheet:
+        book_id = secrets.token_urlsafe(30)[:44]
+        sheets = [Sheet(i, t, i) for i, t in enumerate(sheet_titles or ["Sheet1"])]
+        book = Spreadsheet(book_id, title, owner, sheets, next_sheet_id=len(sheets) + 1)
+        book.permissions.append(
+            {
+                "id": uuid.uuid4().hex,
+                "type": "user",
+                "role": "owner",
+                "emailAddress": owner,
+                "kind": "drive#permission",
+            }
+        )
+        self.books[book_id] = book
+        self.save(book)
+        return book
+
+    def get(self, book_id: str) -> Spreadsheet:
+        book = self.books.get(book_id)
+        if book is None:
+            raise ApiError(404, "Requested entity was not found.")
+        return book
