@@ -154,8 +154,9 @@ def landing(demo_area, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Airflow's metadata DB (PostgreSQL, database `airflow`) migrated once; needed by
-    dag.test(). Returns AIRFLOW_HOME."""
+    """Airflow's metadata DB (PostgreSQL, database `airflow`) migrated once, with the
+    dags-folder bundle registered (a fresh DB has none until a dag-processor runs, and DAGs
+    defined in tests are written under it); needed by dag.test(). Returns AIRFLOW_HOME."""
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
@@ -164,6 +165,9 @@ def airflow_db() -> Path:
         text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    DagBundlesManager().sync_bundles_to_db()
     return home
 
 

@@ -8,16 +8,6 @@ from datetime import datetime
 import pytest
 
 
-@pytest.fixture
-def airflow_db(airflow_db):
-    """The metadata DB with the dags-folder bundle registered (a fresh DB has none until a
-    dag-processor runs, and ad-hoc DAGs are written under it)."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-
-    DagBundlesManager().sync_bundles_to_db()
-    return airflow_db
-
-
 def _run(dag):
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
