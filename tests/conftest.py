@@ -65,6 +65,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         fcntl.flock(_SERVER_USERS[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return
+    if "airflow.settings" in sys.modules:  # close Airflow's pool first, or its exit hook fails
+        sys.modules["airflow.settings"].dispose_orm()  # on a server that is already gone
     embedded.stop(STATE / "warehouse")
 
 

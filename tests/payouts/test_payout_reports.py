@@ -13,7 +13,7 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 from payout_checks import payout_week, rows, wait_until_final
-from test_portal import SECRET, member
+from portal_client import SECRET, member
 
 from collector.core.money import usd
 from collector.payouts.ledger import approve_batches

@@ -67,10 +67,10 @@ def _cron_zone(timetable) -> str | None:
 
 
 def _readme_schedules() -> dict[str, str]:
-    """The Pipelines table of the README: dag_id -> its schedule cell."""
+    """The Pipelines table of the README (rows "`dag_id` (stage)"): dag_id -> its schedule cell."""
     cells = {}
     for line in (ROOT / "README.md").read_text().splitlines():
-        match = re.match(r"^\| `([a-z_]+)` \| ([^|]+) \|", line)
+        match = re.match(r"^\| `([a-z_]+)` \([a-z]+\) \| ([^|]+) \|", line)
         if match:
             cells[match.group(1)] = match.group(2)
     return cells

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SKIP_DIRS = {".git", ".venv", ".local", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 # Written so that this file does not match itself.
