@@ -398,21 +398,37 @@ def _empty_activity(doc: dict) -> dict:
     return doc
 
 
+_HD, _SD = (1280, 720), (640, 360)
+
+
 def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = True) -> DemoManifest:
     """Write the demo landing area into ``root`` (emptied first) and return its manifest."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     b = _Builder(root, seed, render_video)
-    hd, sd = (1280, 720), (640, 360)
-
     # Clean uploads, one per historical format quirk.
-    modern_id, modern_doc = b.add("modern_ios", "ingested", "P004C009", b.clip(*hd, 20))
+    modern_id, modern_doc = _add_date_format_uploads(b)
+    fi_id, fi_doc = _add_field_quirk_uploads(b)
+    _add_video_shape_uploads(b)
+    _add_edits(b, modern_id, modern_doc, fi_id, fi_doc)
+    _add_broken_submissions(b)
+    _add_mp4_not_arrived(b)
+    _add_consents(b)
+    for scratch in (b._filler, b._consent_clip):
+        if scratch is not None and scratch.exists():
+            scratch.unlink()
+    return b.manifest
+
+
+def _add_date_format_uploads(b: _Builder) -> tuple[str, dict]:
+    """Clean uploads in each historical ``collected_date`` format; returns the modern iOS one."""
+    modern_id, modern_doc = b.add("modern_ios", "ingested", "P004C009", b.clip(*_HD, 20))
     b.add(
         "date_with_spaces",
         "ingested",
         "P004C009",
-        b.clip(*sd, 30),
+        b.clip(*_SD, 30),
         date_format="%Y-%m-%d %H:%M:%S %z",
         device="android",
         app="2.1.0",
@@ -421,11 +437,16 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
         "date_am_pm",
         "ingested",
         "P005C001",
-        b.clip(*sd, 15),
+        b.clip(*_SD, 15),
         date_format="%Y-%m-%d %I:%M:%S %p %z",
         device="android",
         app="2.0.4",
     )
+    return modern_id, modern_doc
+
+
+def _add_field_quirk_uploads(b: _Builder) -> tuple[str, dict]:
+    """Clean uploads with older apps' field quirks; returns the camelCase ``frameIndex`` one."""
     fi_id, fi_doc = b.add(
         "frame_index_camel_case",
         "ingested",
@@ -439,7 +460,7 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
         "object_without_label",
         "ingested",
         "P005C001",
-        b.clip(*sd, 12),
+        b.clip(*_SD, 12),
         mutate=_no_object_label,
         device="android",
         app="1.9.2",
@@ -448,7 +469,7 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
         "missing_collection_id",
         "ingested",
         "P004C009",
-        b.clip(*sd, 10),
+        b.clip(*_SD, 10),
         mutate=_no_collection_id,
         device="android",
         app="1.1.1",
@@ -458,7 +479,7 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
         "video_id_as_collection_id",
         "ingested",
         "P005C001",
-        b.clip(*sd, 10),
+        b.clip(*_SD, 10),
         mutate=_video_id_as_collection_id,
         device="android",
         app="1.1.1",
@@ -467,16 +488,24 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
         "empty_activity_label",
         "ingested",
         "P000C001",
-        b.clip(*sd, 10),
+        b.clip(*_SD, 10),
         mutate=_empty_activity,
         device="android",
         app="1.2.0",
     )
-    b.add("no_gps_fields", "ingested", "P004C010", b.clip(*sd, 60), mutate=_drop_gps, app="1.8.0")
+    b.add("no_gps_fields", "ingested", "P004C010", b.clip(*_SD, 60), mutate=_drop_gps, app="1.8.0")
+    return fi_id, fi_doc
+
+
+def _add_video_shape_uploads(b: _Builder) -> None:
+    """Clean uploads of portrait videos (rotated and native) and a category variant."""
     b.add("portrait_rotated", "ingested", "P004C009", b.clip(360, 640, 12, rotated=True))
     b.add("portrait_native", "ingested", "P000C001", b.clip(480, 854, 10, fps=30))
-    b.add("category_variant", "ingested", "P004C010", b.clip(*sd, 20))
+    b.add("category_variant", "ingested", "P004C010", b.clip(*_SD, 20))
 
+
+def _add_edits(b: _Builder, modern_id: str, modern_doc: dict, fi_id: str, fi_doc: dict) -> None:
+    """Edits of two uploads with iOS and Android stamps, one arriving older than the newest."""
     # Edits: newest wins, older ones are kept as history even when they arrive late.
     for original in b.manifest.files:
         if original.video_id in (modern_id, fi_id):
@@ -487,7 +516,7 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
         modern_doc["metadata"]["collector_id"],
         "P004C009",
         DEMO_EPOCH,
-        b.clip(*hd, 20),
+        b.clip(*_HD, 20),
         shift_s=0.4,
     )
     edited["metadata"] = modern_doc["metadata"]
@@ -508,22 +537,28 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
     b.write_json(name, android_edit)
     b.manifest.files.append(DemoFile(name, fi_id, "edit_android_millis", "ingested"))
 
-    # Broken submissions: each must be quarantined with this path and reason.
-    def broken(case, json_path, reason, mutate=None, collection_id="P004C009", text=None):
-        vid, doc = b.add(
-            case,
-            "quarantined",
-            collection_id,
-            b.clip(*sd, 10),
-            mutate=mutate,
-            json_path=json_path,
-            reason=reason,
-        )
-        if text is not None:
-            b.write_json(f"{vid}.json", text(doc))
 
-    broken("truncated_json", "$", "not valid JSON", text=lambda doc: json.dumps(doc)[:300])
-    broken(
+def _add_broken(b, case, json_path, reason, mutate=None, collection_id="P004C009", text=None):
+    """One broken submission that must be quarantined with this path and reason."""
+    vid, doc = b.add(
+        case,
+        "quarantined",
+        collection_id,
+        b.clip(*_SD, 10),
+        mutate=mutate,
+        json_path=json_path,
+        reason=reason,
+    )
+    if text is not None:
+        b.write_json(f"{vid}.json", text(doc))
+
+
+def _add_broken_submissions(b: _Builder) -> None:
+    """Broken submissions, one per quarantine reason ingest must give."""
+    # Broken submissions: each must be quarantined with this path and reason.
+    _add_broken(b, "truncated_json", "$", "not valid JSON", text=lambda doc: json.dumps(doc)[:300])
+    _add_broken(
+        b,
         "end_before_start",
         "$.activity[0].end_frame",
         "ends before it starts",
@@ -532,13 +567,15 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
             d,
         )[1],
     )
-    broken(
+    _add_broken(
+        b,
         "box_outside_frame",
         "$.object[0].bounding_box[2].frame",
         "entirely outside",
         mutate=lambda d: (d["object"][0]["bounding_box"][2]["frame"].update(x=5000), d)[1],
     )
-    broken(
+    _add_broken(
+        b,
         "unknown_short_name",
         "$.activity[1].label",
         "not an activity of P004C009",
@@ -548,47 +585,61 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
             d,
         )[2],
     )
-    broken(
+    _add_broken(
+        b,
         "zero_frame_rate",
         "$.metadata.frame_rate",
         "greater than 0",
         mutate=lambda d: (d["metadata"].update(frame_rate=0), d)[1],
     )
-    broken(
+    _add_broken(
+        b,
         "unknown_collection",
         "$.metadata.collection_id",
         "unknown collection 'P999C999'",
         mutate=lambda d: (d["metadata"].update(collection_id="P999C999"), d)[1],
     )
-    broken(
+    _add_broken(
+        b,
         "frame_past_end",
         "$.activity[1].end_frame",
         "past the end of the video",
         mutate=lambda d: (d["activity"][1].update(end_frame=10_000), d)[1],
     )
-    broken(
+    _add_broken(
+        b,
         "bad_collected_date",
         "$.metadata.collected_date",
         "expected a date like",
         mutate=lambda d: (d["metadata"].update(collected_date="19/06/2020 18:34"), d)[1],
     )
 
+
+def _add_mp4_not_arrived(b: _Builder) -> None:
+    """An annotation uploaded without its MP4 (ingest waits for it, then quarantines it)."""
     # An annotation whose MP4 is still uploading: it waits, then is quarantined after the timeout.
     b.add(
         "mp4_not_arrived",
         "waiting_for_mp4",
         "P004C009",
-        b.clip(*sd, 10),
+        b.clip(*_SD, 10),
         with_mp4=False,
         json_path="$.metadata.video_id",
         reason="has not arrived",
     )
 
+
+def _add_consents(b: _Builder) -> None:
+    """Consent records for every subject, one under the collector's own email, one from a minor."""
     # Consent (FAQ 10): every subject consented, except that one collector entered their own
     # email during consent rather than the subject's; that video is held, not paid.
     mistaken = "erin.walsh@example.com"
     b.add(
-        "consent_under_collector_email", "ingested", "P004C009", b.clip(*sd, 12), collector=mistaken
+        "consent_under_collector_email",
+        "ingested",
+        "P004C009",
+        b.clip(*_SD, 12),
+        collector=mistaken,
     )
     for n, collector in enumerate(COLLECTORS, start=1):
         consent = b.consent(f"C{n:04d}", subject_of(collector), collector.strip())
@@ -605,10 +656,6 @@ def generate_landing_area(root: Path, *, seed: int = 7, render_video: bool = Tru
             "18 or older",
         )
     )
-    for scratch in (b._filler, b._consent_clip):
-        if scratch is not None and scratch.exists():
-            scratch.unlink()
-    return b.manifest
 
 
 def generate_bulk_submissions(root: Path, count: int, *, seed: int = 11) -> list[str]:

@@ -172,85 +172,105 @@ def _read_yaml(
 ) -> tuple[dict[str, str], dict[str, int], list[SpecProblem], int]:
     """Field -> text as typed, field -> line, problems, and the document's first line (0 when
     there is nothing to validate: not YAML, empty, or not a mapping)."""
+    root, problem = _compose_mapping(text, source)
+    if root is None:
+        return {}, {}, [problem], 0
+    first = root.start_mark.line + 1
+    texts: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    problems: list[SpecProblem] = []
+    for key, value in root.value:
+        _read_field(key, value, source, texts, lines, problems)
+    return texts, lines, problems, first
+
+
+def _compose_mapping(text: str, source: str) -> tuple[yaml.MappingNode | None, SpecProblem | None]:
+    """The spec's YAML mapping node, or None and the one problem why there is none."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = " ".join(p for p in (exc.context, exc.problem) if p)
-        return {}, {}, [SpecProblem(source, line, "yaml", f"not valid YAML: {what}")], 0
+        return None, SpecProblem(source, line, "yaml", f"not valid YAML: {what}")
     except yaml.YAMLError as exc:
-        return {}, {}, [SpecProblem(source, 1, "yaml", f"not valid YAML: {exc}")], 0
+        return None, SpecProblem(source, 1, "yaml", f"not valid YAML: {exc}")
     if root is None:
-        return (
-            {},
-            {},
-            [
-                SpecProblem(
-                    source,
-                    1,
-                    "spec",
-                    f"is empty; expected lines like 'name: ...' (required: "
-                    f"{', '.join(SPEC_REQUIRED)})",
-                )
-            ],
-            0,
+        return None, SpecProblem(
+            source,
+            1,
+            "spec",
+            f"is empty; expected lines like 'name: ...' (required: {', '.join(SPEC_REQUIRED)})",
         )
     first = root.start_mark.line + 1
     if not isinstance(root, yaml.MappingNode):
-        return (
-            {},
-            {},
-            [SpecProblem(source, first, "spec", "expected 'field: value' lines (a YAML mapping)")],
-            0,
+        return None, SpecProblem(
+            source, first, "spec", "expected 'field: value' lines (a YAML mapping)"
         )
-    texts: dict[str, str] = {}
-    lines: dict[str, int] = {}
+    return root, None
+
+
+def _read_field(
+    key: yaml.Node,
+    value: yaml.Node,
+    source: str,
+    texts: dict[str, str],
+    lines: dict[str, int],
+    problems: list[SpecProblem],
+) -> None:
+    """One ``field: value`` pair into ``texts`` and ``lines``, or its problems into ``problems``."""
+    line = key.start_mark.line + 1
+    if not isinstance(key, yaml.ScalarNode):
+        problems.append(SpecProblem(source, line, "spec", "a field name must be a plain word"))
+        return
+    name = key.value.strip()
+    if name not in SPEC_FIELDS:
+        problems.append(SpecProblem(source, line, name, _did_you_mean(name)))
+        return
+    if name in lines:
+        problems.append(
+            SpecProblem(
+                source, line, name, f"given again (first on line {lines[name]}); give it once"
+            )
+        )
+        return
+    lines[name] = line
+    if isinstance(value, yaml.ScalarNode):
+        texts[name] = "" if value.tag == _NULL else value.value
+    elif isinstance(value, yaml.SequenceNode) and name in _LIST_FIELDS:
+        items, item_problems = _read_list_items(value, name, source)
+        problems += item_problems
+        if not item_problems:
+            texts[name] = ",".join(items)
+    else:
+        what = "a list" if isinstance(value, yaml.SequenceNode) else "a mapping"
+        problems.append(SpecProblem(source, line, name, f"expected a single value, got {what}"))
+
+
+def _read_list_items(
+    value: yaml.SequenceNode, name: str, source: str
+) -> tuple[list[str], list[SpecProblem]]:
+    """A list field's names, one per item, and the problems of items that are not one name."""
+    items: list[str] = []
     problems: list[SpecProblem] = []
-    for key, value in root.value:
-        line = key.start_mark.line + 1
-        if not isinstance(key, yaml.ScalarNode):
-            problems.append(SpecProblem(source, line, "spec", "a field name must be a plain word"))
-            continue
-        name = key.value.strip()
-        if name not in SPEC_FIELDS:
-            problems.append(SpecProblem(source, line, name, _did_you_mean(name)))
-            continue
-        if name in lines:
+    for item in value.value:
+        item_line = item.start_mark.line + 1
+        if not isinstance(item, yaml.ScalarNode) or item.tag == _NULL:
+            problems.append(
+                SpecProblem(source, item_line, name, "expected a name in each list item")
+            )
+        elif "," in item.value:
             problems.append(
                 SpecProblem(
-                    source, line, name, f"given again (first on line {lines[name]}); give it once"
+                    source,
+                    item_line,
+                    name,
+                    f"item {item.value!r} contains a comma; give one name per item",
                 )
             )
-            continue
-        lines[name] = line
-        if isinstance(value, yaml.ScalarNode):
-            texts[name] = "" if value.tag == _NULL else value.value
-        elif isinstance(value, yaml.SequenceNode) and name in _LIST_FIELDS:
-            items, bad = [], len(problems)
-            for item in value.value:
-                item_line = item.start_mark.line + 1
-                if not isinstance(item, yaml.ScalarNode) or item.tag == _NULL:
-                    problems.append(
-                        SpecProblem(source, item_line, name, "expected a name in each list item")
-                    )
-                elif "," in item.value:
-                    problems.append(
-                        SpecProblem(
-                            source,
-                            item_line,
-                            name,
-                            f"item {item.value!r} contains a comma; give one name per item",
-                        )
-                    )
-                else:
-                    items.append(item.value)
-            if len(problems) == bad:
-                texts[name] = ",".join(items)
         else:
-            what = "a list" if isinstance(value, yaml.SequenceNode) else "a mapping"
-            problems.append(SpecProblem(source, line, name, f"expected a single value, got {what}"))
-    return texts, lines, problems, first
+            items.append(item.value)
+    return items, problems
 
 
 def parse_spec(

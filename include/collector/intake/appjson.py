@@ -212,44 +212,12 @@ def parse_submission(raw: bytes | str) -> Submission:
     video_id = reader.text(meta, "video_id", path)
     collector_raw = reader.text(meta, "collector_id", path)
     collector_id = normalize_email(collector_raw) if collector_raw else None
-    collected_at = None
-    date_text = reader.text(meta, "collected_date", path)
-    if date_text is not None:
-        try:
-            collected_at = parse_collected_date(date_text)
-        except ValueError as exc:
-            reader.fail(f"{path}.collected_date", str(exc))
-    frame_rate = reader.number(meta, "frame_rate", path, positive=True)
-    duration_s = reader.number(meta, "duration", path, positive=True)
-    width = reader.integer(meta, "frame_width", path)
-    height = reader.integer(meta, "frame_height", path)
-    for key, value in (("frame_width", width), ("frame_height", height)):
-        if value is not None and value <= 0:
-            reader.fail(f"{path}.{key}", f"must be greater than 0, got {value}")
-
-    # Android 1.1.1 wrote the video id in collection_id; treat it as "not given".
-    collection_id = reader.text(meta, "collection_id", path, required=False)
-    if collection_id is not None and collection_id == video_id:
-        collection_id = None
-
-    subjects_raw = meta.get("subject_ids") or []
-    if isinstance(subjects_raw, str):
-        subjects_raw = [subjects_raw]
-    if not isinstance(subjects_raw, list) or not all(isinstance(s, str) for s in subjects_raw):
-        reader.fail(f"{path}.subject_ids", f"expected a list of emails, got {subjects_raw!r}")
-        subjects_raw = []
-    subject_ids = tuple(normalize_email(s) for s in subjects_raw if s.strip())
-
+    collected_at = _read_collected_at(reader, meta, path)
+    frame_rate, duration_s, width, height = _read_frame_geometry(reader, meta, path)
+    collection_id = _read_collection_id(reader, meta, path, video_id)
+    subject_ids = _read_subject_ids(reader, meta, path)
     categories_by_shortname = _read_category_map(reader, meta, path)
-
-    # GPS fields are absent in older app versions.
-    latitude = reader.number(meta, "latitude", path, required=False)
-    longitude = reader.number(meta, "longitude", path, required=False)
-    if latitude is not None and not -90 <= latitude <= 90:
-        reader.fail(f"{path}.latitude", f"expected -90..90 degrees, got {latitude}")
-    if longitude is not None and not -180 <= longitude <= 180:
-        reader.fail(f"{path}.longitude", f"expected -180..180 degrees, got {longitude}")
-    gps_accuracy = reader.number(meta, "gps_accuracy_m", path, required=False)
+    latitude, longitude, gps_accuracy = _read_gps(reader, meta, path)
 
     frame_count = (
         round(duration_s * frame_rate)
@@ -287,6 +255,69 @@ def parse_submission(raw: bytes | str) -> Submission:
         activities=activities,
         objects=objects,
     )
+
+
+def _read_collected_at(reader: FieldReader, meta: dict, path: str) -> datetime | None:
+    """``collected_date`` in any historical format, in UTC; None (and a problem) if unreadable."""
+    collected_at = None
+    date_text = reader.text(meta, "collected_date", path)
+    if date_text is not None:
+        try:
+            collected_at = parse_collected_date(date_text)
+        except ValueError as exc:
+            reader.fail(f"{path}.collected_date", str(exc))
+    return collected_at
+
+
+def _read_frame_geometry(
+    reader: FieldReader, meta: dict, path: str
+) -> tuple[float | None, float | None, int | None, int | None]:
+    """Frame rate, duration and frame size, each None when missing or invalid."""
+    frame_rate = reader.number(meta, "frame_rate", path, positive=True)
+    duration_s = reader.number(meta, "duration", path, positive=True)
+    width = reader.integer(meta, "frame_width", path)
+    height = reader.integer(meta, "frame_height", path)
+    for key, value in (("frame_width", width), ("frame_height", height)):
+        if value is not None and value <= 0:
+            reader.fail(f"{path}.{key}", f"must be greater than 0, got {value}")
+    return frame_rate, duration_s, width, height
+
+
+def _read_collection_id(
+    reader: FieldReader, meta: dict, path: str, video_id: str | None
+) -> str | None:
+    """``collection_id``, or None when absent or (Android 1.1.1) the video id instead."""
+    # Android 1.1.1 wrote the video id in collection_id; treat it as "not given".
+    collection_id = reader.text(meta, "collection_id", path, required=False)
+    if collection_id is not None and collection_id == video_id:
+        collection_id = None
+    return collection_id
+
+
+def _read_subject_ids(reader: FieldReader, meta: dict, path: str) -> tuple[str, ...]:
+    """``subject_ids`` (a list, or one string) as normalized emails."""
+    subjects_raw = meta.get("subject_ids") or []
+    if isinstance(subjects_raw, str):
+        subjects_raw = [subjects_raw]
+    if not isinstance(subjects_raw, list) or not all(isinstance(s, str) for s in subjects_raw):
+        reader.fail(f"{path}.subject_ids", f"expected a list of emails, got {subjects_raw!r}")
+        subjects_raw = []
+    return tuple(normalize_email(s) for s in subjects_raw if s.strip())
+
+
+def _read_gps(
+    reader: FieldReader, meta: dict, path: str
+) -> tuple[float | None, float | None, float | None]:
+    """Latitude, longitude and accuracy in metres; each None when absent (older apps)."""
+    # GPS fields are absent in older app versions.
+    latitude = reader.number(meta, "latitude", path, required=False)
+    longitude = reader.number(meta, "longitude", path, required=False)
+    if latitude is not None and not -90 <= latitude <= 90:
+        reader.fail(f"{path}.latitude", f"expected -90..90 degrees, got {latitude}")
+    if longitude is not None and not -180 <= longitude <= 180:
+        reader.fail(f"{path}.longitude", f"expected -180..180 degrees, got {longitude}")
+    gps_accuracy = reader.number(meta, "gps_accuracy_m", path, required=False)
+    return latitude, longitude, gps_accuracy
 
 
 def _read_category_map(reader: FieldReader, meta: dict, path: str) -> dict[str, str]:

@@ -477,8 +477,27 @@ def _video_statements(
             "ON CONFLICT (collector_id) DO NOTHING",
             (s.collector_id, s.collector_email, now),
         ),
-        cur.mogrify(
-            """INSERT INTO videos (video_id, collector_id, collection_id, collection_version,
+        _video_row_statement(cur, s, version, file_name, mp4_uri, now),
+        # Replace the annotation wholesale: activities, tracks and (by cascade) their boxes.
+        cur.mogrify("DELETE FROM activities WHERE video_id = %s", (s.video_id,)),
+        cur.mogrify("DELETE FROM object_tracks WHERE video_id = %s", (s.video_id,)),
+    ]
+    statements += _track_statements(cur, s)
+    statements += _activity_statements(cur, s)
+    return statements
+
+
+def _video_row_statement(
+    cur,
+    s: Submission,
+    version: CollectionVersion,
+    file_name: str,
+    mp4_uri: str,
+    now: datetime,
+) -> bytes:
+    """The upsert of the video's own row, pointing at ``file_name`` as its annotation."""
+    return cur.mogrify(
+        """INSERT INTO videos (video_id, collector_id, collection_id, collection_version,
                    subject_ids, collected_at, frame_rate, duration_s, frame_width, frame_height,
                    orientation, device_identifier, app_version, latitude, longitude,
                    gps_accuracy_m, mp4_uri, current_annotation, first_ingested_at, updated_at)
@@ -495,33 +514,34 @@ def _video_statements(
                    longitude = EXCLUDED.longitude, gps_accuracy_m = EXCLUDED.gps_accuracy_m,
                    mp4_uri = EXCLUDED.mp4_uri, current_annotation = EXCLUDED.current_annotation,
                    updated_at = EXCLUDED.updated_at""",
-            (
-                s.video_id,
-                s.collector_id,
-                version.collection_id,
-                version.version,
-                list(s.subject_ids),
-                s.collected_at,
-                s.frame_rate,
-                s.duration_s,
-                s.frame_width,
-                s.frame_height,
-                s.orientation,
-                s.device_identifier,
-                s.app_version,
-                s.latitude,
-                s.longitude,
-                s.gps_accuracy_m,
-                mp4_uri,
-                file_name,
-                now,
-                now,
-            ),
+        (
+            s.video_id,
+            s.collector_id,
+            version.collection_id,
+            version.version,
+            list(s.subject_ids),
+            s.collected_at,
+            s.frame_rate,
+            s.duration_s,
+            s.frame_width,
+            s.frame_height,
+            s.orientation,
+            s.device_identifier,
+            s.app_version,
+            s.latitude,
+            s.longitude,
+            s.gps_accuracy_m,
+            mp4_uri,
+            file_name,
+            now,
+            now,
         ),
-        # Replace the annotation wholesale: activities, tracks and (by cascade) their boxes.
-        cur.mogrify("DELETE FROM activities WHERE video_id = %s", (s.video_id,)),
-        cur.mogrify("DELETE FROM object_tracks WHERE video_id = %s", (s.video_id,)),
-    ]
+    )
+
+
+def _track_statements(cur, s: Submission) -> list[bytes]:
+    """Inserts of the submission's object tracks and their keyframe boxes (none if no objects)."""
+    statements: list[bytes] = []
     if s.objects:
         statements.append(
             b"INSERT INTO object_tracks (video_id, object_index, label) VALUES "
@@ -537,6 +557,12 @@ def _video_statements(
                 b"INSERT INTO track_boxes (video_id, object_index, frame_index, x, y, width, "
                 b"height) VALUES " + _values(cur, "(%s,%s,%s,%s,%s,%s,%s)", boxes)
             )
+    return statements
+
+
+def _activity_statements(cur, s: Submission) -> list[bytes]:
+    """The insert of the submission's activities (none if it has none)."""
+    statements: list[bytes] = []
     if s.activities:
         rows = [
             (

@@ -92,6 +92,42 @@ def _server_error_class():
     return DropboxServerError
 
 
+class _SentenceParts:
+    """The parts of a failure's sentence that need no SDK: URL, secrets, fields, next step."""
+
+    conn_id = "dropbox_default"
+    api_base_url: str | None = None
+
+    def _url(self, host: str, path: str) -> str:
+        """The URL a call to ``host`` really goes to (the emulator's, when one is set)."""
+        if self.api_base_url:
+            return self.api_base_url.rstrip("/") + path
+        return f"https://{host}{path}"
+
+    def _secrets(self) -> list[str | None]:
+        """The client's tokens and app secret, to be kept out of every sentence."""
+        return [self._oauth2_refresh_token, self._oauth2_access_token, self._app_secret]
+
+    def _fields(self, method: str, url: str, status: str, step: str) -> dict[str, Any]:
+        """The keyword arguments of a :class:`DropboxUnavailable` for this call."""
+        return {
+            "conn_id": self.conn_id,
+            "endpoint": endpoint(method, url),
+            "status": status,
+            "next_step": step,
+            "secrets": self._secrets(),
+        }
+
+    def _reach_step(self) -> str:
+        """The next step when Dropbox cannot be reached or answers 5xx."""
+        where = "extra `api_base_url`, " if self.api_base_url else ""
+        return (
+            f"check {DROPBOX_STATUS} and the connection `{self.conn_id}` ({where}"
+            "Admin → Connections); delivery resumes where it stopped, nothing is uploaded "
+            "twice"
+        )
+
+
 @cache
 def _client_class():
     """``dropbox.Dropbox`` whose failures read as sentences (built lazily: the SDK is imported
@@ -101,35 +137,7 @@ def _client_class():
 
     server_error = _server_error_class()
 
-    class SentenceDropbox(dropbox.Dropbox):
-        conn_id = "dropbox_default"
-        api_base_url: str | None = None
-
-        def _url(self, host: str, path: str) -> str:
-            if self.api_base_url:
-                return self.api_base_url.rstrip("/") + path
-            return f"https://{host}{path}"
-
-        def _secrets(self) -> list[str | None]:
-            return [self._oauth2_refresh_token, self._oauth2_access_token, self._app_secret]
-
-        def _fields(self, method: str, url: str, status: str, step: str) -> dict[str, Any]:
-            return {
-                "conn_id": self.conn_id,
-                "endpoint": endpoint(method, url),
-                "status": status,
-                "next_step": step,
-                "secrets": self._secrets(),
-            }
-
-        def _reach_step(self) -> str:
-            where = "extra `api_base_url`, " if self.api_base_url else ""
-            return (
-                f"check {DROPBOX_STATUS} and the connection `{self.conn_id}` ({where}"
-                "Admin → Connections); delivery resumes where it stopped, nothing is uploaded "
-                "twice"
-            )
-
+    class SentenceDropbox(_SentenceParts, dropbox.Dropbox):
         def refresh_access_token(self, host=None, scope=None):
             from dropbox.session import API_HOST  # noqa: PLC0415
 
