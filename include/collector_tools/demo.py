@@ -651,7 +651,7 @@ def generate_owner_submissions(
 def seed_payment_profiles(conn) -> dict[str, str]:
     """Payment details for the demo's collectors, as they would enter them under Profile:
     PayPal and Payoneer in turn, and the third collector none (held: the report shows why)."""
-    from collector.payouts.ledger import set_payment_profile  # noqa: PLC0415
+    from collector.payouts.profiles import set_payment_profile  # noqa: PLC0415
 
     with conn.cursor() as cur:
         cur.execute("SELECT collector_id FROM collectors ORDER BY collector_id")

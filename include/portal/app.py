@@ -38,7 +38,7 @@ from collector.dashboards.html import _shown, weekly_chart
 from collector.delivery import links
 from collector.delivery.vault import TokenVault
 from collector.payouts import report
-from collector.payouts.ledger import ProfileError
+from collector.payouts.profiles import ProfileError
 
 log = logging.getLogger("portal")
 SESSION_COOKIE = "collector_session"

@@ -116,7 +116,7 @@ class OpsFailureNotifier(BaseNotifier):
     ) -> None:
         from collector.notify import emails  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
-        from collector_airflow.notifications import send_ops_alerts  # noqa: PLC0415
+        from collector_airflow.tasks.notify import send_ops_alerts  # noqa: PLC0415
 
         try:
             conn = CollectorWarehouseHook(self.warehouse_conn_id).get_conn()

@@ -20,10 +20,10 @@ from collector.payouts.ledger import (
     approve_batches,
     freeze_week,
     record_outcomes,
-    set_payment_profile,
 )
+from collector.payouts.profiles import set_payment_profile
 from collector.scoring.scores import score_videos
-from collector_airflow.notifications import enqueue, send_outbox
+from collector_airflow.tasks.notify import enqueue, send_outbox
 
 WEEK = date(2026, 11, 16)
 PORTAL = "http://portal.test"
