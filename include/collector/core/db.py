@@ -8,7 +8,9 @@ runner safe to start from several tasks at once: the others wait, then find noth
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.resources
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +69,17 @@ def closing_transaction(
         conn.commit()
     finally:
         conn.close()
+
+
+@functools.cache
+def packaged_sql(package: str, name: str) -> str:
+    """The text of ``<package>/sql/<name>.sql``: a stage's long set-based query, kept as SQL
+    beside the module that runs it (``packaged_sql("collector.scoring", "score_videos")``).
+
+    The files ship with the package (``[tool.setuptools.package-data]`` in pyproject.toml).
+    Raises FileNotFoundError for an unknown name; read once per process.
+    """
+    return importlib.resources.files(package).joinpath("sql", f"{name}.sql").read_text()
 
 
 def sibling_database_url(name: str, url: str | None = None) -> str:
