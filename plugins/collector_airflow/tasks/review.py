@@ -31,8 +31,7 @@ def plan_batches(params: dict[str, Any], conn_id: str = "collector_warehouse") -
     def as_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
 
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         keys = find_stale_activities(
             conn,
             video_ids=params.get("video_ids") or None,
@@ -40,8 +39,6 @@ def plan_batches(params: dict[str, Any], conn_id: str = "collector_warehouse") -
             collected_to=as_date(params.get("collected_to")),
             force=bool(params.get("force")),
         )
-    finally:
-        conn.close()
     size = max(int(params.get("batch_size") or 16), -(-len(keys) // MAX_MAPPED_BATCHES))
     batches = [[list(k) for k in keys[i : i + size]] for i in range(0, len(keys), size)]
     log.info(
@@ -57,8 +54,7 @@ def render_batch(
     from collector.review.quicklook_jobs import load_jobs, record_results, render_and_store  # noqa: PLC0415
 
     now = datetime.now(UTC)
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         jobs = load_jobs(conn, [(k[0], int(k[1])) for k in batch])
         results = render_and_store(
             jobs,
@@ -68,8 +64,6 @@ def render_batch(
             tiles=int(params.get("tiles") or 9),
         )
         record_results(conn, results, now)
-    finally:
-        conn.close()
     failed = [r for r in results if r["status"] == "failed"]
     rendered = len(results) - len(failed)
     times = sorted(r["render_ms"] for r in results if r["status"] == "ok")
@@ -89,15 +83,12 @@ def render_consent_quicklooks(
     )
 
     now = datetime.now(UTC)
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         jobs = find_unrendered_consents(conn)
         results = render_consent_quicklooks(
             jobs, storage_path(output_url(params)), local_video=local_file
         )
         record_consent_results(conn, results, now)
-    finally:
-        conn.close()
     failed = sum(1 for r in results if r["status"] == "failed")
     log.info("rendered %d consent quicklooks, %d failed", len(results) - failed, failed)
     return {"rendered": len(results) - failed, "failed": failed}
@@ -114,17 +105,14 @@ def write_contact_sheets(
 
     root_url = output_url(params)
     root = storage_path(root_url)
-    conn = CollectorWarehouseHook(conn_id).get_conn()
     written = []
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         for day in contact_sheet_days(conn, since):
             page = root / f"contact-sheet-{day}.html"
             root.mkdir(parents=True, exist_ok=True)
             page.write_text(contact_sheet_html(conn, day, str(root)))
             written.append(str(page))
             log.info("contact sheet for %s: %s", day, page)
-    finally:
-        conn.close()
     return written
 
 
@@ -133,68 +121,64 @@ def write_contact_sheets(
 
 def ensure_review_sheet(title: str = "Review queue") -> str:
     """The review queue spreadsheet, created, laid out and shared on first use."""
-    from collector.core import settings  # noqa: PLC0415
-    from collector.review import queue as rq  # noqa: PLC0415
+    from collector.core.managed_sheets import managed_sheet, record_managed_sheet  # noqa: PLC0415
 
-    conn = CollectorWarehouseHook().get_conn()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT spreadsheet_id FROM managed_spreadsheets WHERE purpose = %s", (PURPOSE,)
-            )
-            found = cur.fetchone()
+    with CollectorWarehouseHook().connection() as conn:
+        found = managed_sheet(conn, PURPOSE)
         conn.commit()
         if found:
-            return found[0]
-        hook = GoogleSheetsHook()
-        sheet_id = hook.create_and_share(
-            title,
-            worksheets=[rq.QUEUE_TAB, rq.REVIEWERS_TAB, rq.PROBLEMS_TAB],
-            writers=settings.review_sheet_writers(),
-        )
-        queue = hook.worksheet(hook.open(sheet_id), rq.QUEUE_TAB)
-        ids_range = {
-            "sheetId": queue.id,
-            "startRowIndex": 1,
-            "startColumnIndex": 0,
-            "endColumnIndex": rq.RATING_COLUMNS[0],
-        }
-        hook.write_table(
-            sheet_id,
-            rq.QUEUE_TAB,
-            rq.QUEUE_HEADER,
-            [],
-            formatting=[
-                {
-                    "repeatCell": {
-                        "range": {"sheetId": queue.id, "endRowIndex": 1},
-                        "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
-                        "fields": "userEnteredFormat.textFormat.bold",
-                    }
-                },
-                # Reviewers fill J:N; the ids and images left of it are ours (a warning, no lock).
-                {
-                    "addProtectedRange": {
-                        "protectedRange": {
-                            "range": ids_range,
-                            "description": "filled by the pipeline",
-                            "warningOnly": True,
-                        }
-                    }
-                },
-            ],
-        )
-        hook.write_table(sheet_id, rq.REVIEWERS_TAB, rq.REVIEWERS_HEADER, [], spare_rows=100)
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO managed_spreadsheets (purpose, spreadsheet_id, title) VALUES (%s,%s,%s)",
-                (PURPOSE, sheet_id, title),
-            )
+            return found.spreadsheet_id
+        sheet_id = _create_review_sheet(GoogleSheetsHook(), title)
+        record_managed_sheet(conn, PURPOSE, sheet_id, title)
         conn.commit()
         log.info("created the review queue spreadsheet %s", sheet_id)
         return sheet_id
-    finally:
-        conn.close()
+
+
+def _create_review_sheet(hook: GoogleSheetsHook, title: str) -> str:
+    """Create and share the review queue spreadsheet, lay out its Queue and Reviewers tabs."""
+    from collector.core import settings  # noqa: PLC0415
+    from collector.review import queue as rq  # noqa: PLC0415
+
+    sheet_id = hook.create_and_share(
+        title,
+        worksheets=[rq.QUEUE_TAB, rq.REVIEWERS_TAB, rq.PROBLEMS_TAB],
+        writers=settings.review_sheet_writers(),
+    )
+    queue = hook.worksheet(hook.open(sheet_id), rq.QUEUE_TAB)
+    ids_range = {
+        "sheetId": queue.id,
+        "startRowIndex": 1,
+        "startColumnIndex": 0,
+        "endColumnIndex": rq.RATING_COLUMNS[0],
+    }
+    hook.write_table(
+        sheet_id,
+        rq.QUEUE_TAB,
+        rq.QUEUE_HEADER,
+        [],
+        formatting=[
+            {
+                "repeatCell": {
+                    "range": {"sheetId": queue.id, "endRowIndex": 1},
+                    "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                    "fields": "userEnteredFormat.textFormat.bold",
+                }
+            },
+            # Reviewers fill J:N; the ids and images left of it are ours (a warning, no lock).
+            {
+                "addProtectedRange": {
+                    "protectedRange": {
+                        "range": ids_range,
+                        "description": "filled by the pipeline",
+                        "warningOnly": True,
+                    }
+                }
+            },
+        ],
+    )
+    hook.write_table(sheet_id, rq.REVIEWERS_TAB, rq.REVIEWERS_HEADER, [], spare_rows=100)
+    return sheet_id
 
 
 def append_new_activities(sheet_id: str) -> int:
@@ -203,8 +187,7 @@ def append_new_activities(sheet_id: str) -> int:
     from collector.review import queue as rq  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
-    conn = CollectorWarehouseHook().get_conn()
-    try:
+    with CollectorWarehouseHook().connection() as conn:
         pending = rq.pending_rows(
             conn,
             public_base=settings.quicklook_public_url(),
@@ -227,8 +210,6 @@ def append_new_activities(sheet_id: str) -> int:
             queue = hook.worksheet(book, rq.QUEUE_TAB)
             book.batch_update({"requests": rq.sheet_setup_requests(queue.id, first, last)})
         rq.record_queued(conn, pending)
-    finally:
-        conn.close()
     log.info("appended %d activities to the review queue", len(new_rows))
     return len(new_rows)
 
@@ -254,14 +235,11 @@ def collect_ratings(sheet_id: str) -> dict[str, Any]:
     )["valueRanges"]
     reviewer_rows, queue_rows = (r.get("values", []) for r in book_rows)
     rq.check_layout(queue_rows[0] if queue_rows else [])
-    conn = CollectorWarehouseHook().get_conn()
-    try:
+    with CollectorWarehouseHook().connection() as conn:
         problems = rq.sync_reviewers(conn, reviewer_rows)
         queued, reviewers = rq.load_queue_index(conn)
         ratings, rating_problems = rq.parse_ratings(queue_rows, queued, reviewers)
         counts = rq.store_ratings(conn, ratings)
-    finally:
-        conn.close()
     problems += rating_problems
     for problem in problems:
         log.warning("review queue: %s", problem)
