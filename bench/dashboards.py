@@ -77,7 +77,7 @@ def main() -> None:
         conn.commit()
         score_videos(conn)
 
-        from collector_airflow.dashboards import collectors_with_videos, refresh_collectors
+        from collector_airflow.tasks.dashboards import collectors_with_videos, refresh_collectors
 
         everyone = collectors_with_videos()
         started = time.perf_counter()

@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
-from collector_tools.demo import DEMO_EPOCH, demo_collections, generate_bulk_submissions
+from collector_tools.demo import generate_bulk_submissions
+from collector_tools.demo_files import DEMO_EPOCH, demo_collections
 
 from collector.catalog.collections import record_collection_version
 from collector.core import db, settings

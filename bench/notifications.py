@@ -5,7 +5,7 @@ one SMTP connection per message (what a notifier per email does), measured in th
     make bench     # or: .venv/bin/python bench/notifications.py [--collectors 50000]
 
 Seeding is not timed. Ours: the outbox, rendered from templates with the warehouse, sent 500 per
-SMTP session by collector_airflow.notifications.send_outbox. The reference renders the same way
+SMTP session by collector_airflow.tasks.notify.send_outbox. The reference renders the same way
 and sends through Airflow's SmtpHook opened per message (``send_email_smtp``), on ``--naive`` of
 them, and is extrapolated. Peak memory is Python's (tracemalloc) during each send.
 """
@@ -68,7 +68,7 @@ def main() -> None:
         conn.commit()
 
         from collector.notify import emails
-        from collector_airflow.notifications import send_outbox
+        from collector_airflow.tasks.notify import send_outbox
 
         queued = emails.enqueue_digests(conn, WEEK)
         conn.commit()

@@ -79,7 +79,7 @@ def main() -> None:
         score_videos(conn)
 
         from collector.payouts.ledger import approve_batches
-        from collector_airflow.payouts import freeze, freeze_and_report, submit_batch
+        from collector_airflow.tasks.payouts import freeze, freeze_and_report, submit_batch
 
         admin(url, "payments/reset-stats", {})
         started = time.perf_counter()

@@ -38,25 +38,25 @@ DOC = Path(__file__).with_name("docs") / "collection_updates.md"  # Airflow read
 def collection_updates():
     @task
     def read_master_sheet(params: dict) -> list:
-        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+        from collector_airflow.tasks import catalog as glue  # noqa: PLC0415
 
         return glue.read_master_sheet(params)
 
     @task
     def apply_updates(rows: list, dag_run=None) -> dict:
-        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+        from collector_airflow.tasks import catalog as glue  # noqa: PLC0415
 
         return glue.apply_updates(rows, glue.effective_moment(dag_run))
 
     @task(outlets=[COLLECTIONS])
     def publish_catalog(summary: dict, params: dict, dag_run=None) -> str:
-        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+        from collector_airflow.tasks import catalog as glue  # noqa: PLC0415
 
         return glue.publish_catalog(params, glue.effective_moment(dag_run))
 
     @task
     def report_problems(summary: dict, params: dict, dag_run=None) -> int:
-        from collector_airflow import collection_updates as glue  # noqa: PLC0415
+        from collector_airflow.tasks import catalog as glue  # noqa: PLC0415
 
         return glue.report_problems(params, summary, glue.effective_moment(dag_run))
 

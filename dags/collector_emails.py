@@ -31,13 +31,13 @@ DOC = Path(__file__).with_name("docs") / "collector_emails.md"  # Airflow reads 
 def collector_emails():
     @task
     def queue_emails() -> dict:
-        from collector_airflow.notifications import enqueue  # noqa: PLC0415
+        from collector_airflow.tasks.notify import enqueue  # noqa: PLC0415
 
         return enqueue()
 
     @task
     def send_emails() -> dict:
-        from collector_airflow.notifications import send_outbox  # noqa: PLC0415
+        from collector_airflow.tasks.notify import send_outbox  # noqa: PLC0415
 
         return send_outbox()
 

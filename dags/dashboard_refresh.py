@@ -37,7 +37,7 @@ DOC = Path(__file__).with_name("docs") / "dashboard_refresh.md"  # Airflow reads
 def dashboard_refresh():
     @task
     def collector_chunks(params: dict) -> list[list[str]]:
-        from collector_airflow.dashboards import collectors_with_videos  # noqa: PLC0415
+        from collector_airflow.tasks.dashboards import collectors_with_videos  # noqa: PLC0415
 
         ids = collectors_with_videos()
         size = int(params["chunk_size"])
@@ -45,7 +45,7 @@ def dashboard_refresh():
 
     @task
     def refresh_chunk(chunk: list[str]) -> dict:
-        from collector_airflow.dashboards import refresh_collectors  # noqa: PLC0415
+        from collector_airflow.tasks.dashboards import refresh_collectors  # noqa: PLC0415
 
         return refresh_collectors(chunk)
 
@@ -66,7 +66,7 @@ def dashboard_refresh():
 
     @task
     def refresh_ops_summary() -> str:
-        from collector_airflow.dashboards import refresh_ops_summary  # noqa: PLC0415
+        from collector_airflow.tasks.dashboards import refresh_ops_summary  # noqa: PLC0415
 
         return refresh_ops_summary()
 

@@ -32,7 +32,7 @@ DOC = Path(__file__).with_name("docs") / "dataset_release.md"  # Airflow reads i
 def dataset_release():
     @task
     def plan_release(params: dict) -> dict:
-        from collector_airflow.releases import plan  # noqa: PLC0415 - not at parse time
+        from collector_airflow.tasks.release import plan  # noqa: PLC0415 - not at parse time
 
         return plan(params)
 
@@ -46,13 +46,13 @@ def dataset_release():
 
     @task(pool=FFMPEG_POOL, pool_slots=1, execution_timeout=timedelta(hours=2))
     def export_clips(batch: list[str], params: dict) -> dict:
-        from collector_airflow.releases import export_batch  # noqa: PLC0415
+        from collector_airflow.tasks.release import export_batch  # noqa: PLC0415
 
         return export_batch(batch, params)
 
     @task(outlets=[RELEASES])
     def publish_release(exports: list, params: dict, outlet_events=None) -> dict:
-        from collector_airflow.releases import publish  # noqa: PLC0415
+        from collector_airflow.tasks.release import publish  # noqa: PLC0415
 
         result = publish(params)
         outlet_events[RELEASES].extra = result

@@ -28,13 +28,13 @@ DOC = Path(__file__).with_name("docs") / "dropbox_delivery.md"  # Airflow reads 
 def dropbox_delivery():
     @task
     def linked_users() -> list[str]:
-        from collector_airflow.dropbox_delivery import linked_users  # noqa: PLC0415
+        from collector_airflow.tasks.delivery import linked_users  # noqa: PLC0415
 
         return linked_users()
 
     @task(max_active_tis_per_dagrun=8, execution_timeout=timedelta(hours=2))
     def deliver(collector_id: str) -> dict:
-        from collector_airflow.dropbox_delivery import deliver_user  # noqa: PLC0415
+        from collector_airflow.tasks.delivery import deliver_user  # noqa: PLC0415
 
         return deliver_user(collector_id)
 

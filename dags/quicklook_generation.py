@@ -32,25 +32,25 @@ DOC = Path(__file__).with_name("docs") / "quicklook_generation.md"  # Airflow re
 def quicklook_generation():
     @task
     def plan_batches(params: dict) -> list[list]:
-        from collector_airflow.quicklooks import plan_batches  # noqa: PLC0415 - not at parse time
+        from collector_airflow.tasks.review import plan_batches  # noqa: PLC0415 - not at parse time
 
         return plan_batches(params)
 
     @task(pool=FFMPEG_POOL, pool_slots=1, execution_timeout=timedelta(minutes=30))
     def render_batch(batch: list, params: dict) -> dict:
-        from collector_airflow.quicklooks import render_batch  # noqa: PLC0415
+        from collector_airflow.tasks.review import render_batch  # noqa: PLC0415
 
         return render_batch(batch, params)
 
     @task(pool=FFMPEG_POOL, pool_slots=1, execution_timeout=timedelta(minutes=30))
     def render_consent_quicklooks(params: dict) -> dict:
-        from collector_airflow.quicklooks import render_consent_quicklooks  # noqa: PLC0415
+        from collector_airflow.tasks.review import render_consent_quicklooks  # noqa: PLC0415
 
         return render_consent_quicklooks(params)
 
     @task(trigger_rule="none_failed")
     def write_contact_sheets(summaries: list, params: dict, dag_run=None) -> list[str]:
-        from collector_airflow.quicklooks import write_contact_sheets  # noqa: PLC0415
+        from collector_airflow.tasks.review import write_contact_sheets  # noqa: PLC0415
 
         return write_contact_sheets(list(summaries or []), params, since=dag_run.start_date)
 

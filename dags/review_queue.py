@@ -28,19 +28,19 @@ DOC = Path(__file__).with_name("docs") / "review_queue.md"  # Airflow reads it a
 def review_queue():
     @task
     def ensure_review_sheet() -> str:
-        from collector_airflow import review_queue as glue  # noqa: PLC0415
+        from collector_airflow.tasks import review as glue  # noqa: PLC0415
 
         return glue.ensure_review_sheet()
 
     @task
     def append_new_activities(sheet_id: str) -> int:
-        from collector_airflow import review_queue as glue  # noqa: PLC0415
+        from collector_airflow.tasks import review as glue  # noqa: PLC0415
 
         return glue.append_new_activities(sheet_id)
 
     @task
     def collect_ratings(sheet_id: str) -> dict:
-        from collector_airflow import review_queue as glue  # noqa: PLC0415
+        from collector_airflow.tasks import review as glue  # noqa: PLC0415
 
         return glue.collect_ratings(sheet_id)
 

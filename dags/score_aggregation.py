@@ -34,7 +34,7 @@ def score_aggregation():
     def score_changed_videos(
         params: dict, data_interval_start=None, data_interval_end=None, dag_run=None
     ) -> dict:
-        from collector_airflow.scoring import run_scoring  # noqa: PLC0415
+        from collector_airflow.tasks.scoring import run_scoring  # noqa: PLC0415
 
         run_type = dag_run.run_type if dag_run else None
         return run_scoring(params, data_interval_start, data_interval_end, run_type)

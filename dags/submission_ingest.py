@@ -36,7 +36,7 @@ def submission_ingest():
 
     @task
     def ingest_new_submissions(params: dict) -> dict:
-        from collector_airflow.ingest import run_ingest  # noqa: PLC0415 - not at parse time
+        from collector_airflow.tasks.intake import run_ingest  # noqa: PLC0415 - not at parse time
 
         return run_ingest(params)
 

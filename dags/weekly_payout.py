@@ -11,12 +11,12 @@ from airflow.sdk import CronTriggerTimetable, DeadlineReference, dag
 
 from collector.core.clock import BUSINESS_TZ_NAME as BUSINESS_TZ
 from collector_airflow import dag_params
-from collector_airflow import payout_tasks as tasks
 from collector_airflow.alerts import payout_approval_hours, promise_deadline
 from collector_airflow.defaults import default_args
 from collector_airflow.operators.payouts import SubmitPayoutBatchOperator
 from collector_airflow.schedules import start_date
 from collector_airflow.sensors.payouts import PayoutBatchSensor
+from collector_airflow.tasks import payouts as tasks
 
 DOC = Path(__file__).with_name("docs") / "weekly_payout.md"  # Airflow reads it at parse time
 
@@ -41,9 +41,9 @@ DOC = Path(__file__).with_name("docs") / "weekly_payout.md"  # Airflow reads it 
     params=dag_params.weekly_payout(),
 )
 def weekly_payout():
-    run = tasks.resolve_run()
-    report = tasks.finance_report(run)
-    tasks.refresh_outstanding(run) >> tasks.freeze(run) >> report
+    run = tasks.resolve_run_task()
+    report = tasks.finance_report_task(run)
+    tasks.refresh_outstanding_task(run) >> tasks.freeze_task(run) >> report
     approve_payout = ApprovalOperator(
         task_id="approve_payout",
         subject="{{ ti.xcom_pull(task_ids='finance_report')['subject'] }}",
@@ -64,16 +64,16 @@ def weekly_payout():
     )
 
     already_approved = EmptyOperator(task_id="already_approved")
-    tasks.route(report, run) >> [approve_payout, already_approved]
-    reconciled = tasks.reconcile(submit.output)
+    tasks.route_task(report, run) >> [approve_payout, already_approved]
+    reconciled = tasks.reconcile_task(submit.output)
     [approve_payout, already_approved] >> submit >> wait_for_providers >> reconciled
-    released = tasks.release_if_rejected(run)
+    released = tasks.release_if_rejected_task(run)
     submit >> released
     # The run's state stays the payout's (a failure upstream fails the run) although the check,
     # which also runs after failures, is skipped on runs triggered by hand.
     payout_finished = EmptyOperator(task_id="payout_finished", trigger_rule="none_failed")
     [reconciled, released] >> payout_finished
-    [reconciled, released] >> tasks.check_week_settled(run)
+    [reconciled, released] >> tasks.check_week_settled_task(run)
 
 
 weekly_payout()

@@ -62,7 +62,7 @@ run_dag review_queue "{}" "ratings -> warehouse" 5
 run_dag score_aggregation "{}" "ratings -> scores" 6
 run_dag dashboard_refresh "{}" "scores -> collector sheets" 7
 collector demo seed-profiles | sed 's/^/   payment details: /'
-week=$(python -c "from collector_tools.demo import DEMO_EPOCH; from collector.dashboards.content import week_start; print(week_start(DEMO_EPOCH))")
+week=$(python -c "from collector_tools.demo_files import DEMO_EPOCH; from collector.core.clock import week_start; print(week_start(DEMO_EPOCH))")
 export AIRFLOW_VAR_PAYOUT_POLL_SECONDS=2
 # The approval is answered over the REST API, so a lone API server runs for the payout.
 api_port=$(python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")

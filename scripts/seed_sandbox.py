@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from collector_tools.demo import demo_collections
+from collector_tools.demo_files import demo_collections
 
 from collector.catalog.master_sheet import MASTER_HEADER, definition_row
 from collector.review.queue import COMMENT_COLUMN, RATING_COLUMNS

@@ -120,7 +120,7 @@ def warehouse(warehouse_url: str):
 @pytest.fixture
 def seeded_warehouse(warehouse):
     """The warehouse with the demo collections recorded (what the master sheet would hold)."""
-    from collector_tools.demo import DEMO_EPOCH, demo_collections
+    from collector_tools.demo_files import DEMO_EPOCH, demo_collections
 
     from collector.catalog.collections import record_collection_version
 

@@ -32,7 +32,7 @@ def _cmd_db(args: argparse.Namespace) -> int:
         url = db.sibling_database_url("airflow")
         print("postgresql+psycopg2://" + url.split("://", 1)[1])
     elif args.action == "migrate":
-        with db.connect() as conn:
+        with db.connection() as conn:
             applied = db.migrate(conn)
         print("applied: " + ", ".join(applied) if applied else "warehouse schema is up to date")
     elif args.action == "shell":
@@ -70,8 +70,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from collector.core import db  # noqa: PLC0415
     from collector_tools import lookups  # noqa: PLC0415
 
-    conn = db.connect()
-    try:
+    with db.connection() as conn:
         if args.what == "sheet":
             value = lookups.managed_sheet_id(conn, args.name)
             known = lookups.managed_sheet_purposes(conn)
@@ -81,8 +80,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
             value = lookups.example_scored_video(conn)
         else:
             value = lookups.first_payee(conn)
-    finally:
-        conn.close()
     if value is None:
         message = _SHOW_NOTHING[args.what].format(
             what=args.name, who=f" for {args.name}" if args.name else ""
@@ -107,9 +104,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        with db.connect() as conn, conn.cursor() as cur:
+        with db.connection() as conn, conn.cursor() as cur:
             cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        with db.connect() as conn:
+        with db.connection() as conn:
             db.migrate(conn)
         print("embedded warehouse emptied and migrated")
     elif args.action == "generate":
@@ -122,12 +119,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     elif args.action == "self-serve":
         from collector.catalog import self_serve  # noqa: PLC0415
 
-        conn = db.connect()
-        try:
+        with db.connection() as conn:
             owned = self_serve.list_collections(conn, args.owner)
             catalog = load_catalog(conn)
-        finally:
-            conn.close()
         if not owned:
             print(f"collector: {args.owner} owns no collection yet", file=sys.stderr)
             return 2
@@ -137,29 +131,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"{len(made)} videos by {args.owner} for {definition.collection_id} in {args.landing}"
         )
     elif args.action == "seed-accounts":
-        conn = db.connect()
-        try:
+        with db.connection() as conn:
             emails = demo.seed_portal_accounts(conn)
-        finally:
-            conn.close()
         print(
             f"{len(emails)} portal accounts, password {demo.DEMO_PASSWORD!r}: {', '.join(emails)}"
         )
     elif args.action == "seed-profiles":
-        conn = db.connect()
-        try:
+        with db.connection() as conn:
             for collector, profile in demo.seed_payment_profiles(conn).items():
                 print(f"{collector}: {profile}")
-        finally:
-            conn.close()
     elif args.action == "seed-collections":
-        conn = db.connect()
-        try:
+        with db.connection() as conn:
             for definition in demo.demo_collections():
                 record_collection_version(conn, definition, demo.DEMO_EPOCH.replace(day=1))
-            conn.commit()
-        finally:
-            conn.close()
         print(f"{len(demo.demo_collections())} demo collections recorded")
     return 0
 
@@ -168,8 +152,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from collector.core import db  # noqa: PLC0415
     from collector.intake.ingest import ingest_landing_area  # noqa: PLC0415
 
-    conn = db.connect()
-    try:
+    with db.connection() as conn:
         report = ingest_landing_area(
             conn,
             Path(args.landing),
@@ -177,8 +160,6 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             mp4_wait=settings.mp4_wait(),
             now=datetime.now(UTC),
         )
-    finally:
-        conn.close()
     print(json.dumps(report.summary()))
     for quarantined in report.quarantined:
         print(f"quarantined {quarantined}")
@@ -190,8 +171,7 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
     from collector.intake.ingest import release_quarantined  # noqa: PLC0415
     from collector_tools import reports  # noqa: PLC0415
 
-    conn = db.connect()
-    try:
+    with db.connection() as conn:
         if args.action == "list":
             print(reports.warehouse_status(conn))
             return 0
@@ -200,8 +180,6 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
             print(
                 f"{name}: {'released, retried at the next ingest' if released else 'not in quarantine'}"
             )
-    finally:
-        conn.close()
     return 0
 
 
@@ -217,11 +195,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from collector.core import db  # noqa: PLC0415
     from collector.scoring.scores import score_videos  # noqa: PLC0415
 
-    conn = db.connect()
-    try:
+    with db.connection() as conn:
         run = score_videos(conn, args.video_ids or None, rules_version=args.rules_version)
-    finally:
-        conn.close()
     print(
         f"scored {run.videos_scored} videos with rules v{run.rules_version}: "
         f"{run.videos_written} rows written, {run.scores_changed} scores changed"
@@ -233,33 +208,25 @@ def _cmd_payouts(args: argparse.Namespace) -> int:
     from datetime import date  # noqa: PLC0415
 
     from collector.core import db  # noqa: PLC0415
-    from collector.payouts import ledger  # noqa: PLC0415
+    from collector.payouts import profiles  # noqa: PLC0415
     from collector.payouts import report as payout_report  # noqa: PLC0415
 
-    conn = db.connect()
-    try:
-        if args.action == "profile":
-            if len(args.values) != 3:
-                print(
-                    "usage: collector payouts profile COLLECTOR paypal|payoneer VALUE",
-                    file=sys.stderr,
-                )
-                return 2
-            collector, method, value = args.values
-            try:
-                method, receiver = ledger.set_payment_profile(
-                    conn, collector, method, value, args.by
-                )
-            except ledger.ProfileError as exc:
-                print(f"collector: {collector}: {exc}", file=sys.stderr)
-                return 2
-            conn.commit()
-            print(f"{collector}: {method} {receiver} (applies from the next frozen batch)")
-        else:
-            week = date.fromisoformat(args.values[0]) if args.values else None
+    if args.action == "profile" and len(args.values) != 3:
+        print("usage: collector payouts profile COLLECTOR paypal|payoneer VALUE", file=sys.stderr)
+        return 2
+    if args.action != "profile":
+        week = date.fromisoformat(args.values[0]) if args.values else None
+        with db.connection() as conn:
             print(payout_report.ledger_status(conn, week))
-    finally:
-        conn.close()
+        return 0
+    collector, method, value = args.values
+    try:
+        with db.connection() as conn:
+            method, receiver = profiles.set_payment_profile(conn, collector, method, value, args.by)
+    except profiles.ProfileError as exc:
+        print(f"collector: {collector}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{collector}: {method} {receiver} (applies from the next frozen batch)")
     return 0
 
 
@@ -269,17 +236,14 @@ def _cmd_portal(args: argparse.Namespace) -> int:
     from collector.accounts import logins  # noqa: PLC0415
     from collector.core import db  # noqa: PLC0415
 
-    conn = db.connect()
     try:
-        account = logins.create_account(conn, args.email, "ops" if args.ops else "collector")
-        purpose = "reset_password" if args.reset else "set_password"
-        token = logins.issue_link(conn, account, purpose, datetime.now(UTC))
-        conn.commit()
+        with db.connection() as conn:
+            account = logins.create_account(conn, args.email, "ops" if args.ops else "collector")
+            purpose = "reset_password" if args.reset else "set_password"
+            token = logins.issue_link(conn, account, purpose, datetime.now(UTC))
     except logins.AccountError as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 2
-    finally:
-        conn.close()
     valid = logins.LINK_TTL[purpose]
     print(f"{account.email} ({account.role}): choose a password within {valid} at")
     print(f"{settings.portal_url()}/set-password?token={token}")
@@ -292,23 +256,21 @@ def _cmd_consent(args: argparse.Namespace) -> int:
     from collector.core import db  # noqa: PLC0415
     from collector.intake import consent  # noqa: PLC0415
 
-    conn = db.connect()
-    try:
-        if args.action == "show":
+    if args.action == "show":
+        with db.connection() as conn:
             print(json.dumps(consent.consent_status(conn, args.subject_email), indent=2))
-            return 0
-        if not args.reason:
-            print("collector: a withdrawal needs --reason", file=sys.stderr)
-            return 2
-        try:
+        return 0
+    if not args.reason:
+        print("collector: a withdrawal needs --reason", file=sys.stderr)
+        return 2
+    try:
+        with db.connection() as conn:
             w = consent.withdraw_consent(
                 conn, args.subject_email, reason=args.reason, withdrawn_by=args.by
             )
-        except consent.WithdrawalError as exc:
-            print(f"collector: {exc}", file=sys.stderr)
-            return 2
-    finally:
-        conn.close()
+    except consent.WithdrawalError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
     if w.newly_recorded:
         print(
             f"{w.subject_email}: consent withdrawn ({w.reason}); {w.videos_affected} video(s) "
@@ -343,16 +305,14 @@ def _cmd_release(args: argparse.Namespace) -> int:
     except (ReleaseError, ValueError) as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 2
-    conn = db.connect()
     try:
-        outcome = build_release(
-            conn, params, Path(args.output or settings.releases_url()), dry_run=args.dry_run
-        )
+        with db.connection() as conn:
+            outcome = build_release(
+                conn, params, Path(args.output or settings.releases_url()), dry_run=args.dry_run
+            )
     except ReleaseError as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 1
-    finally:
-        conn.close()
     print(json.dumps(outcome.summary, indent=2))
     if outcome.readme:
         verb = "reproduced (identical)" if outcome.reproduced else "published"
@@ -361,75 +321,18 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_collections(args: argparse.Namespace) -> int:
-    from decimal import Decimal  # noqa: PLC0415
-
-    from collector.catalog import master_sheet, self_serve  # noqa: PLC0415
+    from collector.catalog import self_serve  # noqa: PLC0415
     from collector.core import db  # noqa: PLC0415
 
-    catalog_url = settings.catalog_url()
-    parse = master_sheet.MASTER_PARSERS  # the master sheet's words for a bad amount
-    conn = db.connect()
+    action = {
+        "define": _collections_define,
+        "list": _collections_list,
+        "retire": _collections_retire,
+        "promote": _collections_promote,
+    }[args.action]
     try:
-        if args.action == "define":
-            spec = Path(args.spec)
-            try:
-                text = spec.read_text()
-            except OSError as exc:
-                print(f"collector: cannot read {args.spec}: {exc.strerror}", file=sys.stderr)
-                return 2
-            done = self_serve.define_collection(conn, text, args.owner, source=args.spec)
-            print(done)
-            for note in done.notes:
-                print(f"note: {note}")
-            print(f"catalog: {self_serve.publish_owner_catalog(conn, args.owner, catalog_url)}")
-        elif args.action == "list":
-            found = self_serve.list_collections(conn, args.owner)
-            for c in found:
-                kind = (
-                    f"paid since {c.promoted_at:%Y-%m-%d}"
-                    if c.kind == "paid" and c.promoted_at
-                    else c.kind
-                )
-                state = "enabled" if c.enabled else c.reason
-                print(f"{c.collection_id}  v{c.version}  {kind:<21}  {state:<10}  {c.name}")
-            if not found:
-                print(f"no collections owned by {self_serve.owner_email(args.owner)}")
-        elif args.action == "retire":
-            done = self_serve.retire_collection(
-                conn, args.collection_id, owner=None if args.ops else args.owner
-            )
-            print(done)
-            owner = _owner_of(conn, args.collection_id)
-            if owner:
-                print(f"catalog: {self_serve.publish_owner_catalog(conn, owner, catalog_url)}")
-        else:  # promote
-            try:
-                pay = parse["pay_per_video_usd"](args.pay_usd)
-                bonus = parse["perfect_bonus_usd"](args.bonus_usd)
-                threshold, hours = (
-                    None if text is None else parse[column](text)
-                    for column, text in (
-                        ("score_threshold", args.threshold),
-                        ("rate_limit_hours", args.rate_limit_hours),
-                    )
-                )
-            except ValueError as exc:
-                print(f"collector: {exc}", file=sys.stderr)
-                return 2
-            done = self_serve.promote_collection(
-                conn,
-                args.collection_id,
-                pay_per_video_cents=pay,
-                perfect_bonus_cents=bonus,
-                score_threshold=threshold,
-                rate_limit_hours=hours,
-            )
-            print(f"{done}: a paid campaign, ${Decimal(pay) / 100:.2f} a video")
-            owner = _owner_of(conn, args.collection_id)
-            for path in self_serve.publish_catalogs(
-                conn, catalog_url, owners=[owner] if owner else [], public=True
-            ):
-                print(f"catalog: {path}")
+        with db.connection() as conn:
+            return action(conn, args, settings.catalog_url())
     except self_serve.SpecError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -441,8 +344,86 @@ def _cmd_collections(args: argparse.Namespace) -> int:
     except self_serve.SelfServeError as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 2
-    finally:
-        conn.close()
+
+
+def _collections_define(conn, args: argparse.Namespace, catalog_url: str) -> int:
+    from collector.catalog import self_serve  # noqa: PLC0415
+
+    spec = Path(args.spec)
+    try:
+        text = spec.read_text()
+    except OSError as exc:
+        print(f"collector: cannot read {args.spec}: {exc.strerror}", file=sys.stderr)
+        return 2
+    done = self_serve.define_collection(conn, text, args.owner, source=args.spec)
+    print(done)
+    for note in done.notes:
+        print(f"note: {note}")
+    print(f"catalog: {self_serve.publish_owner_catalog(conn, args.owner, catalog_url)}")
+    return 0
+
+
+def _collections_list(conn, args: argparse.Namespace, catalog_url: str) -> int:
+    from collector.catalog import self_serve  # noqa: PLC0415
+
+    found = self_serve.list_collections(conn, args.owner)
+    for c in found:
+        kind = (
+            f"paid since {c.promoted_at:%Y-%m-%d}" if c.kind == "paid" and c.promoted_at else c.kind
+        )
+        state = "enabled" if c.enabled else c.reason
+        print(f"{c.collection_id}  v{c.version}  {kind:<21}  {state:<10}  {c.name}")
+    if not found:
+        print(f"no collections owned by {self_serve.owner_email(args.owner)}")
+    return 0
+
+
+def _collections_retire(conn, args: argparse.Namespace, catalog_url: str) -> int:
+    from collector.catalog import self_serve  # noqa: PLC0415
+
+    done = self_serve.retire_collection(
+        conn, args.collection_id, owner=None if args.ops else args.owner
+    )
+    print(done)
+    owner = _owner_of(conn, args.collection_id)
+    if owner:
+        print(f"catalog: {self_serve.publish_owner_catalog(conn, owner, catalog_url)}")
+    return 0
+
+
+def _collections_promote(conn, args: argparse.Namespace, catalog_url: str) -> int:
+    from decimal import Decimal  # noqa: PLC0415
+
+    from collector.catalog import master_sheet, self_serve  # noqa: PLC0415
+
+    parse = master_sheet.MASTER_PARSERS  # the master sheet's words for a bad amount
+    try:
+        pay = parse["pay_per_video_usd"](args.pay_usd)
+        bonus = parse["perfect_bonus_usd"](args.bonus_usd)
+        threshold, hours = (
+            None if text is None else parse[column](text)
+            for column, text in (
+                ("score_threshold", args.threshold),
+                ("rate_limit_hours", args.rate_limit_hours),
+            )
+        )
+    except ValueError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+    done = self_serve.promote_collection(
+        conn,
+        args.collection_id,
+        pay_per_video_cents=pay,
+        perfect_bonus_cents=bonus,
+        score_threshold=threshold,
+        rate_limit_hours=hours,
+    )
+    print(f"{done}: a paid campaign, ${Decimal(pay) / 100:.2f} a video")
+    owner = _owner_of(conn, args.collection_id)
+    for path in self_serve.publish_catalogs(
+        conn, catalog_url, owners=[owner] if owner else [], public=True
+    ):
+        print(f"catalog: {path}")
     return 0
 
 
@@ -462,27 +443,17 @@ def _cmd_dropbox(args: argparse.Namespace) -> int:
     if args.action == "new-key":
         print(new_key())
         return 0
-    conn = db.connect()
-    try:
-        if args.action == "rotate-keys":
-            try:
+    if args.action == "rotate-keys":
+        try:
+            with db.connection() as conn:
                 changed = dropbox_links.rotate_keys(conn, TokenVault(settings.token_keys()))
-            except VaultError as exc:
-                print(f"collector: {exc}", file=sys.stderr)
-                return 2
-            print(f"{changed} stored Dropbox token(s) re-encrypted with the newest key")
-            return 0
-        with conn.cursor() as cur:
-            cur.execute(
-                """SELECT l.collector_id, l.status, l.linked_at, l.broken_reason,
-                          count(d.path_lower), coalesce(sum(d.bytes), 0)
-                   FROM dropbox_links l LEFT JOIN dropbox_deliveries d
-                     ON d.dropbox_account_id = l.dropbox_account_id
-                   GROUP BY 1, 2, 3, 4 ORDER BY 1"""
-            )
-            links = cur.fetchall()
-    finally:
-        conn.close()
+        except VaultError as exc:
+            print(f"collector: {exc}", file=sys.stderr)
+            return 2
+        print(f"{changed} stored Dropbox token(s) re-encrypted with the newest key")
+        return 0
+    with db.connection() as conn:
+        links = dropbox_links.link_statuses(conn)
     for collector, status, linked_at, reason, files, size in links:
         extra = f": {reason}" if reason else ""
         print(
@@ -498,17 +469,24 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from collector.core import db  # noqa: PLC0415
     from collector_tools import reports  # noqa: PLC0415
 
-    conn = db.connect()
-    try:
+    with db.connection() as conn:
         print(reports.warehouse_status(conn))
-    finally:
-        conn.close()
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="collector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_lookup_commands(sub)
+    _add_pipeline_commands(sub)
+    _add_people_commands(sub)
+    _add_collections_command(sub)
+    _add_ops_commands(sub)
+    return parser
+
+
+def _add_lookup_commands(sub) -> None:
+    """``db`` and ``show``: the warehouse itself, and one value from it."""
     p = sub.add_parser("db", help="embedded warehouse and migrations")
     p.add_argument(
         "action",
@@ -531,6 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
     a = shows.add_parser("payee", help="the first collector with payment details")
     a.set_defaults(name=None)
     p.set_defaults(func=_cmd_show)
+
+
+def _add_pipeline_commands(sub) -> None:
+    """``demo``, ``ingest``, ``quarantine``, ``explain``, ``score``: the pipeline by hand."""
     p = sub.add_parser("demo", help="demo data")
     p.add_argument(
         "action",
@@ -563,6 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video_ids", nargs="*")
     p.add_argument("--rules-version", type=int)
     p.set_defaults(func=_cmd_score)
+
+
+def _add_people_commands(sub) -> None:
+    """``payouts``, ``portal``, ``consent``, ``release``: what people ask ops for."""
     p = sub.add_parser("payouts", help="payment details, and the payout ledger for a week")
     p.add_argument("action", choices=["profile", "show"])
     p.add_argument("values", nargs="*", help="profile: COLLECTOR METHOD VALUE; show: [WEEK]")
@@ -589,6 +575,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="folder (default COLLECTOR_RELEASES_URL)")
     p.add_argument("--dry-run", action="store_true")
     p.set_defaults(func=_cmd_release)
+
+
+def _add_collections_command(sub) -> None:
+    """``collections``: self-serve collections (FAQ 3)."""
     p = sub.add_parser(
         "collections",
         help="self-serve collections: define, list, retire; promote one to a paid campaign",
@@ -615,12 +605,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--threshold", help="score threshold 0..1 (default: the spec's)")
     a.add_argument("--rate-limit-hours", help="default: the spec's")
     p.set_defaults(func=_cmd_collections)
+
+
+def _add_ops_commands(sub) -> None:
+    """``dropbox`` and ``status``."""
     p = sub.add_parser("dropbox", help="Dropbox links: status, a new key, re-encrypt tokens")
     p.add_argument("action", choices=["status", "new-key", "rotate-keys"])
     p.set_defaults(func=_cmd_dropbox)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

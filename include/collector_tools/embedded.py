@@ -174,17 +174,14 @@ def start(data_dir: Path, *, fast_unsafe: bool = False) -> str:
 
 def ensure_database(admin_url: str, name: str) -> None:
     """Create database ``name`` unless it exists (CREATE DATABASE cannot run in a transaction)."""
-    import psycopg2  # noqa: PLC0415
+    from collector.core import db  # noqa: PLC0415
 
-    conn = psycopg2.connect(admin_url)
-    try:
+    with db.connection(admin_url) as conn:
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
 
 
 def stop(data_dir: Path) -> bool:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from collector.accounts import logins
 from collector.delivery import links
-from collector.payouts.ledger import ProfileError
+from collector.payouts.profiles import ProfileError
 from portal.deps import Who, collector_form, current, db, now, portal_state, refuse, render
 
 log = logging.getLogger("portal")

@@ -14,6 +14,7 @@ The daily digest and the deadline alerts keep their own paths (docs/decisions.md
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import os
@@ -116,13 +117,15 @@ class OpsFailureNotifier(BaseNotifier):
     ) -> None:
         from collector.notify import emails  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
-        from collector_airflow.notifications import send_ops_alerts  # noqa: PLC0415
+        from collector_airflow.tasks.notify import send_ops_alerts  # noqa: PLC0415
 
-        try:
-            conn = CollectorWarehouseHook(self.warehouse_conn_id).get_conn()
-        except Exception as exc:  # down, or no such connection
-            raise _WarehouseDown(str(exc)) from exc
-        try:
+        with contextlib.ExitStack() as stack:
+            try:
+                conn = stack.enter_context(
+                    CollectorWarehouseHook(self.warehouse_conn_id).connection()
+                )
+            except Exception as exc:  # down, or no such connection
+                raise _WarehouseDown(str(exc)) from exc
             try:
                 emails.queue_ops_alert(conn, key, recipients, subject, body, text)
                 conn.commit()
@@ -140,8 +143,6 @@ class OpsFailureNotifier(BaseNotifier):
                 )
             else:
                 log.info("Ops alert %r: %s", subject, sent)
-        finally:
-            conn.close()
 
     def _send_directly(self, recipients: list[str], subject: str, body: str, text: str) -> None:
         from collector_airflow.hooks.mail import CollectorMailHook  # noqa: PLC0415
@@ -211,30 +212,22 @@ def send_ops_digest(
     from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: PLC0415
 
     from collector.core.clock import BUSINESS_TZ  # noqa: PLC0415
-    from collector.notify.ops_digest import build_ops_digest  # noqa: PLC0415
+    from collector.notify.ops_digest import build_ops_digest, claim_digest_day  # noqa: PLC0415
     from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
 
     now = datetime.now(UTC)
     day = now.astimezone(BUSINESS_TZ).date().isoformat()
-    conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(warehouse_conn_id).connection() as conn:
         digest = build_ops_digest(conn, now)
         subject = digest.subject(day)
-        with conn.cursor() as cur:  # once a day, even when the run is cleared or re-triggered
-            cur.execute(
-                "INSERT INTO ops_notices (notice_key) VALUES (%s) ON CONFLICT DO NOTHING",
-                (f"ops_digest:{day}",),
-            )
-            first = cur.rowcount == 1
-        if not first:
+        # once a day, even when the run is cleared or re-triggered
+        if not claim_digest_day(conn, day):
             conn.rollback()
             log.info("Today's ops digest (%s) was sent already", day)
             return {"subject": subject, "attention": digest.attention, "sent": False}
         with SmtpHook(smtp_conn_id) as smtp:
             smtp.send_email_smtp(to=ops_recipients(), subject=subject, html_content=digest.html())
         conn.commit()  # only a sent digest takes the day's key; a failure is retried
-    finally:
-        conn.close()
     for what, value, bad in digest.lines:
         log.log(logging.WARNING if bad else logging.INFO, "%s: %s", what, value)
     return {"subject": subject, "attention": digest.attention, "sent": True}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from collector_tools.demo import DEMO_EPOCH, demo_collections
+from collector_tools.demo_files import DEMO_EPOCH, demo_collections
 from scoring_world import T0, World
 
 from collector.catalog.collections import load_catalog
@@ -28,7 +28,8 @@ from collector.catalog.self_serve import (
 )
 from collector.catalog.updates import apply_master_sheet, build_catalogs
 from collector.dashboards.content import PRACTICE_PAYMENT, build_dashboards
-from collector.payouts.ledger import freeze_week, set_payment_profile
+from collector.payouts.ledger import freeze_week
+from collector.payouts.profiles import set_payment_profile
 from collector.review.queue import pending_rows
 from collector.scoring.scores import affected_videos, score_videos
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from collector_tools.demo import demo_collections
+from collector_tools.demo_files import demo_collections
 
 from collector.catalog.master_sheet import MASTER_HEADER, definition_row
 

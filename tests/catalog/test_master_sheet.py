@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from collector_tools.demo import demo_collections
+from collector_tools.demo_files import demo_collections
 
 from collector.catalog.master_sheet import MASTER_HEADER, definition_row, parse_master_sheet
 from collector.core.cells import cell_ref

@@ -35,7 +35,7 @@ from payout_checks import admin, assert_paid_exactly_once, rows
 from scoring_world import World
 
 from collector.core.clock import previous_week
-from collector.payouts.ledger import set_payment_profile
+from collector.payouts.profiles import set_payment_profile
 from collector.scoring.scores import score_videos
 
 ROOT = Path(__file__).resolve().parents[2]

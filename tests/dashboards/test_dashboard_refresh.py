@@ -34,7 +34,7 @@ def boards(warehouse, sheets_connection, monkeypatch):
 
 
 def _refresh():
-    from collector_airflow.dashboards import collectors_with_videos, refresh_collectors
+    from collector_airflow.tasks.dashboards import collectors_with_videos, refresh_collectors
 
     return refresh_collectors(collectors_with_videos())
 

@@ -274,7 +274,7 @@ def test_a_corrected_file_is_ingested_and_resolves_its_quarantine(
 def test_release_lets_a_file_be_retried_after_its_collection_appears(
     seeded_warehouse, demo_area, landing, tmp_path
 ):
-    from collector_tools.demo import demo_collections
+    from collector_tools.demo_files import demo_collections
 
     from collector.catalog.collections import record_collection_version
 
@@ -292,7 +292,7 @@ def test_release_lets_a_file_be_retried_after_its_collection_appears(
 def test_the_collection_version_in_force_at_collection_time_is_used(
     seeded_warehouse, demo_area, landing, tmp_path
 ):
-    from collector_tools.demo import demo_collections
+    from collector_tools.demo_files import demo_collections
 
     from collector.catalog.collections import record_collection_version
 

@@ -20,10 +20,10 @@ from collector.payouts.ledger import (
     approve_batches,
     freeze_week,
     record_outcomes,
-    set_payment_profile,
 )
+from collector.payouts.profiles import set_payment_profile
 from collector.scoring.scores import score_videos
-from collector_airflow.notifications import enqueue, send_outbox
+from collector_airflow.tasks.notify import enqueue, send_outbox
 
 WEEK = date(2026, 11, 16)
 PORTAL = "http://portal.test"
@@ -173,7 +173,7 @@ def test_a_refused_send_is_retried_next_run_and_delivered_once(mail, warehouse, 
 def test_near_you_within_the_radius_and_at_most_once_a_day(mail, warehouse):
     from dataclasses import replace
 
-    from collector_tools.demo import demo_collections
+    from collector_tools.demo_files import demo_collections
 
     from collector.catalog.collections import record_collection_version
 

@@ -13,14 +13,12 @@ from collector.core.money import dollars
 from collector.payouts.ledger import (
     ItemOutcome,
     LedgerError,
-    ProfileError,
     approve_batches,
     close_unsubmitted,
     freeze_week,
-    normalize_payment_profile,
     record_outcomes,
-    set_payment_profile,
 )
+from collector.payouts.profiles import ProfileError, normalize_payment_profile, set_payment_profile
 from collector.payouts.report import build_report
 from collector.scoring.scores import score_videos
 

@@ -24,7 +24,7 @@ from collector.payouts.report import (
     report_stem,
     write_new,
 )
-from collector_airflow.payouts import freeze_and_report, reconcile_batches, submit_batch
+from collector_airflow.tasks.payouts import freeze_and_report, reconcile_batches, submit_batch
 
 WEEK = date(2026, 11, 16)
 PROVIDERS = ["paypal", "payoneer"]

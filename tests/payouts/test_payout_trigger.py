@@ -9,9 +9,10 @@ from datetime import date
 
 from scoring_world import World
 
-from collector.payouts.ledger import approve_batches, freeze_week, set_payment_profile
+from collector.payouts.ledger import approve_batches, freeze_week
+from collector.payouts.profiles import set_payment_profile
 from collector.scoring.scores import score_videos
-from collector_airflow.payouts import submit_batch
+from collector_airflow.tasks.payouts import submit_batch
 from collector_airflow.triggers.payouts import PayoutBatchTrigger
 
 

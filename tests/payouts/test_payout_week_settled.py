@@ -19,7 +19,7 @@ from collector.payouts.ledger import (
     unsettled_week,
 )
 from collector.scoring.scores import score_videos
-from collector_airflow.payouts import check_week_settled, reconcile_batches, submit_batch
+from collector_airflow.tasks.payouts import check_week_settled, reconcile_batches, submit_batch
 
 WEEK = date(2026, 11, 16)
 RUN = {"week": WEEK.isoformat(), "providers": ["paypal", "payoneer"], "dry_run": False}

@@ -21,10 +21,11 @@ from payout_checks import admin, assert_paid_exactly_once, rows, wait_until_fina
 from scoring_world import T0, World
 
 from collector.dashboards.content import build_dashboards
-from collector.payouts.ledger import approve_batches, freeze_week, set_payment_profile
+from collector.payouts.ledger import approve_batches, freeze_week
+from collector.payouts.profiles import set_payment_profile
 from collector.scoring.scores import score_videos
 from collector_airflow.hooks.payouts import PayoutProviderError, PayPalPayoutsHook
-from collector_airflow.payouts import reconcile_batches, refresh_outstanding, submit_batch
+from collector_airflow.tasks.payouts import reconcile_batches, refresh_outstanding, submit_batch
 
 WEEK = date(2026, 11, 16)
 PAYEES = {
@@ -149,7 +150,7 @@ def test_submit_killed_after_the_provider_accepted(warehouse, week, sandbox_url,
         [
             sys.executable,
             "-c",
-            "import sys; from collector_airflow.payouts import submit_batch; "
+            "import sys; from collector_airflow.tasks.payouts import submit_batch; "
             "submit_batch(int(sys.argv[1]))",
             str(batches["paypal"]),
         ],
@@ -231,7 +232,7 @@ def test_insufficient_funds_pays_nothing_and_finance_sees_why(warehouse, week, s
 def test_the_same_week_triggered_twice_freezes_once_and_pays_once(warehouse, week, sandbox_url):
     """Two runs for one week, at the same time: the freeze lock and the batch row lock make
     the second find the first's batches; every step after that is a no-op for it."""
-    from collector_airflow.payouts import freeze
+    from collector_airflow.tasks.payouts import freeze
 
     frozen: list[list[dict]] = []
     runs = [

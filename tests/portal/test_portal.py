@@ -150,7 +150,7 @@ def test_login_throttling_per_account_and_per_client(portal, warehouse):
 
 
 def test_profile_change_after_the_freeze_says_it_applies_to_the_next_batch(portal, warehouse):
-    from collector.payouts.ledger import set_payment_profile
+    from collector.payouts.profiles import set_payment_profile
 
     ann = member(portal, warehouse, "ann@example.com")
     set_payment_profile(warehouse, "bob@example.com", "paypal", "bob@example.com", "test")

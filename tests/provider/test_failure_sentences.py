@@ -122,7 +122,7 @@ def test_a_bad_request_is_left_to_the_caller(sheets_hook, sheets_connection):
 
 # --- PayPal and Payoneer -----------------------------------------------------------------------
 def _chunk(key: str = "wk-2026-11-16-paypal-1", currency: str = "USD"):
-    from collector.payouts.ledger import Chunk, Instruction
+    from collector.payouts.submission import Chunk, Instruction
 
     item = Instruction(f"{key}-1", "ann@example.com", 650, currency, "2 accepted videos")
     return Chunk(1, 1, key, None, False, False, [item])

@@ -36,7 +36,7 @@ def test_run_type_value_refuses_the_str_of_an_enum():
 def test_a_scheduled_payout_pays_and_a_manual_one_defaults_to_a_dry_run():
     from airflow.sdk.api.datamodels._generated import DagRunType
 
-    from collector_airflow.payouts import resolve_run
+    from collector_airflow.tasks.payouts import resolve_run
 
     tuesday = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 12:00 ET
     scheduled = resolve_run({"dry_run": True}, DagRunType.SCHEDULED, tuesday, tuesday)

@@ -56,7 +56,7 @@ def test_ingest_and_quicklooks_with_empty_conf_use_the_settings(
 def test_release_defaults_are_a_dry_run_and_a_build_needs_a_version(
     airflow_db, seeded_warehouse, landing, tmp_path, monkeypatch
 ):
-    from collector_airflow.releases import MISSING_VERSION
+    from collector_airflow.tasks.release import MISSING_VERSION
 
     ingest_rate_score(seeded_warehouse, landing, tmp_path)  # accepted, consented activities
 

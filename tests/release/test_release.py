@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from collector_tools.demo import subject_of
+from collector_tools.demo_files import subject_of
 from demo_pipeline import NOW, ingest_rate_score, rate, rows
 
 from collector.core.media import ffmpeg_binary

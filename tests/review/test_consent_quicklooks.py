@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from collector_tools.demo import _Clip, demo_collections, render_clip
+from collector_tools.demo_files import Clip, demo_collections, render_clip
 
 from collector.catalog.collections import record_collection_version
 from collector.core.media import ffmpeg_binary
@@ -50,7 +50,7 @@ def consent_mp4(tmp_path_factory) -> Path:
     """A 4 s consent video recorded on a phone held upright: 360x640 as displayed, stored
     sideways with a display rotation; the orange 'subject' stands in its left half."""
     path = tmp_path_factory.mktemp("consent") / "consent.mp4"
-    render_clip(_Clip(360, 640, 15, 4, (40, 200, 120, 240), (0, 0), rotated=True), path)
+    render_clip(Clip(360, 640, 15, 4, (40, 200, 120, 240), (0, 0), rotated=True), path)
     return path
 
 
@@ -67,7 +67,7 @@ def test_consent_quicklook_is_an_upright_2x2_tile(consent_mp4):
 
 def test_a_short_clip_leaves_the_last_tiles_black(tmp_path):
     short = tmp_path / "short.mp4"
-    render_clip(_Clip(640, 360, 15, 1, (40, 100, 120, 200), (0, 0)), short)
+    render_clip(Clip(640, 360, 15, 1, (40, 100, 120, 200), (0, 0)), short)
     image = decode(render_consent_quicklook(str(short)))
     assert image[:320, :320].max() > 100  # the frame at 0.5 s
     assert (image[:, 320:] < 30).all() and (image[320:] < 30).all()

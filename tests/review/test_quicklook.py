@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from collector_tools.demo import _Clip, render_clip
+from collector_tools.demo_files import Clip, render_clip
 
 from collector.core.media import ffmpeg_binary
 from collector.review.quicklook import (
@@ -70,19 +70,19 @@ def is_orange(pixel) -> bool:
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory) -> dict[str, tuple[_Clip, Path]]:
+def clips(tmp_path_factory) -> dict[str, tuple[Clip, Path]]:
     """A fast-moving actor, landscape and a sideways-encoded portrait (display rotation 90)."""
     root = tmp_path_factory.mktemp("clips")
     made = {
-        "landscape": _Clip(640, 360, FPS, 2, (20, 80, 100, 200), (SPEED * 2 * FPS, 0)),
-        "portrait": _Clip(360, 640, FPS, 2, (10, 200, 100, 180), (SPEED * FPS, 0), rotated=True),
+        "landscape": Clip(640, 360, FPS, 2, (20, 80, 100, 200), (SPEED * 2 * FPS, 0)),
+        "portrait": Clip(360, 640, FPS, 2, (10, 200, 100, 180), (SPEED * FPS, 0), rotated=True),
     }
     for name, clip in made.items():
         render_clip(clip, root / f"{name}.mp4")
     return {name: (clip, root / f"{name}.mp4") for name, clip in made.items()}
 
 
-def job_for(clip: _Clip, path: Path, start: int, end: int, **changes) -> QuicklookJob:
+def job_for(clip: Clip, path: Path, start: int, end: int, **changes) -> QuicklookJob:
     from collector.review.quicklook import Keyframe
 
     keyframes = tuple(

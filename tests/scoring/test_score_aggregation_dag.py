@@ -29,7 +29,7 @@ def _statuses(conn) -> dict[str, str]:
 def test_scoring_windows():
     from datetime import UTC, datetime
 
-    from collector_airflow.scoring import scoring_window
+    from collector_airflow.tasks.scoring import scoring_window
 
     hour = T0 + timedelta(hours=5)
     assert scoring_window(hour, hour + timedelta(hours=1), "scheduled") == (

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector_airflow.scoring import BadInterval, parse_collected_between
+from collector_airflow.tasks.scoring import BadInterval, parse_collected_between
 
 NY = ZoneInfo("America/New_York")
 

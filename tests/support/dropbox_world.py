@@ -64,7 +64,7 @@ class World:
         )
 
     def deliver(self, collector_id: str) -> dict:
-        from collector_airflow.dropbox_delivery import deliver_user
+        from collector_airflow.tasks.delivery import deliver_user
 
         return deliver_user(collector_id)
 

@@ -89,7 +89,7 @@ def payout_week(conn, payees: dict[str, tuple[str, str] | None]):
 
     from scoring_world import T0, World
 
-    from collector.payouts.ledger import set_payment_profile
+    from collector.payouts.profiles import set_payment_profile
     from collector.scoring.scores import score_videos
 
     world = World(conn, pay_per_video_cents=300, perfect_bonus_cents=50)

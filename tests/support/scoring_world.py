@@ -6,7 +6,7 @@ import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from collector_tools.demo import demo_collections
+from collector_tools.demo_files import demo_collections
 
 from collector.catalog.collections import record_collection_version
 from collector.review.queue import queue_id

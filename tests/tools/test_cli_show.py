@@ -33,7 +33,7 @@ def test_nothing_yet_exits_1_with_a_reason_and_prints_nothing(warehouse, capsys)
 
 
 def test_each_lookup_prints_one_value(seeded_warehouse, capsys):
-    from collector.payouts.ledger import set_payment_profile
+    from collector.payouts.profiles import set_payment_profile
     from collector.scoring.scores import score_videos
 
     world = World(seeded_warehouse)

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from collector.core.clock import previous_week
 from collector.core.identity import mask_receiver, normalize_email
-from collector.payouts.ledger import set_payment_profile
+from collector.payouts.profiles import set_payment_profile
 
 _HASHER = PasswordHasher()  # argon2-cffi's default type is Argon2id
 # Verified when the email has no account, so both answers take as long (no account probing).

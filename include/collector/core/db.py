@@ -7,8 +7,12 @@ runner safe to start from several tasks at once: the others wait, then find noth
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import importlib.resources
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +35,53 @@ def connect(url: str | None = None) -> psycopg2.extensions.connection:
     return psycopg2.connect(url or settings.database_url(), application_name="collector")
 
 
+@contextlib.contextmanager
+def connection(url: str | None = None) -> Iterator[psycopg2.extensions.connection]:
+    """A warehouse connection for one ``with`` block: committed when the block ends normally
+    (a ``return`` inside it included), rolled back when an exception leaves it, always closed.
+
+    ``url`` defaults to ``settings.database_url()``. Commits the block makes itself stay where
+    they are (a step that must be durable before a provider call keeps its own ``commit()``):
+    this only ends the transaction that is still open at the end. Raises what
+    :func:`connect` raises (``psycopg2.OperationalError`` when the server cannot be reached);
+    an error while rolling back never hides the block's own exception.
+    """
+    conn = connect(url)
+    with closing_transaction(conn):
+        yield conn
+
+
+@contextlib.contextmanager
+def closing_transaction(
+    conn: psycopg2.extensions.connection,
+) -> Iterator[psycopg2.extensions.connection]:
+    """End ``conn``'s open transaction with the block (commit, or rollback on an exception)
+    and close it: the body of :func:`connection`, for a connection opened elsewhere (the
+    Airflow hook's, whose connect errors are translated)."""
+    try:
+        yield conn
+    except BaseException:
+        if not conn.closed:
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
+        raise
+    else:
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@functools.cache
+def packaged_sql(package: str, name: str) -> str:
+    """The text of ``<package>/sql/<name>.sql``: a stage's long set-based query, kept as SQL
+    beside the module that runs it (``packaged_sql("collector.scoring", "score_videos")``).
+
+    The files ship with the package (``[tool.setuptools.package-data]`` in pyproject.toml).
+    Raises FileNotFoundError for an unknown name; read once per process.
+    """
+    return importlib.resources.files(package).joinpath("sql", f"{name}.sql").read_text()
+
+
 def sibling_database_url(name: str, url: str | None = None) -> str:
     """libpq URL of database ``name`` on the warehouse's server, created when missing.
 
@@ -45,15 +96,12 @@ def sibling_database_url(name: str, url: str | None = None) -> str:
     if parts.scheme not in ("postgresql", "postgres"):
         raise ValueError(f"warehouse URL scheme {parts.scheme!r}: expected postgresql://")
     sibling = urlunsplit(parts._replace(path=f"/{name}"))
-    conn = connect(url)
-    try:
+    with connection(url) as conn:
         conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
     return sibling
 
 

@@ -169,7 +169,8 @@ def mp4_wait() -> timedelta:
 
 
 def sql_dir() -> Path:
-    """The numbered migrations and set-based queries (``sql/`` at the project root)."""
+    """The numbered migrations (``sql/`` at the project root); a stage's own queries are
+    packaged beside it (``collector.core.db.packaged_sql``)."""
     configured = os.environ.get("COLLECTOR_SQL_DIR")
     if configured:
         return Path(configured)

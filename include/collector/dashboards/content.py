@@ -16,11 +16,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg2.extensions
 
 from collector.core.clock import BUSINESS_TZ, week_start
+from collector.core.db import packaged_sql
 from collector.core.money import sheet_money
 from collector.scoring.scores import plain_number
 
@@ -237,6 +238,37 @@ def _fill_activities(conn: psycopg2.extensions.connection, boards: dict[str, Das
     conn.commit()
 
 
+class _VideoRow(NamedTuple):
+    """One row of ``sql/dashboard_videos.sql``."""
+
+    collector: str
+    video_id: str
+    collected: datetime
+    cname: str
+    score: Decimal | None
+    threshold: Decimal | None
+    status: str | None
+    reasons: list[str] | None
+    perfect: bool | None
+    pay: int
+    bonus: int
+    payout_status: str | None
+    provider: str | None
+    failure_reason: str | None
+    week: date  # the payout week (Monday, ET) the video was collected in
+    kind: str  # of the collection version the video was collected under
+
+
+@dataclass
+class _Tally:
+    """What a collector's Payments and Summary tabs count over every video (also unshown)."""
+
+    weekly: dict[date, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    reasons_seen: Counter = field(default_factory=Counter)
+    decided: list[bool] = field(default_factory=list)
+    practice: list[int] | None = None  # submitted, accepted; None without practice videos
+
+
 def build_dashboards(
     conn: psycopg2.extensions.connection,
     collector_ids: list[str] | None,
@@ -252,27 +284,9 @@ def build_dashboards(
     """
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT v.collector_id, v.video_id, v.collected_at, cv.name, s.score, s.threshold,
-                      s.status, s.reasons, s.perfect, cv.pay_per_video_cents, cv.perfect_bonus_cents,
-                      paid.status AS payout_status, paid.provider, paid.failure_reason,
-                      date_trunc('week', v.collected_at AT TIME ZONE 'America/New_York')::date,
-                      cv.kind
-               FROM videos v
-               JOIN collection_versions cv
-                 ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
-               LEFT JOIN video_scores s USING (video_id)
-               LEFT JOIN (
-                   SELECT pv.video_id, i.status, i.provider, i.failure_reason
-                   FROM payout_item_videos pv JOIN payout_items i USING (item_id)
-                   WHERE pv.released_at IS NULL
-                     AND (%(ids)s::text[] IS NULL OR i.collector_id = ANY(%(ids)s::text[]))
-               ) paid USING (video_id)
-               WHERE (%(ids)s::text[] IS NULL OR v.collector_id = ANY(%(ids)s::text[]))
-                 AND cv.kind <> 'self_serve'
-               ORDER BY v.collector_id, v.collected_at DESC, v.video_id""",
-            {"ids": collector_ids},
+            packaged_sql("collector.dashboards", "dashboard_videos"), {"ids": collector_ids}
         )
-        rows = cur.fetchall()
+        rows = [_VideoRow(*row) for row in cur.fetchall()]
         ledger_rows = _payout_items(cur, collector_ids)
         cur.execute(
             """SELECT collector_id FROM payment_profiles
@@ -282,114 +296,111 @@ def build_dashboards(
         with_profile = {r[0] for r in cur.fetchall()}
     conn.commit()
     dashboards: dict[str, Dashboard] = {}
-    this_week = week_start(now)
-    weekly: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    reasons_seen: dict[str, Counter] = defaultdict(Counter)
-    decided: dict[str, list[bool]] = defaultdict(list)
-    practice: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # submitted, accepted
-    for (
-        collector,
-        video_id,
-        collected,
-        cname,
-        score,
-        threshold,
-        status,
-        reasons,
-        perfect,
-        pay,
-        bonus,
-        payout_status,
-        provider,
-        failure_reason,
-        week,  # the payout week (Monday, ET) the video was collected in
-        kind,  # of the collection version the video was collected under
-    ) in rows:
-        board = dashboards.setdefault(collector, Dashboard(collector))
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    for row in rows:
+        board = dashboards.setdefault(row.collector, Dashboard(row.collector))
         board.video_count += 1
-        status = status or "pending"
-        paid_kind = kind == "paid"
-        cents = pay + (bonus if perfect else 0) if status == "accepted" and paid_kind else 0
-        if cents and not payout_status:  # not in the payout ledger yet: expected
-            weekly[collector][week][0] += 1
-            weekly[collector][week][1] += cents
-        if not paid_kind:
-            practice[collector][0] += 1
-            practice[collector][1] += status == "accepted"
-        elif status in ("accepted", "rejected", "blocked", "superseded"):
-            decided[collector].append(status == "accepted")
-        for reason in reasons or []:
-            key = reason.split(" (")[0]
-            if key in ADVICE:
-                reasons_seen[collector][key] += 1
-        if videos_page and not (
-            videos_page[0] < board.video_count <= videos_page[0] + videos_page[1]
-        ):
-            continue  # counted above; formatted only when shown
-        payment = ""
-        if not paid_kind:
-            payment = PRACTICE_PAYMENT
-        elif status == "accepted" and payout_status:  # the ledger's status, not an expectation
-            payment = f"{sheet_money(cents)} " + payment_words(
-                payout_status, provider, failure_reason
-            )
-        elif cents:
-            payment = f"expected {sheet_money(cents)}"
-        threshold = threshold if threshold is not None else Decimal(0)
-        pending_why = [
-            r for r in (reasons or []) if r in ("Unrated", "Under review", "Needs improvement")
-        ]
-        board.videos.append(
-            [
-                video_id,
-                collected.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
-                cname,
-                "",  # activities and ratings: filled in below, for the rows kept only
-                "" if score is None else float(score),
-                float(threshold),
-                accepted_cell(status, score, threshold),
-                "; ".join(reasons or [])
-                if status != "pending"
-                else "; ".join(pending_why or ["Unrated"]),
-                payment,
-            ]
-        )
+        _add_video(board, tallies[row.collector], row, videos_page)
     _fill_activities(conn, dashboards)
+    this_week = week_start(now)
     for collector, board in dashboards.items():
-        weeks = weekly[collector]
-        board.payments = [
-            # Accepted videos not in a payout yet, by the week they were collected in.
-            [
-                week.isoformat(),
-                count,
-                sheet_money(cents),
-                "",
-                "expected (this week)" if week == this_week else "expected",
-                "",
-            ]
-            for week, (count, cents) in sorted(weeks.items(), reverse=True)
-        ] + ledger_rows.get(collector, [])
-        outcomes = decided[collector]
-        rate = f"{sum(outcomes) / len(outcomes):.0%}" if outcomes else "-"
-        current = weeks.get(this_week, [0, 0])
-        board.summary = [
-            ["This week's expected payment (USD)", sheet_money(current[1])],
-            ["Accepted videos this week", current[0]],
-            ["Acceptance rate (decided videos)", rate],
-            *(
-                [["Practice videos (never paid)", "{} submitted, {} accepted".format(*tried)]]
-                if (tried := practice.get(collector))
-                else []
-            ),
-            ["Dashboard", (dashboard_urls or {}).get(collector, "")],
-            [
-                "Payment details",
-                "on file (change them under Profile)"
-                if collector in with_profile
-                else "missing: enter PayPal or Payoneer under Profile to get paid",
-            ],
-        ] + [
-            [f"Most common: {reason} ({n})", ADVICE[reason]]
-            for reason, n in reasons_seen[collector].most_common(3)
-        ]
+        tally = tallies[collector]
+        board.payments = _expected_payments(tally, this_week) + ledger_rows.get(collector, [])
+        url = (dashboard_urls or {}).get(collector, "")
+        board.summary = _summary(tally, this_week, url, collector in with_profile)
     return dashboards
+
+
+def _add_video(
+    board: Dashboard, tally: _Tally, row: _VideoRow, videos_page: tuple[int, int] | None
+) -> None:
+    """Count one video into the tally; add its Videos row when it is on the page shown."""
+    status = row.status or "pending"
+    paid_kind = row.kind == "paid"
+    cents = row.pay + (row.bonus if row.perfect else 0) if status == "accepted" and paid_kind else 0
+    if cents and not row.payout_status:  # not in the payout ledger yet: expected
+        tally.weekly[row.week][0] += 1
+        tally.weekly[row.week][1] += cents
+    if not paid_kind:
+        tally.practice = tally.practice or [0, 0]
+        tally.practice[0] += 1
+        tally.practice[1] += status == "accepted"
+    elif status in ("accepted", "rejected", "blocked", "superseded"):
+        tally.decided.append(status == "accepted")
+    for reason in row.reasons or []:
+        key = reason.split(" (")[0]
+        if key in ADVICE:
+            tally.reasons_seen[key] += 1
+    if videos_page and not (videos_page[0] < board.video_count <= videos_page[0] + videos_page[1]):
+        return  # counted above; formatted only when shown
+    board.videos.append(_video_cells(row, status, paid_kind, cents))
+
+
+def _video_cells(row: _VideoRow, status: str, paid_kind: bool, cents: int) -> list[Any]:
+    """The Videos tab's cells of one video (activities filled in later, for shown rows only)."""
+    payment = ""
+    if not paid_kind:
+        payment = PRACTICE_PAYMENT
+    elif status == "accepted" and row.payout_status:  # the ledger's status, not an expectation
+        payment = f"{sheet_money(cents)} " + payment_words(
+            row.payout_status, row.provider, row.failure_reason
+        )
+    elif cents:
+        payment = f"expected {sheet_money(cents)}"
+    threshold = row.threshold if row.threshold is not None else Decimal(0)
+    reasons = row.reasons or []
+    pending_why = [r for r in reasons if r in ("Unrated", "Under review", "Needs improvement")]
+    return [
+        row.video_id,
+        row.collected.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
+        row.cname,
+        "",  # activities and ratings: filled in below, for the rows kept only
+        "" if row.score is None else float(row.score),
+        float(threshold),
+        accepted_cell(status, row.score, threshold),
+        "; ".join(reasons) if status != "pending" else "; ".join(pending_why or ["Unrated"]),
+        payment,
+    ]
+
+
+def _expected_payments(tally: _Tally, this_week: date) -> list[list[Any]]:
+    """Accepted videos not in a payout yet, by the week they were collected in, newest first."""
+    return [
+        [
+            week.isoformat(),
+            count,
+            sheet_money(cents),
+            "",
+            "expected (this week)" if week == this_week else "expected",
+            "",
+        ]
+        for week, (count, cents) in sorted(tally.weekly.items(), reverse=True)
+    ]
+
+
+def _summary(tally: _Tally, this_week: date, url: str, has_profile: bool) -> list[list[Any]]:
+    """The Summary tab: this week, acceptance rate, practice, links, the three commonest
+    reasons with the FAQ's advice."""
+    outcomes = tally.decided
+    rate = f"{sum(outcomes) / len(outcomes):.0%}" if outcomes else "-"
+    current = tally.weekly.get(this_week, [0, 0])
+    return [
+        ["This week's expected payment (USD)", sheet_money(current[1])],
+        ["Accepted videos this week", current[0]],
+        ["Acceptance rate (decided videos)", rate],
+        *(
+            [["Practice videos (never paid)", "{} submitted, {} accepted".format(*tried)]]
+            if (tried := tally.practice)
+            else []
+        ),
+        ["Dashboard", url],
+        [
+            "Payment details",
+            "on file (change them under Profile)"
+            if has_profile
+            else "missing: enter PayPal or Payoneer under Profile to get paid",
+        ],
+    ] + [
+        [f"Most common: {reason} ({n})", ADVICE[reason]]
+        for reason, n in tally.reasons_seen.most_common(3)
+    ]

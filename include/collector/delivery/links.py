@@ -17,7 +17,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import psycopg2.extensions
@@ -289,3 +290,27 @@ def rotate_keys(conn: psycopg2.extensions.connection, vault: TokenVault) -> int:
         )
     conn.commit()
     return changed
+
+
+class LinkStatus(NamedTuple):
+    """One collector's Dropbox link as ops see it (``collector dropbox status``)."""
+
+    collector_id: str
+    status: str  # linked | broken
+    linked_at: datetime
+    broken_reason: str | None
+    files: int  # files delivered to the linked account
+    bytes: Decimal  # their total size (sum of a bigint column)
+
+
+def link_statuses(conn: psycopg2.extensions.connection) -> list[LinkStatus]:
+    """Every Dropbox link with what was delivered to its account, by collector id."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT l.collector_id, l.status, l.linked_at, l.broken_reason,
+                      count(d.path_lower), coalesce(sum(d.bytes), 0)
+               FROM dropbox_links l LEFT JOIN dropbox_deliveries d
+                 ON d.dropbox_account_id = l.dropbox_account_id
+               GROUP BY 1, 2, 3, 4 ORDER BY 1"""
+        )
+        return [LinkStatus(*row) for row in cur.fetchall()]

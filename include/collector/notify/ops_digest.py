@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import psycopg2.extensions
 
@@ -43,6 +44,55 @@ def _age(now: datetime, then: datetime | None) -> str:
 
 
 def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> OpsDigest:
+    """Today's digest: one line per promise or pipeline part, flagged when it needs attention.
+
+    Reads the warehouse in one transaction (committed); ``now`` is an aware UTC datetime.
+    """
+    facts = _digest_facts(conn, now)
+    conn.commit()
+    return OpsDigest(_digest_lines(facts, now))
+
+
+def claim_digest_day(conn: psycopg2.extensions.connection, day: str) -> bool:
+    """Take the key ``ops_digest:<day>`` (``day`` ISO, ET) in ``ops_notices``: True when this
+    call took it, False when a digest for the day was sent already.
+
+    Uncommitted on purpose: the caller commits only once the digest was sent (a failure is
+    retried, the key not taken) and rolls back when it was not first, so the digest goes out
+    once a day even when the run is cleared or re-triggered (docs/decisions.md, "Failures read
+    as sentences; ops alerts through an outbox (issue 17, item 5)").
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO ops_notices (notice_key) VALUES (%s) ON CONFLICT DO NOTHING",
+            (f"ops_digest:{day}",),
+        )
+        return cur.rowcount == 1
+
+
+class _Facts(NamedTuple):
+    """What the digest's lines are made of (counts; aware datetimes or None)."""
+
+    unrated: int
+    oldest: datetime | None
+    quarantined: int
+    newest_quarantine: datetime | None
+    failed_quicklooks: int
+    failing_sheets: int
+    stalest: datetime | None
+    written_today: int
+    held: int
+    held_cents: int
+    emails_failed: int
+    emails_stuck: int
+    held_for_consent: int
+    oldest_held: datetime | None
+    links_broken: int
+    links_broken_today: int
+
+
+def _digest_facts(conn: psycopg2.extensions.connection, now: datetime) -> _Facts:
+    """The counts and timestamps the digest's lines are made of, by name (uncommitted)."""
     with conn.cursor() as cur:
         cur.execute(
             """SELECT count(*), min(v.first_ingested_at)
@@ -94,52 +144,58 @@ def build_ops_digest(conn: psycopg2.extensions.connection, now: datetime) -> Ops
             (now - timedelta(days=1),),
         )
         links_broken, links_broken_today = cur.fetchone()
-    conn.commit()
-    late = oldest is not None and now - oldest > REVIEW_PROMISE
-    return OpsDigest(
-        [
-            (
-                "Review backlog (FAQ 8: reviews within 24 h)",
-                f"{unrated} activities unrated, oldest waiting {_age(now, oldest)}",
-                late,
-            ),
-            (
-                "Quarantined submissions",
-                f"{quarantined} unresolved, newest {_age(now, newest_quarantine)} ago"
-                " (collector quarantine list)",
-                quarantined > 0,
-            ),
-            ("Activities without a quicklook", str(failed_quicklooks), failed_quicklooks > 0),
-            (
-                "Dashboards (Google Sheets) failing to write",
-                f"{failing_sheets}; stalest refresh {_age(now, stalest)} ago",
-                failing_sheets > 0,
-            ),
-            (
-                "Sheets quota use, last 24 h (Google: 300 write requests a minute per project)",
-                f"{written_today} dashboards rewritten, at most {2 * written_today} write "
-                "requests; unchanged dashboards cost none",
-                False,
-            ),
-            (
-                "Collectors held from the last payout",
-                f"{held} (${held_cents / 100:,.2f}), mostly missing payment details",
-                held > 0,
-            ),
-            (
-                "Collector emails failed / stuck in sending",
-                f"{emails_failed} / {emails_stuck}",
-                bool(emails_failed or emails_stuck),
-            ),
-            (
-                "Videos held for a missing consent (FAQ 10; the collector sees why)",
-                f"{held_for_consent}, oldest uploaded {_age(now, oldest_held)} ago",
-                oldest_held is not None and now - oldest_held > CONSENT_CHASE,
-            ),
-            (
-                "Dropbox links broken (each collector was emailed)",
-                f"{links_broken}, {links_broken_today} in the last 24 h",
-                links_broken_today >= MANY_BROKEN_LINKS,  # the app itself may be disconnected
-            ),
-        ]
-    )
+    return _Facts(
+        unrated, oldest, quarantined, newest_quarantine, failed_quicklooks, failing_sheets,
+        stalest, written_today, held, held_cents, emails_failed, emails_stuck, held_for_consent,
+        oldest_held, links_broken, links_broken_today,
+    )  # fmt: skip
+
+
+def _digest_lines(f: _Facts, now: datetime) -> list[tuple[str, str, bool]]:
+    """(what, value, needs attention) for each fact, against the FAQ's promises."""
+    late = f.oldest is not None and now - f.oldest > REVIEW_PROMISE
+    return [
+        (
+            "Review backlog (FAQ 8: reviews within 24 h)",
+            f"{f.unrated} activities unrated, oldest waiting {_age(now, f.oldest)}",
+            late,
+        ),
+        (
+            "Quarantined submissions",
+            f"{f.quarantined} unresolved, newest {_age(now, f.newest_quarantine)} ago"
+            " (collector quarantine list)",
+            f.quarantined > 0,
+        ),
+        ("Activities without a quicklook", str(f.failed_quicklooks), f.failed_quicklooks > 0),
+        (
+            "Dashboards (Google Sheets) failing to write",
+            f"{f.failing_sheets}; stalest refresh {_age(now, f.stalest)} ago",
+            f.failing_sheets > 0,
+        ),
+        (
+            "Sheets quota use, last 24 h (Google: 300 write requests a minute per project)",
+            f"{f.written_today} dashboards rewritten, at most {2 * f.written_today} write "
+            "requests; unchanged dashboards cost none",
+            False,
+        ),
+        (
+            "Collectors held from the last payout",
+            f"{f.held} (${f.held_cents / 100:,.2f}), mostly missing payment details",
+            f.held > 0,
+        ),
+        (
+            "Collector emails failed / stuck in sending",
+            f"{f.emails_failed} / {f.emails_stuck}",
+            bool(f.emails_failed or f.emails_stuck),
+        ),
+        (
+            "Videos held for a missing consent (FAQ 10; the collector sees why)",
+            f"{f.held_for_consent}, oldest uploaded {_age(now, f.oldest_held)} ago",
+            f.oldest_held is not None and now - f.oldest_held > CONSENT_CHASE,
+        ),
+        (
+            "Dropbox links broken (each collector was emailed)",
+            f"{f.links_broken}, {f.links_broken_today} in the last 24 h",
+            f.links_broken_today >= MANY_BROKEN_LINKS,  # the app itself may be disconnected
+        ),
+    ]

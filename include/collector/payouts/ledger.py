@@ -11,13 +11,13 @@ them the same way:
   the sum of its videos (checked inside the freeze transaction: it fails closed).
 
 Nothing here talks to a provider; ``collector_airflow.hooks.payouts`` does, through
-:class:`ItemOutcome` and the submission helpers below.
+:class:`ItemOutcome` and the submission helpers of ``collector.payouts.submission``.
+Collectors' payment details are ``collector.payouts.profiles``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -52,63 +52,9 @@ _STATUS = {
 WAITING = ("pending",)  # an item in these states keeps the batch from being reconciled
 RELEASING = ("failed", "returned")  # the videos roll into the next batch
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
-_PAYEE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class ProfileError(ValueError):
-    """A payment detail that cannot be paid to, with what was expected."""
-
 
 class LedgerError(RuntimeError):
     """The ledger refused a change (wrong state, changed amounts, broken totals)."""
-
-
-def normalize_payment_profile(method: str, value: str) -> tuple[str, str]:
-    """Validate and normalize what a collector typed under Profile: ``(method, receiver)``."""
-    method = (method or "").strip().casefold()
-    raw = (value or "").strip()
-    if method == "paypal":
-        email = raw.casefold()
-        if not _EMAIL.match(email):
-            raise ProfileError(
-                f"PayPal needs the email address of your PayPal account, got {raw!r}"
-            )
-        return method, email
-    if method == "payoneer":
-        if not _PAYEE_ID.match(raw):
-            raise ProfileError(
-                "Payoneer needs your payee id (letters, digits, '.', '_' or '-', at most 64), "
-                f"got {raw!r}"
-            )
-        return method, raw
-    raise ProfileError(f"payment method must be 'paypal' or 'payoneer', got {method!r}")
-
-
-def set_payment_profile(
-    conn: psycopg2.extensions.connection,
-    collector_id: str,
-    method: str,
-    value: str,
-    updated_by: str,
-) -> tuple[str, str]:
-    """Store a collector's normalized payment details (applies to the next frozen batch)."""
-    method, receiver = normalize_payment_profile(method, value)
-    with conn.cursor() as cur:
-        # A collector may enter details before their first video arrives.
-        cur.execute(
-            "INSERT INTO collectors (collector_id) VALUES (%s) ON CONFLICT DO NOTHING",
-            (collector_id,),
-        )
-        cur.execute(
-            """INSERT INTO payment_profiles (collector_id, method, receiver, updated_by)
-               VALUES (%s, %s, %s, %s)
-               ON CONFLICT (collector_id) DO UPDATE
-                 SET method = EXCLUDED.method, receiver = EXCLUDED.receiver,
-                     updated_by = EXCLUDED.updated_by, updated_at = now()""",
-            (collector_id, method, receiver, updated_by),
-        )
-    return method, receiver
 
 
 def ledger_status(provider: str, provider_status: str) -> str:
@@ -142,7 +88,8 @@ class FreezeResult:
         return {str(b.batch_id): [b.item_count, b.total_cents] for b in self.batches}
 
 
-def _event(cur, batch_id: int, kind: str, actor: str, detail: dict | None = None) -> None:
+def batch_event(cur, batch_id: int, kind: str, actor: str, detail: dict | None = None) -> None:
+    """Append one row to ``payout_events`` (the batch's history) on ``cur``'s transaction."""
     cur.execute(
         "INSERT INTO payout_events (batch_id, kind, actor, detail) VALUES (%s, %s, %s, %s)",
         (batch_id, kind, actor, json.dumps(detail or {})),
@@ -274,7 +221,7 @@ def _freeze_provider(cur, week: date, provider: str, frozen_by: str) -> FrozenBa
     # Fresh statistics: the report and the submit read these rows next, in bulk.
     cur.execute("ANALYZE payout_items, payout_item_videos")
     _check_totals(cur, batch_id)
-    _event(cur, batch_id, "frozen", frozen_by, {"items": items, "total_cents": int(total)})
+    batch_event(cur, batch_id, "frozen", frozen_by, {"items": items, "total_cents": int(total)})
     return FrozenBatch(batch_id, provider, attempt, "draft", items, int(total), False)
 
 
@@ -454,7 +401,7 @@ def approve_batches(
                           approved_by = %s WHERE batch_id = %s""",
                 (approved_by, int(batch_id)),
             )
-            _event(cur, int(batch_id), "approved", approved_by)
+            batch_event(cur, int(batch_id), "approved", approved_by)
             approved.append(int(batch_id))
     return approved
 
@@ -497,31 +444,9 @@ def close_unsubmitted(
                    WHERE i.item_id = v.item_id AND i.batch_id = %s AND v.released_at IS NULL""",
                 (batch_id,),
             )
-            _event(cur, batch_id, state, actor, {"reason": reason})
+            batch_event(cur, batch_id, state, actor, {"reason": reason})
             closed.append(batch_id)
     return closed
-
-
-@dataclass(frozen=True)
-class Instruction:
-    """One payment to send: what a provider hook needs, nothing else."""
-
-    idempotency_key: str
-    receiver: str
-    amount_cents: int
-    currency: str
-    note: str
-
-
-@dataclass
-class Chunk:
-    batch_id: int
-    chunk: int
-    idempotency_key: str
-    provider_batch_id: str | None
-    attempted: bool
-    accepted: bool
-    items: list[Instruction]
 
 
 def open_batches(
@@ -535,143 +460,6 @@ def open_batches(
             (week, list(states)),
         )
         return cur.fetchall()
-
-
-def chunks_of(conn: psycopg2.extensions.connection, batch_id: int) -> list[Chunk]:
-    """The batch's provider requests with their items, in a stable order."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT b.week_start, s.chunk, s.idempotency_key, s.provider_batch_id,
-                      s.attempted_at IS NOT NULL, s.accepted_at IS NOT NULL
-               FROM payout_submissions s JOIN payout_batches b USING (batch_id)
-               WHERE s.batch_id = %s ORDER BY s.chunk""",
-            (batch_id,),
-        )
-        chunks = {
-            row[1]: Chunk(batch_id, row[1], row[2], row[3], row[4], row[5], [])
-            for row in cur.fetchall()
-        }
-        cur.execute("SELECT week_start FROM payout_batches WHERE batch_id = %s", (batch_id,))
-        (week,) = cur.fetchone()
-        cur.execute(
-            """SELECT chunk, idempotency_key, receiver, amount_cents, currency FROM payout_items
-               WHERE batch_id = %s ORDER BY chunk, item_id""",
-            (batch_id,),
-        )
-        note = f"Collector payment for the week of {week:%b %d, %Y}"
-        for chunk, key, receiver, cents, currency in cur.fetchall():
-            chunks[chunk].items.append(Instruction(key, receiver, int(cents), currency, note))
-    return list(chunks.values())
-
-
-def mark_attempted(conn: psycopg2.extensions.connection, batch_id: int, chunk: int) -> None:
-    """Written and committed before the call: a later run knows to look the key up first."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE payout_submissions SET attempted_at = coalesce(attempted_at, now())
-               WHERE batch_id = %s AND chunk = %s""",
-            (batch_id, chunk),
-        )
-    conn.commit()
-
-
-def mark_accepted(
-    conn: psycopg2.extensions.connection,
-    batch_id: int,
-    chunk: int,
-    provider_batch_id: str | None,
-    actor: str,
-) -> None:
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE payout_submissions
-               SET provider_batch_id = %s, accepted_at = now(), last_error = NULL
-               WHERE batch_id = %s AND chunk = %s""",
-            (provider_batch_id, batch_id, chunk),
-        )
-        cur.execute(
-            """UPDATE payout_items SET status = 'pending', updated_at = now()
-               WHERE batch_id = %s AND chunk = %s AND status = 'frozen'""",
-            (batch_id, chunk),
-        )
-        _event(cur, batch_id, "chunk_accepted", actor, {"chunk": chunk, "ref": provider_batch_id})
-    conn.commit()
-
-
-def mark_chunk_error(
-    conn: psycopg2.extensions.connection, batch_id: int, chunk: int, error: str
-) -> None:
-    with conn.cursor() as cur:
-        cur.execute(
-            "UPDATE payout_submissions SET last_error = %s WHERE batch_id = %s AND chunk = %s",
-            (error[:2000], batch_id, chunk),
-        )
-    conn.commit()
-
-
-def deny_chunk(
-    conn: psycopg2.extensions.connection, batch_id: int, chunk: int, reason: str, actor: str
-) -> None:
-    """The provider refused this chunk's money: its items failed, their videos roll over."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE payout_submissions SET accepted_at = now(), last_error = %s
-               WHERE batch_id = %s AND chunk = %s""",
-            (reason[:2000], batch_id, chunk),
-        )
-        cur.execute(
-            """UPDATE payout_items SET status = 'failed', failure_reason = %s, updated_at = now()
-               WHERE batch_id = %s AND chunk = %s AND status IN ('frozen', 'pending')
-               RETURNING item_id""",
-            (reason[:2000], batch_id, chunk),
-        )
-        items = [r[0] for r in cur.fetchall()]
-        cur.execute(
-            """UPDATE payout_item_videos SET released_at = now()
-               WHERE item_id = ANY(%s) AND released_at IS NULL""",
-            (items,),
-        )
-        _event(cur, batch_id, "chunk_refused", actor, {"chunk": chunk, "reason": reason})
-
-
-def close_submitted_denied(
-    conn: psycopg2.extensions.connection, batch_id: int, actor: str, reason: str
-) -> None:
-    """After reconciling a chunk the provider denied: a batch that paid nothing is ``denied``
-    (finance sees why); one that paid in other chunks stays reconciled, with the reason."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE payout_batches b
-               SET state = CASE WHEN EXISTS (SELECT 1 FROM payout_items i
-                                             WHERE i.batch_id = b.batch_id
-                                               AND i.status <> 'failed')
-                                THEN state ELSE 'denied' END,
-                   state_reason = %s, closed_at = coalesce(closed_at, now())
-               WHERE batch_id = %s AND state IN ('submitted', 'reconciled')
-               RETURNING state""",
-            (reason, batch_id),
-        )
-        row = cur.fetchone()
-        if row:
-            _event(cur, batch_id, "provider_denied", actor, {"reason": reason, "state": row[0]})
-
-
-def mark_submitted(cur, batch_id: int, actor: str) -> None:
-    """approved -> submitted once every chunk is held by the provider (on the locking cursor)."""
-    cur.execute(
-        """SELECT count(*) FILTER (WHERE accepted_at IS NULL) FROM payout_submissions
-           WHERE batch_id = %s""",
-        (batch_id,),
-    )
-    if cur.fetchone()[0]:
-        raise LedgerError(f"batch {batch_id} has chunks the provider has not accepted")
-    cur.execute(
-        """UPDATE payout_batches SET state = 'submitted', submitted_at = now()
-           WHERE batch_id = %s AND state = 'approved'""",
-        (batch_id,),
-    )
-    if cur.rowcount:
-        _event(cur, batch_id, "submitted", actor)
 
 
 @dataclass(frozen=True)
@@ -743,7 +531,7 @@ def record_outcomes(
                            WHERE item_id = %s AND released_at IS NULL""",
                         (item_id,),
                     )
-                    _event(
+                    batch_event(
                         cur,
                         batch_id,
                         f"item_{status}",
@@ -764,29 +552,4 @@ def _reconcile_if_done(cur, batch_id: int, actor: str) -> None:
         (batch_id,),
     )
     if cur.rowcount:
-        _event(cur, batch_id, "reconciled", actor)
-
-
-def batch_waiting(conn: psycopg2.extensions.connection, batch_id: int) -> list[str]:
-    """Idempotency keys of the batch's items that still wait for the provider."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT idempotency_key FROM payout_items
-               WHERE batch_id = %s AND status IN ('frozen', 'pending') ORDER BY item_id""",
-            (batch_id,),
-        )
-        return [r[0] for r in cur.fetchall()]
-
-
-def outstanding(conn: psycopg2.extensions.connection, provider: str) -> list[tuple[int, str]]:
-    """(batch_id, key) of items sent earlier that may still change: unclaimed or pending."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT i.batch_id, i.idempotency_key FROM payout_items i
-               JOIN payout_batches b USING (batch_id)
-               WHERE i.provider = %s AND i.status IN ('pending', 'unclaimed')
-                 AND b.state IN ('submitted', 'reconciled')
-               ORDER BY i.item_id""",
-            (provider,),
-        )
-        return cur.fetchall()
+        batch_event(cur, batch_id, "reconciled", actor)

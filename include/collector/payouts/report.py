@@ -18,6 +18,7 @@ from typing import Protocol
 
 import psycopg2.extensions
 
+from collector.core.db import packaged_sql
 from collector.core.money import dollars, usd
 
 CSV_HEADER = [
@@ -240,137 +241,148 @@ def build_report(
     Receivers are masked with :func:`collector.core.identity.mask_receiver` (the Profile audit's masking)
     everywhere but the CSV's rows, which accounting needs whole.
     """
-    from collector.core.identity import mask_receiver  # noqa: PLC0415 (argon2 set-up only when reporting)
-
     report = FinanceReport(week, dry_run)
     with conn.cursor() as cur:
-        cur.execute(
-            """SELECT batch_id, provider, attempt, state, item_count, total_cents
-               FROM payout_batches WHERE batch_id = ANY(%s) ORDER BY provider, batch_id""",
-            (batch_ids,),
-        )
-        keys = ("batch_id", "provider", "attempt", "state", "item_count", "total_cents")
-        report.batches = [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
-        cur.execute(
-            """SELECT b.week_start, b.batch_id, b.provider, b.attempt, b.state, i.collector_id,
-                      i.receiver, i.amount_cents, i.currency, coalesce(v.videos, 0),
-                      i.idempotency_key, i.status
-               FROM payout_items i JOIN payout_batches b USING (batch_id)
-               LEFT JOIN (SELECT pv.item_id, count(*) AS videos
-                          FROM payout_item_videos pv JOIN payout_items pi USING (item_id)
-                          WHERE pi.batch_id = ANY(%(batches)s) AND pv.released_at IS NULL
-                          GROUP BY pv.item_id) v USING (item_id)
-               WHERE b.batch_id = ANY(%(batches)s) ORDER BY b.provider, i.collector_id""",
-            {"batches": batch_ids},
-        )
-        for row in cur.fetchall():
-            row = list(row)
-            row[0] = row[0].isoformat()
-            report.items.append([*row[:7], dollars(row[7]), *row[7:]])
-            report.payees.append(
-                {
-                    "collector_id": row[5],
-                    "provider": row[2],
-                    "receiver": mask_receiver(row[2], row[6]),
-                    "amount_cents": int(row[7]),
-                    "videos": int(row[9]),
-                    "status": row[11],
-                }
-            )
-        report.payees.sort(key=lambda p: (-p["amount_cents"], p["collector_id"], p["provider"]))
-        cur.execute(
-            """SELECT b.batch_id, b.attempt, i.collector_id, i.provider, i.receiver,
-                      i.amount_cents, i.status
-               FROM payout_items i JOIN payout_batches b USING (batch_id)
-               WHERE b.week_start = %s AND NOT (b.batch_id = ANY(%s)) AND i.status = ANY(%s)
-               ORDER BY i.amount_cents DESC, i.collector_id, b.batch_id""",
-            (week, batch_ids, list(PAID_STATUSES)),
-        )
-        report.already_paid = [
-            {
-                "batch_id": batch,
-                "attempt": attempt,
-                "collector_id": collector,
-                "provider": provider,
-                "receiver": mask_receiver(provider, receiver),
-                "amount_cents": int(cents),
-                "status": status,
-            }
-            for batch, attempt, collector, provider, receiver, cents, status in cur.fetchall()
-        ]
-        cur.execute(
-            """SELECT i.provider, v.collection_id, count(*), count(DISTINCT i.collector_id),
-                      sum(v.pay_cents + v.bonus_cents)
-               FROM payout_items i JOIN payout_item_videos v USING (item_id)
-               WHERE i.batch_id = ANY(%s) AND v.released_at IS NULL
-               GROUP BY 1, 2 ORDER BY 1, 2""",
-            (batch_ids,),
-        )
-        keys = ("provider", "collection_id", "videos", "collectors", "cents")
-        report.per_collection = [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
-        cur.execute(
-            """SELECT collector_id, reason, video_count, amount_cents FROM payout_holds
-               WHERE week_start = %s ORDER BY amount_cents DESC, collector_id""",
-            (week,),
-        )
-        keys = ("collector_id", "reason", "video_count", "amount_cents")
-        report.held = [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
-        # Rolled over: a video from an earlier week, or one whose earlier payment was released.
-        # Set-based (hash joins), so the cost stays linear whatever the planner's statistics.
-        cur.execute(
-            """WITH live AS MATERIALIZED (
-                   SELECT i.collector_id, v.video_id, v.video_week
-                   FROM payout_items i JOIN payout_item_videos v USING (item_id)
-                   WHERE i.batch_id = ANY(%(batches)s) AND v.released_at IS NULL),
-               earlier AS (
-                   SELECT DISTINCT ON (pv.video_id) pv.video_id,
-                          'earlier payment ' || pi.status
-                          || coalesce(': ' || pi.failure_reason, '')
-                          || ' (batch ' || pi.batch_id || ')' AS why
-                   FROM payout_item_videos pv JOIN payout_items pi USING (item_id)
-                   JOIN live USING (video_id)
-                   WHERE pv.released_at IS NOT NULL
-                   ORDER BY pv.video_id, pv.released_at DESC)
-               SELECT live.collector_id, live.video_id, live.video_week, earlier.why
-               FROM live LEFT JOIN earlier USING (video_id)
-               WHERE live.video_week < %(week)s OR earlier.video_id IS NOT NULL
-               ORDER BY live.collector_id, live.video_id""",
-            {"batches": batch_ids, "week": week},
-        )
-        report.rolled_over = [
-            {
-                "collector_id": c,
-                "video_id": v,
-                "video_week": w.isoformat(),
-                "why": why or "accepted after its week was paid",
-            }
-            for c, v, w, why in cur.fetchall()
-        ]
+        _add_batches_and_items(cur, report, batch_ids)
+        _add_already_paid(cur, report, week, batch_ids)
+        _add_collections_and_holds(cur, report, week, batch_ids)
+        _add_rolled_over(cur, report, week, batch_ids)
         report.anomalies = _anomalies(cur, week, batch_ids)
-        cur.execute(
-            """SELECT ch.video_id, i.collector_id, i.batch_id, ch.changed_at,
-                      ch.old_status, ch.old_score, ch.new_status, ch.new_score
-               FROM video_score_changes ch
-               JOIN payout_item_videos v ON v.video_id = ch.video_id AND v.released_at IS NULL
-               JOIN payout_items i USING (item_id)
-               WHERE i.status IN ('paid', 'pending', 'unclaimed')
-                 AND ch.changed_at > v.claimed_at AND ch.old_accepted AND NOT ch.new_accepted
-               ORDER BY ch.changed_at DESC LIMIT 500"""
-        )
-        report.paid_score_changes = [
-            {
-                "video_id": video,
-                "collector_id": collector,
-                "batch_id": batch,
-                "changed_at": changed.isoformat(timespec="minutes"),
-                "old": f"{old_status} {old_score if old_score is not None else ''}".strip(),
-                "new": f"{new_status} {new_score if new_score is not None else ''}".strip(),
-            }
-            for video, collector, batch, changed, old_status, old_score, new_status, new_score in (
-                cur.fetchall()
-            )
-        ]
+        _add_paid_score_changes(cur, report)
     return report
+
+
+def _add_batches_and_items(cur, report: FinanceReport, batch_ids: list[int]) -> None:
+    """The batches, their items (the CSV's rows) and the payees, largest payment first."""
+    from collector.core.identity import mask_receiver  # noqa: PLC0415 (argon2 set-up only when reporting)
+
+    cur.execute(
+        """SELECT batch_id, provider, attempt, state, item_count, total_cents
+           FROM payout_batches WHERE batch_id = ANY(%s) ORDER BY provider, batch_id""",
+        (batch_ids,),
+    )
+    keys = ("batch_id", "provider", "attempt", "state", "item_count", "total_cents")
+    report.batches = [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+    cur.execute(
+        """SELECT b.week_start, b.batch_id, b.provider, b.attempt, b.state, i.collector_id,
+                  i.receiver, i.amount_cents, i.currency, coalesce(v.videos, 0),
+                  i.idempotency_key, i.status
+           FROM payout_items i JOIN payout_batches b USING (batch_id)
+           LEFT JOIN (SELECT pv.item_id, count(*) AS videos
+                      FROM payout_item_videos pv JOIN payout_items pi USING (item_id)
+                      WHERE pi.batch_id = ANY(%(batches)s) AND pv.released_at IS NULL
+                      GROUP BY pv.item_id) v USING (item_id)
+           WHERE b.batch_id = ANY(%(batches)s) ORDER BY b.provider, i.collector_id""",
+        {"batches": batch_ids},
+    )
+    for row in cur.fetchall():
+        row = list(row)
+        row[0] = row[0].isoformat()
+        report.items.append([*row[:7], dollars(row[7]), *row[7:]])
+        report.payees.append(
+            {
+                "collector_id": row[5],
+                "provider": row[2],
+                "receiver": mask_receiver(row[2], row[6]),
+                "amount_cents": int(row[7]),
+                "videos": int(row[9]),
+                "status": row[11],
+            }
+        )
+    report.payees.sort(key=lambda p: (-p["amount_cents"], p["collector_id"], p["provider"]))
+
+
+def _add_already_paid(cur, report: FinanceReport, week: date, batch_ids: list[int]) -> None:
+    """Payments of the same week sent by earlier batches (receivers masked)."""
+    from collector.core.identity import mask_receiver  # noqa: PLC0415 (argon2 set-up only when reporting)
+
+    cur.execute(
+        """SELECT b.batch_id, b.attempt, i.collector_id, i.provider, i.receiver,
+                  i.amount_cents, i.status
+           FROM payout_items i JOIN payout_batches b USING (batch_id)
+           WHERE b.week_start = %s AND NOT (b.batch_id = ANY(%s)) AND i.status = ANY(%s)
+           ORDER BY i.amount_cents DESC, i.collector_id, b.batch_id""",
+        (week, batch_ids, list(PAID_STATUSES)),
+    )
+    report.already_paid = [
+        {
+            "batch_id": batch,
+            "attempt": attempt,
+            "collector_id": collector,
+            "provider": provider,
+            "receiver": mask_receiver(provider, receiver),
+            "amount_cents": int(cents),
+            "status": status,
+        }
+        for batch, attempt, collector, provider, receiver, cents, status in cur.fetchall()
+    ]
+
+
+def _add_collections_and_holds(
+    cur, report: FinanceReport, week: date, batch_ids: list[int]
+) -> None:
+    """Videos, collectors and cents per provider and collection; the collectors held."""
+    cur.execute(
+        """SELECT i.provider, v.collection_id, count(*), count(DISTINCT i.collector_id),
+                  sum(v.pay_cents + v.bonus_cents)
+           FROM payout_items i JOIN payout_item_videos v USING (item_id)
+           WHERE i.batch_id = ANY(%s) AND v.released_at IS NULL
+           GROUP BY 1, 2 ORDER BY 1, 2""",
+        (batch_ids,),
+    )
+    keys = ("provider", "collection_id", "videos", "collectors", "cents")
+    report.per_collection = [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
+    cur.execute(
+        """SELECT collector_id, reason, video_count, amount_cents FROM payout_holds
+           WHERE week_start = %s ORDER BY amount_cents DESC, collector_id""",
+        (week,),
+    )
+    keys = ("collector_id", "reason", "video_count", "amount_cents")
+    report.held = [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
+
+
+def _add_rolled_over(cur, report: FinanceReport, week: date, batch_ids: list[int]) -> None:
+    """Videos paid now that belong to an earlier week or to a released payment (``sql/rolled_over.sql``)."""
+    cur.execute(
+        packaged_sql("collector.payouts", "rolled_over"),
+        {"batches": batch_ids, "week": week},
+    )
+    report.rolled_over = [
+        {
+            "collector_id": c,
+            "video_id": v,
+            "video_week": w.isoformat(),
+            "why": why or "accepted after its week was paid",
+        }
+        for c, v, w, why in cur.fetchall()
+    ]
+
+
+def _add_paid_score_changes(cur, report: FinanceReport) -> None:
+    """Videos in a sent payment whose score dropped below acceptance after the claim."""
+    cur.execute(
+        """SELECT ch.video_id, i.collector_id, i.batch_id, ch.changed_at,
+                  ch.old_status, ch.old_score, ch.new_status, ch.new_score
+           FROM video_score_changes ch
+           JOIN payout_item_videos v ON v.video_id = ch.video_id AND v.released_at IS NULL
+           JOIN payout_items i USING (item_id)
+           WHERE i.status IN ('paid', 'pending', 'unclaimed')
+             AND ch.changed_at > v.claimed_at AND ch.old_accepted AND NOT ch.new_accepted
+           ORDER BY ch.changed_at DESC LIMIT 500"""
+    )
+    report.paid_score_changes = [
+        {
+            "video_id": video,
+            "collector_id": collector,
+            "batch_id": batch,
+            "changed_at": changed.isoformat(timespec="minutes"),
+            "old": f"{old_status} {old_score if old_score is not None else ''}".strip(),
+            "new": f"{new_status} {new_score if new_score is not None else ''}".strip(),
+        }
+        for video, collector, batch, changed, old_status, old_score, new_status, new_score in (
+            cur.fetchall()
+        )
+    ]
 
 
 def _anomalies(cur, week: date, batch_ids: list[int]) -> list[dict]:

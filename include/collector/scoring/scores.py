@@ -1,7 +1,7 @@
 """Scores and Accepted? (docs/scoring.md, FAQ 10-12), computed set-based in PostgreSQL.
 
 The rules are data (``scoring_rule_sets``, ``scoring_label_rules``); the computation is one SQL
-statement (``sql/queries/score_videos.sql``) over any set of videos. A run always computes from
+statement (``collector/scoring/sql/score_videos.sql``) over any set of videos. A run always computes from
 the warehouse as it is now, so partial runs in any order (hourly, backfills, reruns) converge to
 exactly what one full re-score gives.
 """
@@ -11,18 +11,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 import psycopg2.extensions
 
-from collector.core import settings
+from collector.core.db import packaged_sql
 
 log = logging.getLogger(__name__)
 
 
-@cache
 def _query(name: str) -> str:
-    return (settings.sql_dir() / "queries" / f"{name}.sql").read_text()
+    return packaged_sql("collector.scoring", name)
 
 
 @dataclass(frozen=True)
@@ -138,43 +136,24 @@ def plain_number(value) -> str:
 
 
 def explain(video_id: str, conn: psycopg2.extensions.connection | None = None) -> str:
-    """Why a video was or was not accepted, in the FAQ's words, activity by activity."""
+    """Why a video was or was not accepted, in the FAQ's words, activity by activity.
+
+    On ``conn`` (its transaction is ended, committed, whatever happens) or on a connection of
+    its own to the warehouse.
+    """
     from collector.core import db  # noqa: PLC0415
 
-    own = conn is None
-    conn = conn or db.connect()
+    if conn is None:
+        with db.connection() as own:
+            return explain(video_id, own)
     try:
-        with conn.cursor() as cur:
-            cur.execute(
-                """SELECT s.status, s.score, s.threshold, s.reasons, s.rules_version,
-                          s.collection_id, s.collection_version, v.collector_id, v.collected_at
-                   FROM video_scores s JOIN videos v USING (video_id) WHERE video_id = %s""",
-                (video_id,),
-            )
-            row = cur.fetchone()
-            if row is None:
-                cur.execute("SELECT 1 FROM videos WHERE video_id = %s", (video_id,))
-                known = cur.fetchone()
-                return (
-                    f"{video_id}: not scored yet"
-                    if known
-                    else f"{video_id}: no such video in the warehouse"
-                )
-            status, score, threshold, reasons, rv, cid, cver, collector, collected = row
-            cur.execute(
-                """SELECT a.activity_index, a.shortname, s.score, s.reviewers, s.labels
-                   FROM activities a LEFT JOIN activity_scores s USING (video_id, activity_index)
-                   WHERE a.video_id = %s ORDER BY 1""",
-                (video_id,),
-            )
-            activities = cur.fetchall()
-            cur.execute("SELECT code, faq_name FROM rating_vocabulary")
-            words = dict(cur.fetchall())
+        found = _explain_rows(conn, video_id)
     finally:
-        if own:
-            conn.close()
-        else:
-            conn.commit()
+        conn.commit()
+    if isinstance(found, str):
+        return found
+    row, activities, words = found
+    status, score, threshold, reasons, rv, cid, cver, collector, collected = row
     shown = "-" if score is None else plain_number(score)
     formula = (
         ""
@@ -196,3 +175,33 @@ def explain(video_id: str, conn: psycopg2.extensions.connection | None = None) -
             f"  activity {index} {shortname}: {a_shown}" + (f" ({named})" if named else "")
         )
     return "\n".join(lines)
+
+
+def _explain_rows(conn: psycopg2.extensions.connection, video_id: str):
+    """(score row, activity rows, label code -> FAQ name), or the sentence saying why none."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT s.status, s.score, s.threshold, s.reasons, s.rules_version,
+                      s.collection_id, s.collection_version, v.collector_id, v.collected_at
+               FROM video_scores s JOIN videos v USING (video_id) WHERE video_id = %s""",
+            (video_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            cur.execute("SELECT 1 FROM videos WHERE video_id = %s", (video_id,))
+            known = cur.fetchone()
+            return (
+                f"{video_id}: not scored yet"
+                if known
+                else f"{video_id}: no such video in the warehouse"
+            )
+        cur.execute(
+            """SELECT a.activity_index, a.shortname, s.score, s.reviewers, s.labels
+               FROM activities a LEFT JOIN activity_scores s USING (video_id, activity_index)
+               WHERE a.video_id = %s ORDER BY 1""",
+            (video_id,),
+        )
+        activities = cur.fetchall()
+        cur.execute("SELECT code, faq_name FROM rating_vocabulary")
+        words = dict(cur.fetchall())
+    return row, activities, words

@@ -30,7 +30,8 @@ import requests
 from airflow.sdk import BaseHook
 
 from collector.core.money import dollars
-from collector.payouts.ledger import Chunk, Instruction, ItemOutcome
+from collector.payouts.ledger import ItemOutcome
+from collector.payouts.submission import Chunk, Instruction
 from collector_airflow.hooks.service_errors import (
     ExternalServiceError,
     connection_test_crash,

@@ -12,6 +12,8 @@ never in it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -82,6 +84,20 @@ class CollectorWarehouseHook(BaseHook):
         except psycopg2.OperationalError as exc:
             raise self._unavailable(exc) from exc
 
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """A connection for one ``with`` block: committed when the block ends normally (a
+        ``return`` inside it included), rolled back when an exception leaves it, always closed.
+
+        Opening it raises :class:`WarehouseUnavailable` (one sentence naming the connection,
+        host:port, database and the next step) like :meth:`get_conn`. Commits the block makes
+        itself stay where they are: this only ends the transaction still open at the end.
+        """
+        from collector.core.db import closing_transaction  # noqa: PLC0415
+
+        with closing_transaction(self.get_conn()) as conn:
+            yield conn
+
     def _unavailable(self, error: psycopg2.OperationalError) -> WarehouseUnavailable:
         conn = self.get_connection(self.warehouse_conn_id)
         host, port = conn.host or "127.0.0.1", conn.port or 5432
@@ -107,11 +123,8 @@ class CollectorWarehouseHook(BaseHook):
         """Apply pending warehouse migrations (safe when several tasks do it at once)."""
         from collector.core.db import migrate  # noqa: PLC0415
 
-        conn = self.get_conn()
-        try:
+        with self.connection() as conn:
             applied = migrate(conn)
-        finally:
-            conn.close()
         if applied:
             self.log.info("Applied warehouse migrations: %s", ", ".join(applied))
         else:

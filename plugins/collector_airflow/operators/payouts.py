@@ -41,7 +41,7 @@ class SubmitPayoutBatchOperator(BaseOperator):
     def execute(self, context: Any) -> dict:
         from collector.payouts import ledger  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
-        from collector_airflow.payouts import batches_in, submit_batch  # noqa: PLC0415
+        from collector_airflow.tasks.payouts import batches_in, submit_batch  # noqa: PLC0415
 
         week = date.fromisoformat(str(self.week))
         providers = (
@@ -55,12 +55,8 @@ class SubmitPayoutBatchOperator(BaseOperator):
             report = ti.xcom_pull(task_ids=self.report_task_id) or {}
             who = answer.get("responded_by_user") or {}
             approver = who.get("name") or who.get("id") or "unknown"
-            conn = CollectorWarehouseHook(self.warehouse_conn_id).get_conn()
-            try:
+            with CollectorWarehouseHook(self.warehouse_conn_id).connection() as conn:
                 approved = ledger.approve_batches(conn, report["fingerprint"], approver)
-                conn.commit()
-            finally:
-                conn.close()
             self.log.info("Batches %s approved by %s in the Airflow UI", approved, approver)
         drafts = batches_in(week, ("draft",), providers, self.warehouse_conn_id)
         if drafts:

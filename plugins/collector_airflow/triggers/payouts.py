@@ -46,20 +46,19 @@ class PayoutBatchTrigger(BaseTrigger):
 
     def waiting(self) -> dict[str, int]:
         """Chunk label -> items the provider has not finished (blocking; run in a thread)."""
-        from collector.payouts.ledger import batch_waiting, chunks_of  # noqa: PLC0415
+        from collector.payouts.submission import (  # noqa: PLC0415
+            batch_provider,
+            batch_waiting,
+            chunks_of,
+        )
         from collector_airflow.hooks.payouts import provider_hook  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
 
         conn_ids = {"paypal": "paypal_default", "payoneer": "payoneer_default", **self.conn_ids}
         found: dict[str, int] = {}
-        conn = CollectorWarehouseHook(self.warehouse_conn_id).get_conn()
-        try:
+        with CollectorWarehouseHook(self.warehouse_conn_id).connection() as conn:
             for batch_id in self.batch_ids:
-                with conn.cursor() as cur:
-                    cur.execute(
-                        "SELECT provider FROM payout_batches WHERE batch_id = %s", (batch_id,)
-                    )
-                    (provider,) = cur.fetchone()
+                provider = batch_provider(conn, batch_id)
                 waiting = set(batch_waiting(conn, batch_id))
                 if not waiting:
                     continue
@@ -69,8 +68,6 @@ class PayoutBatchTrigger(BaseTrigger):
                     if keys and not hook.chunk_status(chunk, keys, with_items=False).done:
                         found[f"{provider} batch {batch_id} chunk {chunk.chunk}"] = len(keys)
                 conn.commit()
-        finally:
-            conn.close()
         return found
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

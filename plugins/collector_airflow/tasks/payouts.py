@@ -1,8 +1,12 @@
-"""Task-side glue for the weekly payout: ledger (collector.payouts.ledger) + provider hooks.
+"""Task-side glue for the weekly payout (collector.payouts: ledger, submission, report) and the
+provider hooks, then the payout's Python tasks that dags/weekly_payout.py wires.
 
 Every function here is safe to run again: freezing resumes the open batch, submitting sends
 only chunks the provider does not hold (found by their keys), reconciling applies outcomes
 idempotently. Logs name batches, chunks, counts and amounts, never receivers' secrets or ours.
+
+The DAG file imports this module at parse time: psycopg2, the provider hooks and the domain are
+imported inside the functions, when a task runs.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from airflow.sdk import task
 
 from collector.core.money import dollars
-from collector_airflow.hooks.payouts import PayoutRefused, provider_hook
-from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+from collector_airflow.assets import PAYOUTS
 from collector_airflow.runs import SCHEDULED, run_type_value
 
 log = logging.getLogger(__name__)
@@ -23,11 +30,11 @@ DEFAULT_CONN_IDS = {"paypal": "paypal_default", "payoneer": "payoneer_default"}
 
 @contextlib.contextmanager
 def _warehouse(conn_id: str) -> Iterator:
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    """``CollectorWarehouseHook(conn_id).connection()``: commit at the end, rollback on error."""
+    from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
+
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         yield conn
-    finally:
-        conn.close()
 
 
 def refresh_outstanding(
@@ -37,20 +44,14 @@ def refresh_outstanding(
 ) -> dict[str, int]:
     """Ask the providers about items sent in earlier weeks that may still change (unclaimed,
     pending): returned money is released here and rolls into the freeze that follows."""
-    from collector.payouts.ledger import chunks_of, record_outcomes  # noqa: PLC0415
+    from collector.payouts.ledger import record_outcomes  # noqa: PLC0415
+    from collector.payouts.submission import chunks_of, outstanding_chunks  # noqa: PLC0415
+    from collector_airflow.hooks.payouts import provider_hook  # noqa: PLC0415
 
     conn_ids = {**DEFAULT_CONN_IDS, **(conn_ids or {})}
     changed: dict[str, int] = {}
     with _warehouse(warehouse_conn_id) as conn:
-        with conn.cursor() as cur:
-            cur.execute(
-                """SELECT DISTINCT i.provider, i.batch_id, i.chunk FROM payout_items i
-                   JOIN payout_batches b USING (batch_id)
-                   WHERE i.provider = ANY(%s) AND i.status IN ('pending', 'unclaimed')
-                     AND b.state IN ('submitted', 'reconciled') ORDER BY 1, 2, 3""",
-                (providers,),
-            )
-            open_chunks = cur.fetchall()
+        open_chunks = outstanding_chunks(conn, providers)
         conn.commit()
         for provider, batch_id, chunk_no in open_chunks:
             hook = provider_hook(provider, conn_ids[provider])
@@ -66,13 +67,10 @@ def refresh_outstanding(
 
 
 def _open_keys(conn, batch_id: int, chunk: int) -> list[str]:
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT idempotency_key FROM payout_items WHERE batch_id = %s AND chunk = %s
-               AND status IN ('frozen', 'pending', 'unclaimed') ORDER BY item_id""",
-            (batch_id, chunk),
-        )
-        keys = [r[0] for r in cur.fetchall()]
+    """The chunk's keys still asked about, in a transaction of their own (committed)."""
+    from collector.payouts.submission import open_keys  # noqa: PLC0415
+
+    keys = open_keys(conn, batch_id, chunk)
     conn.commit()
     return keys
 
@@ -120,7 +118,6 @@ def freeze(
 
     with _warehouse(warehouse_conn_id) as conn:
         frozen = freeze_week(conn, week, providers, frozen_by)
-        conn.commit()
     return [
         {"batch_id": b.batch_id, "provider": b.provider, "state": b.state, "resumed": b.resumed}
         for b in frozen.batches
@@ -169,7 +166,6 @@ def release_rejected(
         closed = close_unsubmitted(
             conn, drafts, "rejected", by, "rejected by finance in the Airflow UI"
         )
-        conn.commit()
     log.warning(
         "%s rejected the payout for the week of %s: batches %s closed, their videos go to the next batch",
         by,
@@ -200,32 +196,69 @@ def freeze_and_report(
     fingerprint finance approves.
     """
     from collector.core import settings  # noqa: PLC0415
-    from collector.payouts.ledger import freeze_week  # noqa: PLC0415
-    from collector.payouts.report import (  # noqa: PLC0415
-        build_report,
-        record_report,
-        report_stem,
-        write_new,
-    )
+    from collector.payouts.report import report_stem  # noqa: PLC0415
     from collector_airflow.storage import storage_path  # noqa: PLC0415
 
     folder = storage_path(settings.payout_reports_url())
     folder.mkdir(parents=True, exist_ok=True)
     stem = report_stem(week, frozen_by, try_number, dry_run)
-    csv_path, html_path = folder / f"{stem}.csv", folder / f"{stem}.html"
+    files = _ReportFiles(folder / f"{stem}.csv", folder / f"{stem}.html")
     with _warehouse(warehouse_conn_id) as conn:
-        frozen = freeze_week(conn, week, providers, frozen_by)
-        batch_ids = [b.batch_id for b in frozen.batches]
-        report = build_report(conn, week, batch_ids, dry_run)
-        csv_sha = write_new(csv_path, report.csv_text().encode())
-        html_sha = write_new(html_path, report.html_text(frozen_by, try_number).encode())
-        if dry_run:
-            conn.rollback()
-        stored = record_report(
-            conn, report, frozen_by, try_number, [] if dry_run else batch_ids,
-            str(html_path), html_sha, str(csv_path), csv_sha,
-        )  # fmt: skip
+        frozen, report, stored = _freeze_and_record(
+            conn, week, providers, dry_run, frozen_by, try_number, files
+        )
         conn.commit()
+    url = f"{settings.portal_url()}/ops/payout-reports/{stored.report_id}"
+    _log_freeze(frozen, dry_run, stored.report_id, url, files)
+    batch_ids = [b.batch_id for b in frozen.batches]
+    return {
+        "week": week.isoformat(),
+        "dry_run": dry_run,
+        "report_id": stored.report_id,
+        "report_url": url,
+        "report_html": str(files.html),
+        "report_csv": str(files.csv),
+        "subject": report.subject(),
+        "summary": report.summary(),
+        "markdown": report.markdown() + f"\n\nFull report (portal, ops login): [{url}]({url})",
+        "fingerprint": frozen.fingerprint(),
+        "needs_approval": any(b.state == "draft" for b in frozen.batches) and not dry_run,
+        "batch_ids": batch_ids,
+    }
+
+
+@dataclass
+class _ReportFiles:
+    """This try's report files and, once written, their SHA-256."""
+
+    csv: Any
+    html: Any
+    csv_sha: str = ""
+    html_sha: str = ""
+
+
+def _freeze_and_record(conn, week, providers, dry_run, frozen_by, try_number, files):
+    """Freeze, build the report, write its files and record them on ``conn`` (uncommitted;
+    a dry run's freeze is rolled back before the record). Returns (frozen, report, stored)."""
+    from collector.payouts.ledger import freeze_week  # noqa: PLC0415
+    from collector.payouts.report import build_report, record_report, write_new  # noqa: PLC0415
+
+    frozen = freeze_week(conn, week, providers, frozen_by)
+    batch_ids = [b.batch_id for b in frozen.batches]
+    report = build_report(conn, week, batch_ids, dry_run)
+    files.csv_sha = write_new(files.csv, report.csv_text().encode())
+    files.html_sha = write_new(files.html, report.html_text(frozen_by, try_number).encode())
+    if dry_run:
+        conn.rollback()
+    stored = record_report(
+        conn, report, frozen_by, try_number, [] if dry_run else batch_ids,
+        str(files.html), files.html_sha, str(files.csv), files.csv_sha,
+    )  # fmt: skip
+    return frozen, report, stored
+
+
+def _log_freeze(frozen, dry_run: bool, report_id: int, url: str, files: _ReportFiles) -> None:
+    """One line per batch, the report's line, and a warning when collectors are held."""
     for batch in frozen.batches:
         log.info(
             "%s %s batch %s (attempt %s): %s payments, $%s%s",
@@ -237,15 +270,14 @@ def freeze_and_report(
             dollars(batch.total_cents),
             f", state {batch.state}" if batch.resumed else "",
         )
-    url = f"{settings.portal_url()}/ops/payout-reports/{stored.report_id}"
     log.info(
         "Finance report %s (ops, on the portal): %s; files %s and %s (SHA-256 %s, %s)",
-        stored.report_id,
+        report_id,
         url,
-        html_path,
-        csv_path,
-        html_sha[:12],
-        csv_sha[:12],
+        files.html,
+        files.csv,
+        files.html_sha[:12],
+        files.csv_sha[:12],
     )
     if frozen.held_collectors:
         log.warning(
@@ -253,20 +285,6 @@ def freeze_and_report(
             frozen.held_collectors,
             dollars(frozen.held_cents),
         )
-    return {
-        "week": week.isoformat(),
-        "dry_run": dry_run,
-        "report_id": stored.report_id,
-        "report_url": url,
-        "report_html": str(html_path),
-        "report_csv": str(csv_path),
-        "subject": report.subject(),
-        "summary": report.summary(),
-        "markdown": report.markdown() + f"\n\nFull report (portal, ops login): [{url}]({url})",
-        "fingerprint": frozen.fingerprint(),
-        "needs_approval": any(b.state == "draft" for b in frozen.batches) and not dry_run,
-        "batch_ids": batch_ids,
-    }
 
 
 def submit_batch(
@@ -282,27 +300,19 @@ def submit_batch(
     is committed on a second connection before and after each call, so a crash anywhere leaves
     enough behind to resume by key without paying twice.
     """
-    from collector.payouts.ledger import (  # noqa: PLC0415
-        LedgerError,
+    from collector.payouts.ledger import LedgerError, close_unsubmitted  # noqa: PLC0415
+    from collector.payouts.submission import (  # noqa: PLC0415
+        batch_failures,
         chunks_of,
-        close_unsubmitted,
-        deny_chunk,
-        mark_accepted,
-        mark_attempted,
-        mark_chunk_error,
+        lock_for_submit,
         mark_submitted,
     )
+    from collector_airflow.hooks.payouts import provider_hook  # noqa: PLC0415
 
     conn_ids = {**DEFAULT_CONN_IDS, **(conn_ids or {})}
     with _warehouse(warehouse_conn_id) as lock_conn, _warehouse(warehouse_conn_id) as conn:
         with lock_conn.cursor() as lock:
-            lock.execute("SET lock_timeout = '15min'")
-            lock.execute(
-                """SELECT provider, state FROM payout_batches WHERE batch_id = %s
-                   FOR NO KEY UPDATE""",
-                (batch_id,),
-            )
-            provider, state = lock.fetchone()
+            provider, state = lock_for_submit(lock, batch_id)
             if state != "approved":
                 if state == "draft":
                     raise LedgerError(f"batch {batch_id} is not approved: nothing sent")
@@ -313,36 +323,9 @@ def submit_batch(
             chunks = chunks_of(conn, batch_id)
             conn.commit()
             for chunk in chunks:
-                if chunk.accepted:
-                    continue
-                mark_attempted(conn, batch_id, chunk.chunk)
-                try:
-                    ref = hook.submit_chunk(chunk)
-                except PayoutRefused as refused:
-                    log.error("Batch %s chunk %s refused: %s", batch_id, chunk.chunk, refused)
-                    deny_chunk(conn, batch_id, chunk.chunk, str(refused), actor)
-                    conn.commit()
-                    continue
-                except Exception as exc:
-                    mark_chunk_error(conn, batch_id, chunk.chunk, str(exc))
-                    raise
-                mark_accepted(conn, batch_id, chunk.chunk, ref, actor)
-                log.info(
-                    "%s accepted batch %s chunk %s (%s payments) as %s",
-                    provider,
-                    batch_id,
-                    chunk.chunk,
-                    len(chunk.items),
-                    ref,
-                )
-            with conn.cursor() as cur:
-                cur.execute(
-                    """SELECT count(*) FILTER (WHERE status <> 'failed'), count(*),
-                              string_agg(DISTINCT failure_reason, '; ')
-                       FROM payout_items WHERE batch_id = %s""",
-                    (batch_id,),
-                )
-                alive, _, reasons = cur.fetchone()
+                if not chunk.accepted:
+                    _send_chunk(conn, hook, provider, chunk, actor)
+            alive, _, reasons = batch_failures(conn, batch_id)
             conn.commit()
             if not alive:
                 close_unsubmitted(lock_conn, [batch_id], "denied", actor, reasons or "refused")
@@ -354,18 +337,52 @@ def submit_batch(
     return "submitted"
 
 
+def _send_chunk(conn, hook, provider: str, chunk, actor: str) -> None:
+    """One provider call, its progress committed on ``conn`` before and after: attempted, then
+    accepted (or refused: its items fail, their videos roll over). Other errors are recorded on
+    the chunk and raised."""
+    from collector.payouts.submission import (  # noqa: PLC0415
+        deny_chunk,
+        mark_accepted,
+        mark_attempted,
+        mark_chunk_error,
+    )
+    from collector_airflow.hooks.payouts import PayoutRefused  # noqa: PLC0415
+
+    batch_id = chunk.batch_id
+    mark_attempted(conn, batch_id, chunk.chunk)
+    try:
+        ref = hook.submit_chunk(chunk)
+    except PayoutRefused as refused:
+        log.error("Batch %s chunk %s refused: %s", batch_id, chunk.chunk, refused)
+        deny_chunk(conn, batch_id, chunk.chunk, str(refused), actor)
+        conn.commit()
+        return
+    except Exception as exc:
+        mark_chunk_error(conn, batch_id, chunk.chunk, str(exc))
+        raise
+    mark_accepted(conn, batch_id, chunk.chunk, ref, actor)
+    log.info(
+        "%s accepted batch %s chunk %s (%s payments) as %s",
+        provider,
+        batch_id,
+        chunk.chunk,
+        len(chunk.items),
+        ref,
+    )
+
+
 def batches_in(
     week: date,
     states: tuple[str, ...],
     providers: list[str],
     warehouse_conn_id: str = "collector_warehouse",
 ) -> list[int]:
+    """Ids of the week's batches in these states whose provider is one of ``providers``."""
     from collector.payouts.ledger import open_batches  # noqa: PLC0415
 
     with _warehouse(warehouse_conn_id) as conn:
-        found = [b for b, p, _ in open_batches(conn, week, states) if p in providers]
-        conn.commit()
-    return found
+        return [b for b, p, _ in open_batches(conn, week, states) if p in providers]
 
 
 def reconcile_batches(
@@ -375,61 +392,63 @@ def reconcile_batches(
     actor: str = "weekly_payout",
 ) -> dict:
     """Fetch every item's outcome and apply it; a batch the provider denied pays nothing."""
-    from collector.payouts.ledger import (  # noqa: PLC0415
-        chunks_of,
-        close_submitted_denied,
-        record_outcomes,
-    )
+    from collector.payouts.submission import batch_outcome  # noqa: PLC0415
 
     conn_ids = {**DEFAULT_CONN_IDS, **(conn_ids or {})}
     summary: dict = {"items": {}, "batches": {}}
     with _warehouse(warehouse_conn_id) as conn:
         for batch_id in batch_ids:
-            with conn.cursor() as cur:
-                cur.execute("SELECT provider FROM payout_batches WHERE batch_id = %s", (batch_id,))
-                (provider,) = cur.fetchone()
-            hook = provider_hook(provider, conn_ids[provider])
-            denied = []
-            for chunk in chunks_of(conn, batch_id):
-                if not chunk.accepted or (provider == "paypal" and not chunk.provider_batch_id):
-                    continue
-                status = hook.chunk_status(chunk, _open_keys(conn, batch_id, chunk.chunk), True)
-                counts = record_outcomes(conn, provider, status.outcomes, actor)
-                conn.commit()
-                if status.denied:
-                    denied.append(status.denied)
-                for key, n in counts.items():
-                    summary["items"][key] = summary["items"].get(key, 0) + n
-            if denied:
-                close_submitted_denied(conn, batch_id, actor, "; ".join(sorted(set(denied))))
-                conn.commit()
-            with conn.cursor() as cur:
-                cur.execute(
-                    """SELECT b.state, b.state_reason, count(i.*) FILTER (WHERE i.status = 'paid'),
-                              coalesce(sum(i.amount_cents) FILTER (WHERE i.status = 'paid'), 0)
-                       FROM payout_batches b JOIN payout_items i USING (batch_id)
-                       WHERE b.batch_id = %s GROUP BY b.state, b.state_reason""",
-                    (batch_id,),
-                )
-                state, reason, paid, paid_cents = cur.fetchone()
+            provider = _reconcile_one(conn, batch_id, conn_ids, actor, summary["items"])
+            outcome = batch_outcome(conn, batch_id)
             conn.commit()
             summary["batches"][str(batch_id)] = {
                 "provider": provider,
-                "state": state,
-                "reason": reason,
-                "paid_items": paid,
-                "paid_cents": int(paid_cents),
+                "state": outcome.state,
+                "reason": outcome.reason,
+                "paid_items": outcome.paid_items,
+                "paid_cents": outcome.paid_cents,
             }
             log.info(
                 "Batch %s (%s): %s, %s payments paid, $%s%s",
                 batch_id,
                 provider,
-                state,
-                paid,
-                dollars(paid_cents),
-                f" ({reason})" if reason else "",
+                outcome.state,
+                outcome.paid_items,
+                dollars(outcome.paid_cents),
+                f" ({outcome.reason})" if outcome.reason else "",
             )
     return summary
+
+
+def _reconcile_one(conn, batch_id: int, conn_ids: dict, actor: str, items: dict) -> str:
+    """Apply the provider's outcomes of every accepted chunk (committed chunk by chunk), close
+    the batch as denied when the provider denied a chunk; add the counts to ``items``.
+    Returns the batch's provider."""
+    from collector.payouts.ledger import record_outcomes  # noqa: PLC0415
+    from collector.payouts.submission import (  # noqa: PLC0415
+        batch_provider,
+        chunks_of,
+        close_submitted_denied,
+    )
+    from collector_airflow.hooks.payouts import provider_hook  # noqa: PLC0415
+
+    provider = batch_provider(conn, batch_id)
+    hook = provider_hook(provider, conn_ids[provider])
+    denied = []
+    for chunk in chunks_of(conn, batch_id):
+        if not chunk.accepted or (provider == "paypal" and not chunk.provider_batch_id):
+            continue
+        status = hook.chunk_status(chunk, _open_keys(conn, batch_id, chunk.chunk), True)
+        counts = record_outcomes(conn, provider, status.outcomes, actor)
+        conn.commit()
+        if status.denied:
+            denied.append(status.denied)
+        for key, n in counts.items():
+            items[key] = items.get(key, 0) + n
+    if denied:
+        close_submitted_denied(conn, batch_id, actor, "; ".join(sorted(set(denied))))
+        conn.commit()
+    return provider
 
 
 def check_week_settled(
@@ -473,3 +492,56 @@ def check_week_settled(
         raise AirflowFailException(sentence)
     log.info("The week of %s is settled: no accepted, payable video left unpaid", week)
     return counts
+
+
+# The payout's Python tasks (dags/weekly_payout.py wires them). The Python names end in
+# ``_task`` (the glue above keeps the plain names); the task ids are the plain names.
+
+
+@task(task_id="resolve_run")
+def resolve_run_task(params: dict, dag_run=None, logical_date=None) -> dict:
+    return resolve_run(params, dag_run.run_type, logical_date, datetime.now(UTC))
+
+
+@task(task_id="refresh_outstanding")
+def refresh_outstanding_task(run: dict) -> dict:
+    return refresh_outstanding(run["providers"])
+
+
+@task(task_id="freeze")
+def freeze_task(run: dict, dag_run=None) -> list:
+    if run["dry_run"]:
+        log.info("Dry run: nothing frozen; the report previews the freeze and rolls it back")
+        return []
+    return freeze(date.fromisoformat(run["week"]), run["providers"], dag_run.run_id)
+
+
+@task(task_id="finance_report")
+def finance_report_task(run: dict, dag_run=None, ti=None) -> dict:
+    return freeze_and_report(
+        date.fromisoformat(run["week"]),
+        run["providers"],
+        run["dry_run"],
+        dag_run.run_id,
+        ti.try_number,
+    )
+
+
+@task.branch(task_id="route")
+def route_task(report: dict, run: dict) -> list[str]:
+    return next_step(report, run, approve="approve_payout", resume="already_approved")
+
+
+@task(task_id="reconcile", outlets=[PAYOUTS])
+def reconcile_task(submitted: dict) -> dict:
+    return reconcile_batches([int(b) for b in submitted["batch_ids"]])
+
+
+@task(task_id="release_if_rejected", trigger_rule="none_failed")  # `submit` skipped: rejected
+def release_if_rejected_task(run: dict, ti=None) -> list:
+    return release_if_rejected(ti, run, approval="approve_payout", submit="submit")
+
+
+@task(task_id="check_week_settled", trigger_rule="all_done")  # also after a failure: the point
+def check_week_settled_task(run: dict, dag_run=None) -> dict:
+    return check_week_settled(run, dag_run.run_type, dag_run.start_date)

@@ -49,13 +49,10 @@ def read_master_sheet(params: dict[str, Any]) -> list[list[str]]:
 def apply_updates(rows: list[list[str]], moment: datetime) -> dict[str, Any]:
     from collector.catalog.updates import apply_master_sheet  # noqa: PLC0415
 
-    conn = CollectorWarehouseHook().get_conn()
-    try:
+    with CollectorWarehouseHook().connection() as conn:
         report = apply_master_sheet(
             conn, rows, effective_at=moment, today=moment.astimezone(BUSINESS_TZ).date()
         )
-    finally:
-        conn.close()
     return report.summary()
 
 
@@ -68,11 +65,8 @@ def publish_catalog(params: dict[str, Any], moment: datetime) -> str:
     )
     from collector.core import settings  # noqa: PLC0415
 
-    conn = CollectorWarehouseHook().get_conn()
-    try:
+    with CollectorWarehouseHook().connection() as conn:
         public, owners = build_catalogs(conn, moment.astimezone(BUSINESS_TZ))
-    finally:
-        conn.close()
     target = storage_path(text_or_setting(params, "catalog_url", settings.catalog_url))
     target.parent.mkdir(parents=True, exist_ok=True)
     if owners:

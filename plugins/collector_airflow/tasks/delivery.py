@@ -16,11 +16,8 @@ log = logging.getLogger(__name__)
 def linked_users(conn_id: str = "collector_warehouse") -> list[str]:
     from collector.delivery.links import linked_collectors  # noqa: PLC0415
 
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         users = linked_collectors(conn)
-    finally:
-        conn.close()
     log.info("%d collectors have a working Dropbox link", len(users))
     return users
 
@@ -35,8 +32,7 @@ def deliver_user(
 
     hook = DropboxHook(dropbox_conn_id)
     vault = hook.token_vault()
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         link = links.link_of(conn, collector_id)
         token = links.refresh_token(conn, vault, collector_id)
         if link is None or token is None:
@@ -50,6 +46,4 @@ def deliver_user(
             datetime.now(UTC),
             local_file=local_file,
         )
-    finally:
-        conn.close()
     return result.summary()

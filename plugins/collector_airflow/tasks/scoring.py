@@ -98,8 +98,7 @@ def run_scoring(
             interval = parse_collected_between(str(between))
         except BadInterval as bad:
             raise AirflowFailException(str(bad)) from None
-    conn = CollectorWarehouseHook().get_conn()
-    try:
+    with CollectorWarehouseHook().connection() as conn:
         if params.get("rescore_all"):
             log.info("re-scoring every video under %s", rules)
             run = score_videos(conn, None, rules_version=rules_version)
@@ -119,8 +118,6 @@ def run_scoring(
             window = scoring_window(start, end, run_type)
             log.info("scoring videos whose inputs changed in [%s, %s)", *window)
             run = score_interval(conn, *window, rules_version=rules_version)
-    finally:
-        conn.close()
     log.info(
         "%d videos scored, %d rows written, %d scores changed (rules v%d)",
         run.videos_scored,

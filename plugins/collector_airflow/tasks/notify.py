@@ -74,8 +74,7 @@ def enqueue(week: date | None = None, warehouse_conn_id: str = "collector_wareho
     for ``week`` (default: the newest payout week whose batches are all closed)."""
     from collector.notify import emails as notifications  # noqa: PLC0415
 
-    conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(warehouse_conn_id).connection() as conn:
         week = week or notifications.latest_closed_week(conn)
         queued = {
             "welcome": notifications.enqueue_welcomes(conn),
@@ -85,8 +84,6 @@ def enqueue(week: date | None = None, warehouse_conn_id: str = "collector_wareho
             "digest": notifications.enqueue_digests(conn, week) if week else 0,
         }
         conn.commit()
-    finally:
-        conn.close()
     log.info("Queued emails: %s", queued)
     return queued
 
@@ -108,8 +105,7 @@ def send_outbox(
     sent: Counter = Counter()
     failed: Counter = Counter()
     refused: list[int] = []  # failed in this run: retried next run, not in a loop now
-    conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(warehouse_conn_id).connection() as conn:
         try:  # ops alerts first: few, and what ops must hear about
             ops = send_ops_alerts(conn, smtp_conn_id)
         except psycopg2.errors.UndefinedTable:  # sql/014 not applied yet
@@ -150,8 +146,6 @@ def send_outbox(
             notifications.mark_sent(conn, done)
             if len(rows) < batch:
                 break
-    finally:
-        conn.close()
     if failed:
         log.warning("Emails refused by the SMTP server, retried next run: %s", dict(failed))
     log.info("Emails sent: %s", dict(sent))

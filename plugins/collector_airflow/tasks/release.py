@@ -61,12 +61,9 @@ def plan(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dict[s
     dry_run = bool(params.get("dry_run"))
     wanted = None if dry_run else release_params(params)  # a build without a version stops here
     root = output_root(params)
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         wanted = wanted or _dry_run_params(conn, params)
         the_plan = plan_release(conn, wanted, str(root), dry_run=dry_run)
-    finally:
-        conn.close()
     summary = the_plan.summary()
     log.info("release %s: %s", summary["release"], _describe(summary))
     if dry_run:
@@ -117,14 +114,11 @@ def export_batch(
 
     wanted = release_params(params)
     root = output_root(params)
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         status = release_status(conn, wanted.name, wanted.version)
         target = clips_dir(root, wanted, status)
         sources = load_sources(conn, wanted.name, wanted.version, batch)
         result = export_clips(sources, target, local_video=local_file)
-    finally:
-        conn.close()
     log.info(
         "cut %d clips from %d videos (ffmpeg peak memory %.0f MB)",
         result.clips,
@@ -140,11 +134,8 @@ def publish(params: dict[str, Any], conn_id: str = "collector_warehouse") -> dic
     from collector.release.plan import load_plan  # noqa: PLC0415
 
     wanted = release_params(params)
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         outcome = finish_release(conn, load_plan(conn, wanted), output_root(params))
-    finally:
-        conn.close()
     if outcome.reproduced:
         log.info("rebuild of the published %s %s is identical", wanted.name, wanted.version)
     else:

@@ -19,9 +19,6 @@ def run_ingest(params: dict[str, Any], warehouse_conn_id: str = "collector_wareh
     quarantine = storage_path(text_or_setting(params, "quarantine_url", settings.quarantine_url))
     wait_minutes = given(params, "mp4_wait_minutes")
     mp4_wait = settings.mp4_wait() if wait_minutes is None else timedelta(minutes=wait_minutes)
-    conn = CollectorWarehouseHook(warehouse_conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(warehouse_conn_id).connection() as conn:
         report = ingest_landing_area(conn, landing, quarantine, mp4_wait=mp4_wait)
-    finally:
-        conn.close()
     return report.summary()

@@ -14,23 +14,16 @@ from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 log = logging.getLogger(__name__)
 TABS = ("Videos", "Payments", "Summary")
 ROW_BLOCK = 100  # rows are reserved in blocks, so most refreshes need no layout change
+OPS_SUMMARY = "ops_summary"  # its purpose in managed_spreadsheets
 
 
 def collectors_with_videos(conn_id: str = "collector_warehouse") -> list[str]:
     """Every collector with videos on a dashboard (self-serve ones are not): whether a
     dashboard changed is decided by its content hash."""
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                """SELECT DISTINCT v.collector_id FROM videos v
-                   JOIN collection_versions cv
-                     ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
-                   WHERE cv.kind <> 'self_serve' ORDER BY 1"""
-            )
-            return [r[0] for r in cur.fetchall()]
-    finally:
-        conn.close()
+    from collector.dashboards import sheets  # noqa: PLC0415
+
+    with CollectorWarehouseHook(conn_id).connection() as conn:
+        return sheets.collectors_with_videos(conn)
 
 
 def _layout(dashboard) -> dict[str, int]:
@@ -84,63 +77,45 @@ def refresh_ops_summary(conn_id: str = "collector_warehouse") -> str:
     """The ops summary spreadsheet (created on first use), rewritten only when it changed."""
     import hashlib  # noqa: PLC0415
 
+    from collector.core.managed_sheets import (  # noqa: PLC0415
+        ManagedSheet,
+        managed_sheet,
+        record_managed_sheet,
+        set_content_hash,
+    )
     from collector.dashboards.content import OPS_HEADER, ops_summary  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
-    conn = CollectorWarehouseHook(conn_id).get_conn()
-    try:
+    with CollectorWarehouseHook(conn_id).connection() as conn:
         rows, lag = ops_summary(conn, datetime.now(UTC))
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT spreadsheet_id, content_hash FROM managed_spreadsheets "
-                "WHERE purpose = 'ops_summary'"
-            )
-            found = cur.fetchone()
+        found = managed_sheet(conn, OPS_SUMMARY)
         conn.commit()
         if found is None:
             sheet_id = hook.create_and_share("Ops summary", worksheets=["By day", "Lag"])
-            with conn.cursor() as cur:
-                cur.execute(
-                    "INSERT INTO managed_spreadsheets (purpose, spreadsheet_id, title) "
-                    "VALUES ('ops_summary', %s, 'Ops summary')",
-                    (sheet_id,),
-                )
+            record_managed_sheet(conn, OPS_SUMMARY, sheet_id, "Ops summary")
             conn.commit()
-            found = (sheet_id, None)
+            found = ManagedSheet(sheet_id, None)
         sheet_id, old_hash = found
         digest = hashlib.sha256(json.dumps([rows, lag], default=str).encode()).hexdigest()
         if digest != old_hash:
             hook.write_table(sheet_id, "By day", OPS_HEADER, rows)
             hook.write_table(sheet_id, "Lag", ["What", "When"], lag)
-            with conn.cursor() as cur:
-                cur.execute(
-                    "UPDATE managed_spreadsheets SET content_hash = %s "
-                    "WHERE purpose = 'ops_summary'",
-                    (digest,),
-                )
+            set_content_hash(conn, OPS_SUMMARY, digest)
             conn.commit()
         return sheet_id
-    finally:
-        conn.close()
 
 
-def _create_dashboard(hook: GoogleSheetsHook, conn, collector: str) -> tuple:
+def _create_dashboard(hook: GoogleSheetsHook, conn, collector: str):
     """Create, lay out and share a collector's spreadsheet; remember it (sheet ids included)."""
     from collector.core.identity import normalize_email  # noqa: PLC0415
+    from collector.dashboards.sheets import record_dashboard  # noqa: PLC0415
 
     email = normalize_email(collector) if "@" in collector else None
     sheet_id = hook.create_and_share(
         f"Collector dashboard: {collector}", worksheets=list(TABS), readers=[email] if email else []
     )
     ids = {ws.title: ws.id for ws in hook.open(sheet_id).worksheets()}
-    with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO collector_dashboards (collector_id, spreadsheet_id, sheet_ids) "
-            "VALUES (%s, %s, %s)",
-            (collector, sheet_id, json.dumps(ids)),
-        )
-    conn.commit()
-    return sheet_id, ids, {}, None
+    return record_dashboard(conn, collector, sheet_id, ids)
 
 
 def _write_dashboard(
@@ -158,29 +133,17 @@ def _write_dashboard(
     return new_layout
 
 
-def _record(conn, sql: str, args: tuple) -> None:
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-    conn.commit()
-
-
 def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_warehouse") -> dict:
     """Refresh each collector's sheet if its content changed; one failure does not stop others
     (it is recorded, reported, and retried next run because its hash is left as it was)."""
     from collector.dashboards.content import build_dashboards  # noqa: PLC0415
+    from collector.dashboards.sheets import known_dashboards  # noqa: PLC0415
 
     hook = GoogleSheetsHook()
-    conn = CollectorWarehouseHook(conn_id).get_conn()
     counts = {"written": 0, "unchanged": 0, "created": 0, "failed": 0}
     failures: list[str] = []
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT collector_id, spreadsheet_id, sheet_ids, layout, content_hash "
-                "FROM collector_dashboards WHERE collector_id = ANY(%s)",
-                (collector_ids,),
-            )
-            known = {r[0]: r[1:] for r in cur.fetchall()}
+    with CollectorWarehouseHook(conn_id).connection() as conn:
+        known = known_dashboards(conn, collector_ids)
         conn.commit()
         for collector in (c for c in collector_ids if c not in known):
             try:
@@ -194,35 +157,31 @@ def refresh_collectors(collector_ids: list[str], conn_id: str = "collector_wareh
             conn, [c for c in collector_ids if c in known], datetime.now(UTC), urls
         )
         for collector, board in boards.items():
-            sheet_id, sheet_ids, layout, old_hash = known[collector]
-            new_hash = board.content_hash()
-            if new_hash == old_hash:
-                counts["unchanged"] += 1
-                continue
-            try:
-                new_layout = _write_dashboard(hook, sheet_id, sheet_ids, layout, board)
-            except Exception as exc:
-                counts["failed"] += 1
-                failures.append(f"{collector}: {exc}")
-                _record(
-                    conn,
-                    "UPDATE collector_dashboards SET last_error = %s, error_at = now() "
-                    "WHERE collector_id = %s",
-                    (str(exc)[:500], collector),
-                )
-                continue
-            _write_html_page(board)
-            _record(
-                conn,
-                """UPDATE collector_dashboards SET content_hash = %s, layout = %s,
-                                 refreshed_at = now(), last_error = NULL, error_at = NULL
-                             WHERE collector_id = %s""",
-                (new_hash, json.dumps(new_layout), collector),
-            )
-            counts["written"] += 1
-    finally:
-        conn.close()
+            outcome, error = _refresh_one(hook, conn, known[collector], board)
+            counts[outcome] += 1
+            if error:
+                failures.append(f"{collector}: {error}")
     for failure in failures:
         log.warning("dashboard not refreshed (retried next run): %s", failure)
     log.info("dashboards: %s", counts)
     return {**counts, "failures": failures}
+
+
+def _refresh_one(hook: GoogleSheetsHook, conn, known, board) -> tuple[str, str | None]:
+    """Write one collector's dashboard when its content changed and record the outcome:
+    (``"unchanged"`` | ``"written"``, None) or (``"failed"``, the error: recorded, retried next
+    run)."""
+    from collector.dashboards.sheets import record_failure, record_written  # noqa: PLC0415
+
+    sheet_id, sheet_ids, layout, old_hash = known
+    new_hash = board.content_hash()
+    if new_hash == old_hash:
+        return "unchanged", None
+    try:
+        new_layout = _write_dashboard(hook, sheet_id, sheet_ids, layout, board)
+    except Exception as exc:
+        record_failure(conn, board.collector_id, str(exc))
+        return "failed", str(exc)
+    _write_html_page(board)
+    record_written(conn, board.collector_id, new_hash, new_layout)
+    return "written", None
