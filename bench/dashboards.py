@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import time
+from datetime import UTC, datetime
 
 from _common import CONSENTS_SQL, admin, sandbox, scratch_database
 
@@ -48,93 +49,118 @@ INSERT INTO activity_ratings (video_id, activity_index, reviewer_email, labels, 
 """
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line: ``--collectors`` with dashboards, the ``--changed`` share of them."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--collectors", type=int, default=10_000)
     parser.add_argument("--changed", type=float, default=0.02)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def configure(url: str, database: str) -> None:
+    """Point the Airflow connections at the scratch warehouse and the Sheets sandbox, no quota."""
     from sandbox.credentials import service_account_info
 
-    with sandbox() as url, scratch_database("bench_dash") as database:
-        admin(url, "quota", {"per_user": 10**9, "per_project": 10**9})
-        os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = database
-        os.environ["AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "google_sheets",
-                "extra": {
-                    "keyfile_dict": service_account_info(url),
-                    "api_base_url": url,
-                    "writes_per_minute": 10**9,
-                    "reads_per_minute": 10**9,
-                },
-            }
+    admin(url, "quota", {"per_user": 10**9, "per_project": 10**9})
+    os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = database
+    os.environ["AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "google_sheets",
+            "extra": {
+                "keyfile_dict": service_account_info(url),
+                "api_base_url": url,
+                "writes_per_minute": 10**9,
+                "reads_per_minute": 10**9,
+            },
+        }
+    )
+    os.environ["COLLECTOR_DASHBOARD_HTML_URL"] = tempfile.mkdtemp(prefix="bench-pages-")
+
+
+def seed(database: str, collectors: int):
+    """Set-up (not timed): the collectors' rated videos, scored; an open connection."""
+    conn = db.connect(database)
+    with conn.cursor() as cur:
+        cur.execute(SEED, {"n": collectors})
+        cur.execute(CONSENTS_SQL)
+    conn.commit()
+    score_videos(conn)
+    return conn
+
+
+def create_dashboards() -> list[str]:
+    """Set-up (not timed): every collector's dashboard created and filled; the collectors."""
+    from collector_airflow.tasks.dashboards import collectors_with_videos, refresh_collectors
+
+    everyone = collectors_with_videos()
+    started = time.perf_counter()
+    first = refresh_collectors(everyone)
+    print(
+        f"set-up: {first['created']:,} dashboards created and filled in "
+        f"{time.perf_counter() - started:.0f} s (not timed below)",
+        flush=True,
+    )
+    return everyone
+
+
+def change_ratings(conn, changed: list[str]) -> None:
+    """A rating changed for each of the ``changed`` collectors, and re-scored (not timed)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE activity_ratings SET labels = '{box_too_big}', updated_at = now() "
+            "WHERE activity_index = 0 AND video_id IN "
+            "(SELECT video_id FROM videos WHERE collector_id = ANY(%s))",
+            (changed,),
         )
-        os.environ["COLLECTOR_DASHBOARD_HTML_URL"] = tempfile.mkdtemp(prefix="bench-pages-")
-        conn = db.connect(database)
-        with conn.cursor() as cur:
-            cur.execute(SEED, {"n": args.collectors})
-            cur.execute(CONSENTS_SQL)
-        conn.commit()
-        score_videos(conn)
+    conn.commit()
+    score_videos(conn)
 
-        from collector_airflow.tasks.dashboards import collectors_with_videos, refresh_collectors
 
-        everyone = collectors_with_videos()
-        started = time.perf_counter()
-        first = refresh_collectors(everyone)
-        print(
-            f"set-up: {first['created']:,} dashboards created and filled in "
-            f"{time.perf_counter() - started:.0f} s (not timed below)",
-            flush=True,
+def refresh_ours(url: str, everyone: list[str], changed: list[str]) -> tuple[float, int]:
+    """Ours: refresh every dashboard, only the changed ones are written; (seconds, requests)."""
+    from collector_airflow.tasks.dashboards import refresh_collectors
+
+    admin(url, "reset-stats", {})
+    started = time.perf_counter()
+    ours = refresh_collectors(everyone)
+    ours_s = time.perf_counter() - started
+    ours_requests = admin(url, "stats")["requests"]
+    assert ours["written"] == len(changed), ours
+    return ours_s, ours_requests
+
+
+def refresh_reference(url: str, conn, changed: list[str]) -> tuple[float, int]:
+    """The reference: gspread-dataframe, one set_with_dataframe per tab, for the changed ones."""
+    import pandas as pd
+    from gspread_dataframe import set_with_dataframe
+
+    from collector.dashboards.content import build_dashboards
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    hook = GoogleSheetsHook()
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT collector_id, spreadsheet_id FROM collector_dashboards "
+            "WHERE collector_id = ANY(%s)",
+            (changed,),
         )
+        sheets = dict(cur.fetchall())
+    conn.commit()
+    boards = build_dashboards(conn, changed, datetime.now(UTC))
+    admin(url, "reset-stats", {})
+    started = time.perf_counter()
+    for collector, board in boards.items():
+        book = hook.open(sheets[collector])
+        for tab, (header, rows) in board.tabs().items():
+            frame = pd.DataFrame(rows, columns=header)
+            set_with_dataframe(book.worksheet(tab), frame, resize=True)
+    ref_s = time.perf_counter() - started
+    return ref_s, admin(url, "stats")["requests"]
 
-        changed = everyone[: max(1, int(len(everyone) * args.changed))]
-        with conn.cursor() as cur:
-            cur.execute(
-                "UPDATE activity_ratings SET labels = '{box_too_big}', updated_at = now() "
-                "WHERE activity_index = 0 AND video_id IN "
-                "(SELECT video_id FROM videos WHERE collector_id = ANY(%s))",
-                (changed,),
-            )
-        conn.commit()
-        score_videos(conn)
-        admin(url, "reset-stats", {})
-        started = time.perf_counter()
-        ours = refresh_collectors(everyone)
-        ours_s = time.perf_counter() - started
-        ours_requests = admin(url, "stats")["requests"]
-        assert ours["written"] == len(changed), ours
 
-        # Reference: gspread-dataframe, one set_with_dataframe per tab, for the changed ones.
-        import pandas as pd
-        from gspread_dataframe import set_with_dataframe
-
-        from collector.dashboards.content import build_dashboards
-        from collector_airflow.hooks.sheets import GoogleSheetsHook
-
-        hook = GoogleSheetsHook()
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT collector_id, spreadsheet_id FROM collector_dashboards "
-                "WHERE collector_id = ANY(%s)",
-                (changed,),
-            )
-            sheets = dict(cur.fetchall())
-        conn.commit()
-        from datetime import UTC, datetime
-
-        boards = build_dashboards(conn, changed, datetime.now(UTC))
-        admin(url, "reset-stats", {})
-        started = time.perf_counter()
-        for collector, board in boards.items():
-            book = hook.open(sheets[collector])
-            for tab, (header, rows) in board.tabs().items():
-                frame = pd.DataFrame(rows, columns=header)
-                set_with_dataframe(book.worksheet(tab), frame, resize=True)
-        ref_s = time.perf_counter() - started
-        ref_requests = admin(url, "stats")["requests"]
-        conn.close()
-    n, k = len(everyone), len(changed)
+def report(n: int, k: int, ours: tuple[float, int], reference: tuple[float, int]) -> None:
+    """Print ours against the reference extrapolated to rewriting all ``n`` collectors hourly."""
+    (ours_s, ours_requests), (ref_s, ref_requests) = ours, reference
     per_changed_ref = ref_requests / k
     print(
         f"ours     : {n:,} collectors, {k:,} changed -> {ours_requests:,} requests "
@@ -149,6 +175,21 @@ def main() -> None:
         f"ratio    : {per_changed_ref * n / max(ours_requests, 1):,.0f}x fewer requests per hourly refresh; "
         f"{per_changed_ref / (ours_requests / k):.1f}x fewer per changed collector"
     )
+
+
+def main() -> None:
+    """Seed, refresh ours and the reference way in the same run, and print the figures."""
+    args = parse_args()
+    with sandbox() as url, scratch_database("bench_dash") as database:
+        configure(url, database)
+        conn = seed(database, args.collectors)
+        everyone = create_dashboards()
+        changed = everyone[: max(1, int(len(everyone) * args.changed))]
+        change_ratings(conn, changed)
+        ours = refresh_ours(url, everyone, changed)
+        reference = refresh_reference(url, conn, changed)
+        conn.close()
+    report(len(everyone), len(changed), ours, reference)
 
 
 if __name__ == "__main__":

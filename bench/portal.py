@@ -34,6 +34,7 @@ from collector.core import db
 from collector.scoring.scores import score_videos
 
 HEAVY = 10
+PASSWORD = "bench password 1"
 SEED = """
 INSERT INTO collections (collection_id, project_id) VALUES ('P901C001', 'P901');
 INSERT INTO collection_versions (collection_id, version, name, activity_shortnames,
@@ -98,98 +99,112 @@ def run_sessions(sessions: list, seconds: float, request) -> list[float]:
     return latencies
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line: warehouse size, concurrent sessions and seconds of load."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--collectors", type=int, default=10_000)
     parser.add_argument("--videos-per-collector", type=int, default=95)
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
-    args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        url = stack.enter_context(scratch_database("bench_portal"))
-        conn = db.connect(url)
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            cur.execute(
-                SEED,
-                {"n": args.collectors, "heavy": HEAVY, "per": args.videos_per_collector},
-            )
-            cur.execute(CONSENTS_SQL)
-            cur.execute("SELECT count(*) FROM videos")
-            (videos,) = cur.fetchone()
-        conn.commit()
-        score_videos(conn)
-        heavy = [f"c{g}@example.com" for g in range(1, HEAVY + 1)]
-        light = [f"c{g}@example.com" for g in range(HEAVY + 1, args.collectors + 1)]
-        chosen = heavy[: args.sessions // 5] + random.Random(7).sample(
-            light, args.sessions - min(len(heavy), args.sessions // 5)
-        )
-        password = "bench password 1"
-        now = datetime.now(UTC)
-        for email in chosen:
-            account = logins.create_account(conn, email)
-            logins.use_link(
-                conn, logins.issue_link(conn, account, "set_password", now), password, now
-            )
-        conn.commit()
-        print(
-            f"set-up: {args.collectors:,} collectors, {videos:,} videos seeded and scored in "
-            f"{time.perf_counter() - started:.0f} s (not timed below)",
-            flush=True,
-        )
+    return parser.parse_args()
 
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
-            env={**os.environ, "COLLECTOR_DB_URL": url, "COLLECTOR_PORTAL_SECRET": "bench"},
-        )
-        stack.callback(server.wait, 10)  # run last to first: terminate, then wait
-        stack.callback(server.terminate)
-        portal = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{portal}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
 
-        def log_in(email: str) -> requests.Session:
-            session = requests.Session()
-            form = session.get(f"{portal}/login").text
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-            answer = session.post(
-                f"{portal}/login",
-                data={"email": email, "password": password, "csrf_token": csrf},
-            )
-            assert answer.url.endswith("/dashboard"), answer.status_code
-            return session
+def seed(conn, collectors: int, per: int) -> int:
+    """Set-up (not timed): the collectors' rated videos, scored; how many videos."""
+    with conn.cursor() as cur:
+        cur.execute(SEED, {"n": collectors, "heavy": HEAVY, "per": per})
+        cur.execute(CONSENTS_SQL)
+        cur.execute("SELECT count(*) FROM videos")
+        (videos,) = cur.fetchone()
+    conn.commit()
+    score_videos(conn)
+    return videos
 
-        sessions = [log_in(email) for email in chosen]
 
-        def load_page(session: requests.Session) -> None:
-            answer = session.get(f"{portal}/dashboard")
-            assert answer.status_code == 200 and "Videos (" in answer.text
+def choose_collectors(collectors: int, sessions: int) -> list[str]:
+    """One collector per session: a fifth of them heavy, the rest light ones at random."""
+    heavy = [f"c{g}@example.com" for g in range(1, HEAVY + 1)]
+    light = [f"c{g}@example.com" for g in range(HEAVY + 1, collectors + 1)]
+    return heavy[: sessions // 5] + random.Random(7).sample(
+        light, sessions - min(len(heavy), sessions // 5)
+    )
 
-        for session in sessions[:5]:  # warm up both workers
-            load_page(session)
-        ours = run_sessions(sessions, args.seconds, load_page)
 
-        connections = {email: db.connect(url) for email in chosen}
+def create_accounts(conn, chosen: list[str]) -> None:
+    """A portal account with PASSWORD for each chosen collector (not timed)."""
+    now = datetime.now(UTC)
+    for email in chosen:
+        account = logins.create_account(conn, email)
+        logins.use_link(conn, logins.issue_link(conn, account, "set_password", now), PASSWORD, now)
+    conn.commit()
 
-        def plain_query(email: str) -> None:
-            with connections[email].cursor() as cur:
-                cur.execute(PLAIN, (email,))
-                assert len(cur.fetchall()) == 50
-            connections[email].commit()
 
-        plain = run_sessions(chosen, args.seconds, plain_query)
-        for c in connections.values():
-            c.close()
-        conn.close()
+def start_portal(stack: contextlib.ExitStack, url: str) -> str:
+    """The portal as its own service on a free port, stopped when ``stack`` closes; its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
+        env={**os.environ, "COLLECTOR_DB_URL": url, "COLLECTOR_PORTAL_SECRET": "bench"},
+    )
+    stack.callback(server.wait, 10)  # run last to first: terminate, then wait
+    stack.callback(server.terminate)
+    portal = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{portal}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return portal
+
+
+def log_in(portal: str, email: str) -> requests.Session:
+    """A keep-alive HTTP session logged in to the portal as ``email``."""
+    session = requests.Session()
+    form = session.get(f"{portal}/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    answer = session.post(
+        f"{portal}/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf},
+    )
+    assert answer.url.endswith("/dashboard"), answer.status_code
+    return session
+
+
+def load_portal(portal: str, sessions: list[requests.Session], seconds: float) -> list[float]:
+    """Ours: each logged-in collector loads their dashboard page; latencies in ms."""
+
+    def load_page(session: requests.Session) -> None:
+        answer = session.get(f"{portal}/dashboard")
+        assert answer.status_code == 200 and "Videos (" in answer.text
+
+    for session in sessions[:5]:  # warm up both workers
+        load_page(session)
+    return run_sessions(sessions, seconds, load_page)
+
+
+def load_plain(url: str, chosen: list[str], seconds: float) -> list[float]:
+    """The reference: the same rows read with one plain query per load; latencies in ms."""
+    connections = {email: db.connect(url) for email in chosen}
+
+    def plain_query(email: str) -> None:
+        with connections[email].cursor() as cur:
+            cur.execute(PLAIN, (email,))
+            assert len(cur.fetchall()) == 50
+        connections[email].commit()
+
+    plain = run_sessions(chosen, seconds, plain_query)
+    for c in connections.values():
+        c.close()
+    return plain
+
+
+def report(sessions: int, seconds: float, ours: list[float], plain: list[float]) -> None:
+    """Print the latencies of the page and the plain query, and how they compare."""
     for label, values in (("portal page", ours), ("plain query", plain)):
         print(
-            f"{label:12}: {len(values):,} requests from {args.sessions} sessions in "
-            f"{args.seconds:.0f} s: p50 {statistics.median(values):.1f} ms, "
+            f"{label:12}: {len(values):,} requests from {sessions} sessions in "
+            f"{seconds:.0f} s: p50 {statistics.median(values):.1f} ms, "
             f"p95 {percentile(values, 0.95):.1f} ms, max {max(values):.1f} ms"
         )
     print(
@@ -198,6 +213,29 @@ def main() -> None:
         f"{percentile(ours, 0.95) / percentile(plain, 0.95):.1f}x at p95 (target p95 <= 150 ms: "
         f"{'met' if percentile(ours, 0.95) <= 150 else 'NOT met'})"
     )
+
+
+def main() -> None:
+    """Seed, load the portal page and the plain query in the same run, and print the figures."""
+    args = parse_args()
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(scratch_database("bench_portal"))
+        conn = db.connect(url)
+        started = time.perf_counter()
+        videos = seed(conn, args.collectors, args.videos_per_collector)
+        chosen = choose_collectors(args.collectors, args.sessions)
+        create_accounts(conn, chosen)
+        print(
+            f"set-up: {args.collectors:,} collectors, {videos:,} videos seeded and scored in "
+            f"{time.perf_counter() - started:.0f} s (not timed below)",
+            flush=True,
+        )
+        portal = start_portal(stack, url)
+        sessions = [log_in(portal, email) for email in chosen]  # kept open to the end
+        ours = load_portal(portal, sessions, args.seconds)
+        plain = load_plain(url, chosen, args.seconds)
+        conn.close()
+    report(args.sessions, args.seconds, ours, plain)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import math
 import time
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-import psycopg2
-from _common import CONSENTS_SQL
+from _common import CONSENTS_SQL, scratch_database
 
-from collector.core import db, settings
-from collector.scoring.scores import score_interval, score_videos
+from collector.core import db
+from collector.scoring.scores import ScoreRun, score_interval, score_videos
 
 GENERATE = """
 INSERT INTO collections (collection_id, project_id)
@@ -72,9 +72,26 @@ def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371008.8 * math.asin(min(1, math.sqrt(a)))
 
 
-def naive_score(conn, video_id: str) -> tuple:
-    """The reference: one video at a time in Python, the way a first version would be written."""
-    cur = conn.cursor()
+class NaiveVideo(NamedTuple):
+    """What the naive scorer reads about one video and its collection version."""
+
+    collector: str
+    collection: str
+    at: datetime
+    duration: float
+    app: str
+    required: int
+    min_s: float
+    min_app: str
+    hours: int
+    threshold: float
+    lat: float | None
+    lon: float | None
+    accuracy: float | None
+
+
+def naive_video(cur, video_id: str) -> NaiveVideo:
+    """Naive step 1: the video and its collection version, one query."""
     cur.execute(
         """SELECT v.collector_id, v.collection_id, v.collected_at, v.duration_s, v.app_version,
                   cv.required_activity_count, cv.min_duration_s, cv.min_app_version,
@@ -85,23 +102,17 @@ def naive_score(conn, video_id: str) -> tuple:
            WHERE v.video_id = %s""",
         (video_id,),
     )
-    (
-        collector,
-        collection,
-        at,
-        duration,
-        app,
-        required,
-        min_s,
-        min_app,
-        hours,
-        threshold,
-        lat,
-        lon,
-        accuracy,
-    ) = cur.fetchone()
+    return NaiveVideo(*cur.fetchone())
+
+
+def naive_label_rules(cur) -> dict:
+    """Naive step 2: the label rules, read again for every video."""
     cur.execute("SELECT label, effect, factor FROM scoring_label_rules WHERE rules_version = 1")
-    rules = {label: (effect, factor) for label, effect, factor in cur.fetchall()}
+    return {label: (effect, factor) for label, effect, factor in cur.fetchall()}
+
+
+def naive_activity_scores(cur, video_id: str, rules: dict) -> tuple[list[float], bool]:
+    """Naive step 3: each activity's mean reviewer score, one query per activity; and pending."""
     cur.execute("SELECT activity_index FROM activities WHERE video_id = %s", (video_id,))
     activity_scores, pending = [], False
     for (index,) in cur.fetchall():
@@ -122,28 +133,45 @@ def naive_score(conn, video_id: str) -> tuple:
             pending = True
         else:
             activity_scores.append(sum(reviewer_scores) / len(reviewer_scores))
+    return activity_scores, pending
+
+
+def naive_superseded(cur, video: NaiveVideo) -> bool:
+    """Naive step 4: a later video by the same collector within the rate limit, one query."""
     cur.execute(
         """SELECT 1 FROM videos WHERE collector_id = %s AND collection_id = %s
            AND collected_at > %s AND collected_at < %s + make_interval(secs => %s * 3600)""",
-        (collector, collection, at, at, hours),
+        (video.collector, video.collection, video.at, video.at, video.hours),
     )
-    superseded = cur.fetchone() is not None
-    outdated = [int(p) for p in app.split(".")] < [int(p) for p in min_app.split(".")]
+    return cur.fetchone() is not None
+
+
+def naive_repeated(cur, video_id: str, video: NaiveVideo) -> bool:
+    """Naive step 5: an earlier video within 200 m, every earlier location checked in Python."""
     cur.execute(
         """SELECT latitude, longitude FROM videos WHERE collector_id = %s AND collection_id = %s
            AND latitude IS NOT NULL AND (collected_at, video_id) < (%s, %s)""",
-        (collector, collection, at, video_id),
+        (video.collector, video.collection, video.at, video_id),
     )
-    repeated = any(great_circle_m(lat, lon, a, b) <= 200 for a, b in cur.fetchall())
-    score = sum(activity_scores) / len(activity_scores) if activity_scores else None
-    blocked = (
-        duration < min_s
+    return any(great_circle_m(video.lat, video.lon, a, b) <= 200 for a, b in cur.fetchall())
+
+
+def naive_blocked(video: NaiveVideo, outdated: bool, activities: int, repeated: bool) -> bool:
+    """Naive step 6: too short, outdated app, too few activities, poor GPS or a repeated place."""
+    return (
+        video.duration < video.min_s
         or outdated
-        or len(activity_scores) < required
-        or (accuracy is not None and accuracy > 50)
+        or activities < video.required
+        or (video.accuracy is not None and video.accuracy > 50)
         or repeated
     )
-    status = (
+
+
+def naive_choose_status(
+    video: NaiveVideo, blocked: bool, superseded: bool, pending: bool, score: float | None
+) -> str:
+    """Naive step 7: the status, first match wins."""
+    return (
         "blocked"
         if blocked
         else "superseded"
@@ -151,96 +179,131 @@ def naive_score(conn, video_id: str) -> tuple:
         else "pending"
         if pending or score is None
         else "accepted"
-        if score >= float(threshold)
+        if score >= float(video.threshold)
         else "rejected"
     )
+
+
+def naive_score(conn, video_id: str) -> tuple:
+    """The reference: one video at a time in Python, the way a first version would be written."""
+    cur = conn.cursor()
+    video = naive_video(cur, video_id)
+    rules = naive_label_rules(cur)
+    activity_scores, pending = naive_activity_scores(cur, video_id, rules)
+    superseded = naive_superseded(cur, video)
+    outdated = [int(p) for p in video.app.split(".")] < [int(p) for p in video.min_app.split(".")]
+    repeated = naive_repeated(cur, video_id, video)
+    score = sum(activity_scores) / len(activity_scores) if activity_scores else None
+    blocked = naive_blocked(video, outdated, len(activity_scores), repeated)
+    status = naive_choose_status(video, blocked, superseded, pending, score)
     cur.execute("UPDATE video_scores SET status = status WHERE video_id = %s", (video_id,))
     conn.commit()
     return status, score
 
 
-def main() -> None:
+@dataclass
+class Ours:
+    """The set-based scorer's results and seconds: full re-score, rerun and hourly increment."""
+
+    full: ScoreRun
+    full_s: float
+    rerun: ScoreRun
+    rerun_s: float
+    increment: ScoreRun
+    increment_s: float
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line: ``--videos`` generated, ``--naive`` of them scored the naive way."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--videos", type=int, default=200_000)
     parser.add_argument("--naive", type=int, default=2000)
-    args = parser.parse_args()
-    base = settings.database_url().rsplit("/", 1)[0]
-    name = f"bench_scoring_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(base + "/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        conn = db.connect(f"{base}/{name}")
-        db.migrate(conn)
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            cur.execute(
-                GENERATE,
-                {"videos": args.videos, "collectors": args.videos // 40, "collections": 20},
-            )
-            cur.execute(CONSENTS_SQL)
-            cur.execute("SELECT count(*) FROM activity_ratings")
-            ratings = cur.fetchone()[0]
-        conn.commit()
-        print(
-            f"generated {args.videos:,} videos, {ratings:,} ratings in "
-            f"{time.perf_counter() - started:.0f} s",
-            flush=True,
+    return parser.parse_args()
+
+
+def generate(conn, videos: int) -> None:
+    """Set-up (not timed): the videos, activities and ratings, and a line saying how long."""
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute(
+            GENERATE,
+            {"videos": videos, "collectors": videos // 40, "collections": 20},
         )
-
-        started = time.perf_counter()
-        full = score_videos(conn)
-        full_s = time.perf_counter() - started
-        started = time.perf_counter()
-        rerun = score_videos(conn)
-        rerun_s = time.perf_counter() - started
-
-        now = datetime.now(UTC)
-        with conn.cursor() as cur:  # 1k new ratings in the last hour
-            cur.execute(
-                """UPDATE activity_ratings SET labels = '{box_too_small}', updated_at = %s
-                   WHERE (video_id, activity_index, reviewer_email) IN (
-                       SELECT video_id, activity_index, reviewer_email FROM activity_ratings
-                       WHERE reviewer_email = 'r1@x.org' ORDER BY video_id LIMIT 1000)""",
-                (now,),
-            )
-        conn.commit()
-        started = time.perf_counter()
-        increment = score_interval(conn, now - timedelta(hours=1), now + timedelta(minutes=1))
-        increment_s = time.perf_counter() - started
-
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT video_id, status, score FROM video_scores ORDER BY random() LIMIT %s",
-                (args.naive,),
-            )
-            sample = cur.fetchall()
-        conn.commit()
-        started = time.perf_counter()
-        disagreements = 0
-        for video_id, status, score in sample:
-            naive_status, naive_value = naive_score(conn, video_id)
-            same_score = (score is None and naive_value is None) or (
-                score is not None
-                and naive_value is not None
-                and abs(float(score) - naive_value) < 1e-6
-            )
-            disagreements += not (naive_status == status and same_score)
-        naive_s = time.perf_counter() - started
-        conn.close()
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-    naive_per_video = naive_s / len(sample)
-    naive_full = naive_per_video * args.videos
+        cur.execute(CONSENTS_SQL)
+        cur.execute("SELECT count(*) FROM activity_ratings")
+        ratings = cur.fetchone()[0]
+    conn.commit()
     print(
-        f"full re-score : {full.videos_scored:,} videos in {full_s:.1f} s "
+        f"generated {videos:,} videos, {ratings:,} ratings in "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+
+
+def new_ratings(conn, now: datetime) -> None:
+    """1k ratings changed in the last hour, for the increment (not timed)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE activity_ratings SET labels = '{box_too_small}', updated_at = %s
+               WHERE (video_id, activity_index, reviewer_email) IN (
+                   SELECT video_id, activity_index, reviewer_email FROM activity_ratings
+                   WHERE reviewer_email = 'r1@x.org' ORDER BY video_id LIMIT 1000)""",
+            (now,),
+        )
+    conn.commit()
+
+
+def score_ours(conn) -> Ours:
+    """Ours, set-based: the full re-score, a rerun, and the increment after 1k new ratings."""
+    started = time.perf_counter()
+    full = score_videos(conn)
+    full_s = time.perf_counter() - started
+    started = time.perf_counter()
+    rerun = score_videos(conn)
+    rerun_s = time.perf_counter() - started
+
+    now = datetime.now(UTC)
+    new_ratings(conn, now)
+    started = time.perf_counter()
+    increment = score_interval(conn, now - timedelta(hours=1), now + timedelta(minutes=1))
+    increment_s = time.perf_counter() - started
+    return Ours(full, full_s, rerun, rerun_s, increment, increment_s)
+
+
+def score_naive(conn, size: int) -> tuple[int, float, int]:
+    """The naive way on a random sample of ``size`` videos: (sampled, seconds, disagreements)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT video_id, status, score FROM video_scores ORDER BY random() LIMIT %s",
+            (size,),
+        )
+        sample = cur.fetchall()
+    conn.commit()
+    started = time.perf_counter()
+    disagreements = 0
+    for video_id, status, score in sample:
+        naive_status, naive_value = naive_score(conn, video_id)
+        same_score = (score is None and naive_value is None) or (
+            score is not None and naive_value is not None and abs(float(score) - naive_value) < 1e-6
+        )
+        disagreements += not (naive_status == status and same_score)
+    naive_s = time.perf_counter() - started
+    return len(sample), naive_s, disagreements
+
+
+def report(videos: int, ours: Ours, sampled: int, naive_s: float, disagreements: int) -> None:
+    """Print ours against the naive way extrapolated from the sample."""
+    naive_per_video = naive_s / sampled
+    naive_full = naive_per_video * videos
+    increment, increment_s = ours.increment, ours.increment_s
+    print(
+        f"full re-score : {ours.full.videos_scored:,} videos in {ours.full_s:.1f} s "
         f"(target <= 30 s) | naive: {naive_per_video * 1000:.2f} ms/video -> {naive_full:.0f} s "
-        f"for all (measured on {len(sample):,}) | {naive_full / full_s:.0f}x"
+        f"for all (measured on {sampled:,}) | {naive_full / ours.full_s:.0f}x"
     )
     print(
-        f"rerun         : {rerun.videos_scored:,} videos, {rerun.videos_written} rows written, "
-        f"{rerun_s:.1f} s"
+        f"rerun         : {ours.rerun.videos_scored:,} videos, {ours.rerun.videos_written} rows "
+        f"written, {ours.rerun_s:.1f} s"
     )
     print(
         f"increment     : 1,000 new ratings -> {increment.videos_scored:,} videos re-scored in "
@@ -248,7 +311,19 @@ def main() -> None:
         f"{naive_per_video * increment.videos_scored:.1f} s | "
         f"{naive_per_video * increment.videos_scored / increment_s:.0f}x"
     )
-    print(f"naive and set-based disagree on {disagreements} of {len(sample)} sampled videos")
+    print(f"naive and set-based disagree on {disagreements} of {sampled} sampled videos")
+
+
+def main() -> None:
+    """Generate, score ours and the naive way in the same run, and print the figures."""
+    args = parse_args()
+    with scratch_database("bench_scoring") as url:
+        conn = db.connect(url)
+        generate(conn, args.videos)
+        ours = score_ours(conn)
+        sampled, naive_s, disagreements = score_naive(conn, args.naive)
+        conn.close()
+    report(args.videos, ours, sampled, naive_s, disagreements)
 
 
 if __name__ == "__main__":
