@@ -23,6 +23,8 @@ from datetime import date, datetime
 
 import psycopg2.extensions
 
+from collector.core.money import usd
+
 PROVIDERS = ("paypal", "payoneer")
 # Items per provider request: PayPal's documented limit; Payoneer's is not public, the
 # sandbox's 1,000 is an assumption (docs/decisions.md).
@@ -283,7 +285,6 @@ class Unsettled:
 
     def sentence(self) -> str | None:
         """One sentence for ops (the failure email), or None when nothing is left."""
-        from collector.core.money import usd  # noqa: PLC0415 (payout_report imports us)
 
         if not self.videos:
             return None

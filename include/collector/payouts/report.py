@@ -19,6 +19,7 @@ from typing import Protocol
 import psycopg2.extensions
 
 from collector.core.db import packaged_sql
+from collector.core.identity import mask_receiver
 from collector.core.money import dollars, usd
 
 CSV_HEADER = [
@@ -254,7 +255,6 @@ def build_report(
 
 def _add_batches_and_items(cur, report: FinanceReport, batch_ids: list[int]) -> None:
     """The batches, their items (the CSV's rows) and the payees, largest payment first."""
-    from collector.core.identity import mask_receiver  # noqa: PLC0415 (argon2 set-up only when reporting)
 
     cur.execute(
         """SELECT batch_id, provider, attempt, state, item_count, total_cents
@@ -294,7 +294,6 @@ def _add_batches_and_items(cur, report: FinanceReport, batch_ids: list[int]) -> 
 
 def _add_already_paid(cur, report: FinanceReport, week: date, batch_ids: list[int]) -> None:
     """Payments of the same week sent by earlier batches (receivers masked)."""
-    from collector.core.identity import mask_receiver  # noqa: PLC0415 (argon2 set-up only when reporting)
 
     cur.execute(
         """SELECT b.batch_id, b.attempt, i.collector_id, i.provider, i.receiver,

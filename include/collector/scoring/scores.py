@@ -14,6 +14,7 @@ from datetime import datetime
 
 import psycopg2.extensions
 
+from collector.core import db
 from collector.core.db import packaged_sql
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,6 @@ def explain(video_id: str, conn: psycopg2.extensions.connection | None = None) -
     On ``conn`` (its transaction is ended, committed, whatever happens) or on a connection of
     its own to the warehouse.
     """
-    from collector.core import db  # noqa: PLC0415
 
     if conn is None:
         with db.connection() as own:
