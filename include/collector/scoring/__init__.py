@@ -1,1 +1,3 @@
-"""Scoring: automated checks and ratings become scores, statuses and Accepted? (`scores`). DAG: score_aggregation."""
+"""Scoring: automated checks and ratings become scores, statuses and Accepted? (``scores``; the
+set-based statement in ``sql/score_videos.sql``, the rules in docs/scoring.md). DAG:
+score_aggregation."""
