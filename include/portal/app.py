@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import URLSafeSerializer
 
 from collector.core import settings
+from collector.core.db import ping
 from portal import collectors, dashboard, dropbox_link, login, payout_reports, profile, unsubscribe
 from portal.deps import PortalState, db
 
@@ -56,6 +57,5 @@ def create_app(
 
 def healthz(conn=Depends(db)) -> dict:
     """``{"status": "ok"}`` once the warehouse answers a query."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1")
+    ping(conn)
     return {"status": "ok"}

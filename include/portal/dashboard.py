@@ -20,6 +20,7 @@ from collector.dashboards.content import (
     build_dashboards,
 )
 from collector.dashboards.html import _shown, weekly_chart
+from collector.dashboards.sheets import dashboard_sheet_id
 from portal.deps import Who, current, db, now, portal_state, refuse, render
 
 PER_PAGE = 50
@@ -32,13 +33,8 @@ def dashboard_page(
     """``dashboard.html`` for ``collector_id`` at page ``page_no`` (clamped to the pages there
     are); an unknown collector gets an empty dashboard."""
     page_no = max(1, page_no)
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT spreadsheet_id FROM collector_dashboards WHERE collector_id = %s",
-            (collector_id,),
-        )
-        row = cur.fetchone()
-    sheet_url = (portal_state(request).sheets_base + quote(row[0])) if row else None
+    sheet_id = dashboard_sheet_id(conn, collector_id)
+    sheet_url = (portal_state(request).sheets_base + quote(sheet_id)) if sheet_id else None
     boards = build_dashboards(
         conn,
         [collector_id],

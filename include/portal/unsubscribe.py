@@ -10,6 +10,7 @@ import hmac
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from collector.accounts.directory import is_collector
 from collector.core.identity import normalize_email
 from portal.deps import db, portal_state, refuse, render
 
@@ -32,10 +33,8 @@ def unsubscribe(request: Request, c: str = "", t: str = "", conn=Depends(db)) ->
     expected = emails.unsubscribe_token(collector, portal_state(request).secret_key)
     if not collector or not hmac.compare_digest(expected, t or ""):
         return refuse(request, 403, "This unsubscribe link is not valid.")
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM collectors WHERE collector_id = %s", (collector,))
-        if cur.fetchone() is None:
-            return refuse(request, 403, "This unsubscribe link is not valid.")
+    if not is_collector(conn, collector):
+        return refuse(request, 403, "This unsubscribe link is not valid.")
     emails.set_digest_subscription(conn, collector, False)
     return render(request, "message.html", title="Unsubscribed", message=(
         "You will no longer get the weekly digest. Emails about your account and your "

@@ -72,6 +72,12 @@ def closing_transaction(
 
 
 @functools.cache
+def ping(conn: psycopg2.extensions.connection) -> None:
+    """One round trip to the warehouse (health checks); raises psycopg2.Error when it is down."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+
+
 def packaged_sql(package: str, name: str) -> str:
     """The text of ``<package>/sql/<name>.sql``: a stage's long set-based query, kept as SQL
     beside the module that runs it (``packaged_sql("collector.scoring", "score_videos")``).

@@ -98,3 +98,14 @@ def record_failure(conn: psycopg2.extensions.connection, collector_id: str, erro
             (error[:500], collector_id),
         )
     conn.commit()
+
+
+def dashboard_sheet_id(conn: psycopg2.extensions.connection, collector_id: str) -> str | None:
+    """The spreadsheet id of ``collector_id``'s dashboard, or None before its first refresh."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT spreadsheet_id FROM collector_dashboards WHERE collector_id = %s",
+            (collector_id,),
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
