@@ -19,8 +19,9 @@ from collector.dashboards.content import (
     Dashboard,
     build_dashboards,
 )
-from collector.dashboards.html import _shown, weekly_chart
+from collector.dashboards.html import cell_text, weekly_chart
 from collector.dashboards.sheets import dashboard_sheet_id
+from collector.scoring.accepted import Accepted
 from portal.deps import Who, current, db, now, portal_state, refuse, render
 
 PER_PAGE = 50
@@ -45,7 +46,14 @@ def dashboard_page(
     board = boards.get(collector_id) or Dashboard(collector_id)
     pages = max(1, -(-board.video_count // PER_PAGE))
     videos = [
-        [{"text": _shown(v), "formula": v if str(v).startswith("=") else ""} for v in row]
+        [
+            {
+                "text": cell_text(v),
+                "formula": (v.formula or "") if isinstance(v, Accepted) else "",
+                "answer": v.answer.lower() if isinstance(v, Accepted) else "",
+            }
+            for v in row
+        ]
         for row in board.videos
     ]
     return render(

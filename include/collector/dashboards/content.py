@@ -23,7 +23,7 @@ import psycopg2.extensions
 from collector.core.clock import BUSINESS_TZ, week_start
 from collector.core.db import packaged_sql
 from collector.core.money import sheet_money
-from collector.scoring.scores import plain_number
+from collector.scoring.accepted import Accepted, accepted
 
 VIDEOS_HEADER = [
     "Video ID",
@@ -90,12 +90,10 @@ class Dashboard:
         return hashlib.sha256(payload).hexdigest()
 
 
-def accepted_cell(status: str, score: Decimal | None, threshold: Decimal) -> str:
-    """The Accepted? cell. When the score decides, a formula holding both numbers (FAQ 11);
-    when something else decided (blocked, rate limit) plain NO, and PENDING before a decision."""
-    if status in ("accepted", "rejected") and score is not None:
-        return f'=IF({plain_number(score)}>={plain_number(threshold)},"YES","NO")'
-    return "PENDING" if status == "pending" else "NO"
+def accepted_cell(status: str | None, score: Decimal | None, threshold: Decimal) -> Accepted:
+    """The Accepted? cell: :func:`collector.scoring.accepted.accepted`'s decision, whose text is
+    the formula holding both numbers when the score decided (FAQ 11), else NO or PENDING."""
+    return accepted(status, score, threshold)
 
 
 PROVIDER_NAMES = {"paypal": "PayPal", "payoneer": "Payoneer"}

@@ -9,6 +9,7 @@ import html
 from decimal import Decimal
 
 from collector.dashboards.content import Dashboard
+from collector.scoring.accepted import Accepted
 
 
 def page_name(collector_id: str) -> str:
@@ -19,19 +20,18 @@ def page_name(collector_id: str) -> str:
 def _table(header: list[str], rows: list[list], css: str) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_shown(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(cell_text(v))}</td>" for v in row) + "</tr>"
         for row in rows
     )
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _shown(value) -> str:
-    text = "" if value is None else str(value)
-    if text.startswith("=IF("):  # the sheet's formula: show its result, as the sheet does
-        inner = text[4:-1].split(",")
-        left, right = inner[0].split(">=")
-        return "YES" if Decimal(left) >= Decimal(right) else "NO"
-    return text
+def cell_text(value) -> str:
+    """A frame cell as a page shows it: the Accepted? answer (the sheet shows its formula's
+    result, the same answer), anything else as its text."""
+    if isinstance(value, Accepted):
+        return value.answer
+    return "" if value is None else str(value)
 
 
 def weekly_chart(payments: list[list]) -> str:

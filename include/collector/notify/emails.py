@@ -26,6 +26,7 @@ from collector.core import settings
 from collector.core.clock import BUSINESS_TZ
 from collector.core.money import dollars
 from collector.dashboards.content import ADVICE, PROVIDER_NAMES
+from collector.scoring.accepted import PENDING, YES, accepted
 
 MAX_ATTEMPTS = 5
 NEAR_YOU_DAYS = 90  # "recent submissions"
@@ -375,22 +376,18 @@ def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]
     """The digest's facts for many collectors of one week, in two queries."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT v.collector_id, count(DISTINCT v.video_id),
-                      count(DISTINCT v.video_id) FILTER (WHERE s.accepted),
-                      array_remove(array_agg(r.reason), NULL)
+            """SELECT v.collector_id, s.status, s.score, s.threshold, s.reasons
                FROM videos v LEFT JOIN video_scores s USING (video_id)
                JOIN collection_versions cv
                  ON cv.collection_id = v.collection_id AND cv.version = v.collection_version
-               LEFT JOIN LATERAL unnest(CASE WHEN NOT coalesce(s.accepted, false)
-                                             THEN s.reasons END) r(reason) ON true
                WHERE v.collector_id = ANY(%(ids)s)
                  AND cv.kind <> 'self_serve'  -- the digest is about the reviewed, paid work
                  AND v.collected_at >= (%(week)s::date)::timestamp AT TIME ZONE 'America/New_York'
                  AND v.collected_at < (%(week)s::date + 7)::timestamp AT TIME ZONE 'America/New_York'
-               GROUP BY v.collector_id""",
+               ORDER BY v.collector_id, v.video_id""",
             {"ids": collector_ids, "week": week},
         )
-        facts = {c: (n, a, reasons) for c, n, a, reasons in cur.fetchall()}
+        facts = _digest_tallies(cur.fetchall())
         cur.execute(
             """SELECT i.collector_id, i.provider, i.status, sum(i.amount_cents)
                FROM payout_items i JOIN payout_batches b USING (batch_id)
@@ -409,7 +406,7 @@ def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]
             )
     found = {}
     for collector in collector_ids:
-        submitted, accepted, reasons = facts.get(collector, (0, 0, []))
+        submitted, accepted, pending, reasons = facts.get(collector, (0, 0, 0, []))
         counts: dict[str, int] = {}
         for reason in reasons or []:
             key = reason.split(" (")[0]
@@ -420,10 +417,30 @@ def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]
             "week_label": week.strftime("%B %d, %Y"),
             "submitted": submitted,
             "accepted": accepted,
+            "pending": pending,
             "payments": payments.get(collector, []),
             "reasons": [{"reason": r, "count": n, "advice": ADVICE[r]} for r, n in top],
         }
     return found
+
+
+def _digest_tallies(rows) -> dict[str, tuple[int, int, int, list[str]]]:
+    """(collector, status, score, threshold, reasons) rows -> per collector: videos submitted,
+    accepted and pending as Accepted? decides (:func:`collector.scoring.accepted.accepted`, the
+    dashboard's decision), and the reasons of the videos not accepted."""
+    tallies: dict[str, tuple[int, int, int, list[str]]] = {}
+    for collector, status, score, threshold, reasons in rows:
+        submitted, accepted_n, pending, seen = tallies.get(collector, (0, 0, 0, []))
+        answer = accepted(status, score, threshold).answer
+        if answer != YES:
+            seen = seen + list(reasons or [])
+        tallies[collector] = (
+            submitted + 1,
+            accepted_n + (answer == YES),
+            pending + (answer == PENDING),
+            seen,
+        )
+    return tallies
 
 
 def _payment_problem(conn, item_id: int) -> dict:

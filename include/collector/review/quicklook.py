@@ -10,6 +10,12 @@ its frame, so only the few frames after each keyframe are decoded, never the who
 Frames are taken upright (ffmpeg applies the display rotation) and scaled to the display size
 the app reported, the coordinate system of the boxes.
 
+The app's frame count is not trusted: a video's stream is probed once (packets counted, none
+decoded, :func:`collector.core.media.probe_video_stream`) and tiles are only ever requested
+within the frames the stream really has. An activity running past the stream's end gets a
+montage of the part that exists; one starting after it, a file without a video stream and a
+truncated file get no montage and a reason naming that cause.
+
 A consent video (FAQ 10: the subject faces the camera while consenting) gets a smaller
 quicklook that reviewers compare with the person in the activity's montage: a 2x2 tile of
 frames at 0.5, 1.5, 2.5 and 3.5 s, each whole frame fitted into its tile. One ffmpeg process
@@ -22,12 +28,14 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
-from collector.core.media import ffmpeg_binary, run_measured
+from collector.core.media import StreamProbe, ffmpeg_binary, probe_video_stream, run_measured
 
 BOX_COLOR = "0x00FF00"  # pure green: unlike skin, scenery, or the demo's orange actor
 BOX_RGB = (0, 255, 0)
@@ -113,16 +121,50 @@ class Montage:
 
 
 def sample_frames(start: int, end: int, n: int, frame_count: int) -> list[int]:
-    """``n`` frame indices spaced uniformly over [start, end], within the video's frames."""
-    last = min(end, frame_count - 1)
+    """``n`` frame indices spaced uniformly over the activity's frames [start, end] that exist.
+
+    Invariant: every index lies in [max(start, 0), min(end, frame_count - 1)], a sub-range of
+    the stream's frames [0, frame_count - 1]; the first and last indices are those bounds, so
+    an activity with one existing frame gets ``n`` copies of it. Raises ``ValueError`` for
+    ``n < 2`` and :class:`QuicklookFailed` for a zero-length activity (``end <= start``) or one
+    none of whose frames exist (the stream ends before ``start``, or has no frames).
+    """
     if n < 2:
         raise ValueError("a montage needs at least 2 tiles (first and last are context)")
-    if last <= start:
+    if end <= start:
         raise QuicklookFailed(
             f"zero-length activity: frames {start}..{end} leave nothing to show "
             f"(the video has {frame_count} frames)"
         )
-    return [round(start + i * (last - start) / (n - 1)) for i in range(n)]
+    first, last = max(start, 0), min(end, frame_count - 1)
+    if frame_count <= 0:
+        raise QuicklookFailed(
+            f"the video stream has no frames: nothing of frames {start}..{end} to show"
+        )
+    if last < first:
+        raise QuicklookFailed(
+            f"the video stream ends at frame {frame_count - 1} ({frame_count} frames), before "
+            f"the activity's frames {start}..{end}: none of them exists"
+        )
+    return [round(first + i * (last - first) / (n - 1)) for i in range(n)]
+
+
+def stream_failure(job: QuicklookJob, stream: StreamProbe) -> str | None:
+    """Why the probed stream cannot give this activity a montage, or None when it can."""
+    where = f"MP4 at {job.mp4_path}"
+    if stream.unreadable is not None:
+        return f"{where} could not be decoded: ffmpeg cannot open it ({stream.unreadable})"
+    if not stream.has_video:
+        return f"{where} has no video stream (audio only?): there is nothing to show"
+    if stream.truncated:
+        return (
+            f"{where} could not be decoded: the file is truncated, it ends inside the video "
+            f"data after {stream.frames} frames ({stream.end_s:.2f} s, frame "
+            f"{stream.frames - 1}); the upload is incomplete"
+        )
+    if stream.frames == 0:
+        return f"{where} has a video stream without frames: there is nothing to show"
+    return None
 
 
 def interpolate_box(keyframes: tuple[Keyframe, ...], frame: int) -> Rect | None:
@@ -174,6 +216,52 @@ def grid_shape(n: int) -> tuple[int, int]:
     return columns, math.ceil(n / columns)
 
 
+def _frame_with_box(job: QuicklookJob, frame: int, box: Rect, thickness: int) -> Any:
+    """The exact frame, upright at the app's display size, with the actor's box drawn."""
+    # Seek half a frame early: accurate seeking then lands exactly on `frame`.
+    seek = max(0.0, (frame - 0.5) / job.frame_rate)
+    return (
+        ffmpeg.input(job.mp4_path, ss=f"{seek:.6f}", threads=1)
+        .trim(end_frame=1)
+        .setpts("PTS-STARTPTS")
+        .filter("scale", job.frame_width, job.frame_height)
+        .drawbox(box.x, box.y, box.w, box.h, color=BOX_COLOR, thickness=thickness)
+    )
+
+
+def _tile(
+    job: QuicklookJob,
+    tile: Any,
+    frame: int,
+    box: Rect,
+    *,
+    context: bool,
+    font: str | None,
+    tile_px: int,
+) -> Any:
+    """One tile from its frame: whole (context) or cropped around the box, labelled."""
+    if context:
+        tile = tile.filter(
+            "scale", tile_px, tile_px, force_original_aspect_ratio="decrease"
+        ).filter("pad", tile_px, tile_px, "(ow-iw)/2", "(oh-ih)/2")
+    else:
+        region = crop_around(box, job.frame_width, job.frame_height)
+        tile = tile.crop(region.x, region.y, region.w, region.h).filter("scale", tile_px, tile_px)
+    if font:
+        tile = tile.drawtext(
+            text=f"{job.shortname}  #{frame}",
+            fontfile=font,
+            fontsize=max(14, tile_px // 16),
+            fontcolor="white",
+            box=1,
+            boxcolor="black@0.6",
+            boxborderw=4,
+            x=6,
+            y=6,
+        )
+    return tile.filter("setsar", 1)
+
+
 def build_command(
     job: QuicklookJob, *, tiles: int = DEFAULT_TILES, tile_px: int = DEFAULT_TILE_PX
 ) -> tuple[list[str], list[int]]:
@@ -194,41 +282,23 @@ def build_command(
         )
     font = find_font()
     thickness = max(2, round(max(job.frame_width, job.frame_height) / 240))
+    # Tiles of one frame (an activity shorter than the montage, or clamped to the stream's last
+    # frame) share one decoded frame, split: ffmpeg-python merges equal chains into one node
+    # with several outputs, which ffmpeg refuses.
+    uses = Counter(frames)
+    decoded: dict[int, Any] = {}
+    taken: Counter = Counter()
     streams = []
     for i, (frame, box) in enumerate(zip(frames, boxes, strict=True)):
-        # Seek half a frame early: accurate seeking then lands exactly on `frame`.
-        seek = max(0.0, (frame - 0.5) / job.frame_rate)
-        tile = (
-            ffmpeg.input(job.mp4_path, ss=f"{seek:.6f}", threads=1)
-            .trim(end_frame=1)
-            .setpts("PTS-STARTPTS")
-            .filter("scale", job.frame_width, job.frame_height)
-            .drawbox(box.x, box.y, box.w, box.h, color=BOX_COLOR, thickness=thickness)
-        )
+        if frame not in decoded:
+            base = _frame_with_box(job, frame, box, thickness)
+            decoded[frame] = (
+                base.filter_multi_output("split", uses[frame]) if uses[frame] > 1 else base
+            )
+        source = decoded[frame][taken[frame]] if uses[frame] > 1 else decoded[frame]
+        taken[frame] += 1
         context = i in (0, tiles - 1)
-        if context:
-            region = Rect(0, 0, job.frame_width, job.frame_height)
-            tile = tile.filter(
-                "scale", tile_px, tile_px, force_original_aspect_ratio="decrease"
-            ).filter("pad", tile_px, tile_px, "(ow-iw)/2", "(oh-ih)/2")
-        else:
-            region = crop_around(box, job.frame_width, job.frame_height)
-            tile = tile.crop(region.x, region.y, region.w, region.h).filter(
-                "scale", tile_px, tile_px
-            )
-        if font:
-            tile = tile.drawtext(
-                text=f"{job.shortname}  #{frame}",
-                fontfile=font,
-                fontsize=max(14, tile_px // 16),
-                fontcolor="white",
-                box=1,
-                boxcolor="black@0.6",
-                boxborderw=4,
-                x=6,
-                y=6,
-            )
-        streams.append(tile.filter("setsar", 1))
+        streams.append(_tile(job, source, frame, box, context=context, font=font, tile_px=tile_px))
     columns, rows = grid_shape(tiles)
     layout = "|".join(f"{(i % columns) * tile_px}_{(i // columns) * tile_px}" for i in range(tiles))
     montage = ffmpeg.filter(streams, "xstack", inputs=tiles, layout=layout, fill="black")
@@ -240,15 +310,29 @@ def build_command(
 
 
 def render_montage(
-    job: QuicklookJob, *, tiles: int = DEFAULT_TILES, tile_px: int = DEFAULT_TILE_PX
+    job: QuicklookJob,
+    *,
+    tiles: int = DEFAULT_TILES,
+    tile_px: int = DEFAULT_TILE_PX,
+    stream: StreamProbe | None = None,
 ) -> Montage:
-    """Render one montage, or raise :class:`QuicklookFailed` with a reason."""
+    """Render one montage, or raise :class:`QuicklookFailed` with a reason.
+
+    ``stream`` is the MP4's probe when the caller has it (one per video); else it is probed
+    here. Tiles are clamped to the frames the stream has, not the app's ``frame_count``.
+    """
     path = Path(job.mp4_path)
     if not path.exists():
         raise QuicklookFailed(f"MP4 not found at {job.mp4_path}")
     if path.stat().st_size == 0:
         raise QuicklookFailed(f"MP4 at {job.mp4_path} is empty (0 bytes): the upload is incomplete")
-    args, frames = build_command(job, tiles=tiles, tile_px=tile_px)
+    stream = stream or probe_video_stream(job.mp4_path)
+    reason = stream_failure(job, stream)
+    if reason:
+        raise QuicklookFailed(reason)
+    args, frames = build_command(
+        replace(job, frame_count=stream.frames), tiles=tiles, tile_px=tile_px
+    )
     started = time.perf_counter()
     result = run_measured(args)
     elapsed = time.perf_counter() - started
@@ -257,7 +341,9 @@ def render_montage(
         detail = result.stderr.decode(errors="replace").strip().splitlines()
         last = detail[-1] if detail else f"exit code {result.returncode}"
         raise QuicklookFailed(
-            f"MP4 could not be decoded at frames {frames} (truncated or corrupt?): {last}"
+            f"MP4 could not be decoded at frames {frames}: the file is complete and its video "
+            f"stream has {stream.frames} frames, but ffmpeg could not decode them (corrupt "
+            f"data?): {last}"
         )
     columns, rows = grid_shape(tiles)
     return Montage(

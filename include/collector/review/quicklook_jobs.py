@@ -20,11 +20,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg2.extensions
 
 from collector.core.clock import BUSINESS_TZ as REVIEW_TZ
+from collector.core.media import StreamProbe, probe_video_stream
 from collector.intake.consent import subject_key
 from collector.review.quicklook import (
     DEFAULT_TILE_PX,
@@ -145,47 +147,83 @@ def render_and_store(
     tiles: int = DEFAULT_TILES,
     tile_px: int = DEFAULT_TILE_PX,
 ) -> list[dict]:
-    """Render each job; a failure becomes a ``failed`` result, never an exception."""
-    results = []
+    """Render each job; a failure becomes a ``failed`` result, never an exception.
+
+    The activities of one MP4 share one local copy and one probe of its video stream; results
+    come in the order of ``jobs``.
+    """
+    by_video: dict[str, list[QuicklookJob]] = {}
     for job in jobs:
-        base = {
-            "video_id": job.video_id,
-            "activity_index": job.activity_index,
-            "annotation_sha256": job.annotation_sha256,
-        }
-        try:
-            with local_video(job.mp4_path) as local_path:
-                montage = render_montage(
-                    replace(job, mp4_path=local_path), tiles=tiles, tile_px=tile_px
+        by_video.setdefault(job.mp4_path, []).append(job)
+    outcomes: dict[int, dict] = {}
+    for mp4_path, group in by_video.items():
+        with local_video(mp4_path) as local_path:
+            stream = _probe_if_present(local_path)
+            for job in group:
+                outcomes[id(job)] = _render_one(
+                    replace(job, mp4_path=local_path), stream, output_root, now, tiles, tile_px
                 )
-        except QuicklookFailed as failure:
-            log.warning(
-                "quicklook failed for video %s activity %d (%s): %s",
-                job.video_id,
-                job.activity_index,
-                job.shortname,
-                failure.reason,
-            )
-            results.append({**base, "status": "failed", "reason": failure.reason})
-            continue
-        folder = output_root / review_day(now) / job.video_id
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / (
-            f"{job.activity_index:02d}_{_slug(job.shortname)}_{job.annotation_sha256[:8]}.jpg"
+    return [outcomes[id(job)] for job in jobs]
+
+
+def _probe_if_present(local_path: str) -> StreamProbe | None:
+    """The stream's probe, or None when there is no file to probe (the render says why)."""
+    path = Path(local_path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    return probe_video_stream(local_path)
+
+
+def _render_one(
+    job: QuicklookJob,
+    stream: StreamProbe | None,
+    output_root: Any,
+    now: datetime,
+    tiles: int,
+    tile_px: int,
+) -> dict:
+    """Render and store one activity's montage: its ``ok`` or ``failed`` result."""
+    base = {
+        "video_id": job.video_id,
+        "activity_index": job.activity_index,
+        "annotation_sha256": job.annotation_sha256,
+    }
+    try:
+        montage = render_montage(job, tiles=tiles, tile_px=tile_px, stream=stream)
+    except QuicklookFailed as failure:
+        log.warning(
+            "quicklook failed for video %s activity %d (%s): %s",
+            job.video_id,
+            job.activity_index,
+            job.shortname,
+            failure.reason,
         )
-        target.write_bytes(montage.jpeg)
-        results.append(
-            {
-                **base,
-                "status": "ok",
-                "image_uri": str(target),
-                "image_bytes": len(montage.jpeg),
-                "frame_indices": montage.frame_indices,
-                "render_ms": round(montage.render_seconds * 1000),
-                "peak_rss_bytes": montage.peak_rss_bytes,
-            }
+        return {**base, "status": "failed", "reason": failure.reason}
+    if montage.frame_indices[-1] < job.end_frame:
+        log.warning(
+            "video %s activity %d (%s): the video stream ends at frame %d, the activity at %d: "
+            "the montage shows the frames that exist",
+            job.video_id,
+            job.activity_index,
+            job.shortname,
+            stream.frames - 1 if stream else -1,
+            job.end_frame,
         )
-    return results
+    folder = output_root / review_day(now) / job.video_id
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (
+        f"{job.activity_index:02d}_{_slug(job.shortname)}_{job.annotation_sha256[:8]}.jpg"
+    )
+    target.write_bytes(montage.jpeg)
+    return {
+        **base,
+        "status": "ok",
+        "image_uri": str(target),
+        "image_bytes": len(montage.jpeg),
+        "frame_indices": montage.frame_indices,
+        "render_ms": round(montage.render_seconds * 1000),
+        "peak_rss_bytes": montage.peak_rss_bytes,
+    }
 
 
 def record_results(

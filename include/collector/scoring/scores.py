@@ -16,6 +16,7 @@ import psycopg2.extensions
 
 from collector.core import db
 from collector.core.db import packaged_sql
+from collector.scoring.accepted import accepted, plain_number
 
 log = logging.getLogger(__name__)
 
@@ -130,14 +131,12 @@ def score_interval(
     return score_videos(conn, affected_videos(conn, start, end), rules_version=rules_version)
 
 
-def plain_number(value) -> str:
-    """0.750000 -> 0.75, 1.000000 -> 1: exact, without trailing zeros (for formulas)."""
-    text = format(value.normalize() if hasattr(value, "normalize") else value, "f")
-    return text
-
-
 def explain(video_id: str, conn: psycopg2.extensions.connection | None = None) -> str:
     """Why a video was or was not accepted, in the FAQ's words, activity by activity.
+
+    The Accepted? answer is :func:`collector.scoring.accepted.accepted`'s, as on every other
+    surface: ``Accepted? YES =IF(1>=0.75,"YES","NO")`` when the score decided, else
+    ``Accepted? NO`` (blocked, superseded) or ``Accepted? PENDING``.
 
     On ``conn`` (its transaction is ended, committed, whatever happens) or on a connection of
     its own to the warehouse.
@@ -155,15 +154,12 @@ def explain(video_id: str, conn: psycopg2.extensions.connection | None = None) -
     row, activities, words = found
     status, score, threshold, reasons, rv, cid, cver, collector, collected = row
     shown = "-" if score is None else plain_number(score)
-    formula = (
-        ""
-        if score is None
-        else f'   Accepted? =IF({plain_number(score)}>={plain_number(threshold)},"YES","NO")'
-    )
+    decision = accepted(status, score, threshold)
     lines = [
         f"Video {video_id} by {collector}, collected {collected:%Y-%m-%d %H:%M} UTC",
         f"Collection {cid} v{cver}, rules v{rv}: {status.upper()}, score {shown}, "
-        f"threshold {plain_number(threshold)}{formula}",
+        f"threshold {plain_number(threshold)}   Accepted? {decision.answer}"
+        + (f" {decision.formula}" if decision.formula else ""),
     ]
     lines += [f"  - {reason}" for reason in reasons]
     for index, shortname, a_score, reviewers, labels in activities:
