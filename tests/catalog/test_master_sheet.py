@@ -77,6 +77,7 @@ def test_money_is_exact_cents_and_fields_are_typed():
         ({"geofence_lat": "38.9"}, "geofence_lat", "or none"),
         ({"end_date": "2020-01-01", "start_date": "2021-01-01"}, "end_date", "before start_date"),
         ({"min_app_version": "latest"}, "min_app_version", "like 2.3.1"),
+        ({"min_app_version": "2.x"}, "min_app_version", "2.3.1 (57)"),
         ({"start_date": "tomorrow"}, "start_date", "expected a date"),
     ],
 )
@@ -87,6 +88,13 @@ def test_each_bad_cell_is_reported_by_reference(changes, cell_column, words):
     expected_cell = cell_ref(2, col(cell_column))  # the bad row is sheet row 3
     assert any(p.cell == expected_cell and words in p.message for p in problems), problems
     assert all(str(p).startswith(p.cell) for p in problems)
+
+
+@pytest.mark.parametrize("typed", ["v2.0.0", "2.0.0 (57)", "2.0.0+57", "2.0.0.57", "2.0.0-beta"])
+def test_a_minimum_app_version_takes_the_forms_app_versions_come_in(typed):
+    # The same forms the Outdated App check reads from the app (collector.core.versions).
+    [parsed], problems = parse_master_sheet(sheet(edited(DOOR, min_app_version=f" {typed} ")))
+    assert problems == [] and parsed.definition.min_app_version == typed
 
 
 def test_duplicate_ids_apply_neither_row():

@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from collector.core.identity import normalize_email
 from collector.intake.appjson import (
@@ -230,3 +232,100 @@ def test_truncated_json_says_where_and_why():
 def test_all_problems_are_reported_at_once():
     found = problems_of(doc(metadata__frame_rate=0, activity__0__end_frame=10))
     assert {p for p, _ in found} >= {"$.metadata.frame_rate", "$.activity[0].end_frame"}
+
+
+# --- GPS values phones write without a fix (docs/app-json.md, issue 19) ---------------------
+
+_ABSENT = object()  # the field is not in the file at all
+_nan = float("nan")
+# Whatever a phone may send in a field, as JSON values (json.dumps writes NaN as the literal
+# NaN, as Gson's serializeSpecialFloatingPointValues() and Python's json do).
+_any_accuracy = st.one_of(
+    st.just(_ABSENT),
+    st.none(),
+    st.just(_nan),
+    st.floats(min_value=-1000, max_value=1000, allow_nan=False),
+    st.integers(min_value=-5, max_value=100),
+)
+_latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False)
+_longitudes = st.floats(min_value=-180, max_value=180, allow_nan=False)
+_not_a_coordinate = st.sampled_from([_ABSENT, None, _nan])
+
+
+def _no_fix_encodings():
+    """(latitude, longitude, accuracy) as iOS and Android apps write "no GPS fix"."""
+    sentinel = st.tuples(
+        st.sampled_from([(0, 0), (0.0, 0.0), (-0.0, 0.0), (-180, -180), (-180.0, -180.0)]),
+        _any_accuracy,
+    ).map(lambda t: (*t[0], t[1]))
+    negative_accuracy = st.tuples(
+        _latitudes,
+        _longitudes,
+        st.one_of(st.floats(max_value=-1e-9, min_value=-1e6), st.integers(-1000, -1)),
+    )
+    one_coordinate_missing = st.one_of(
+        st.tuples(_not_a_coordinate, _longitudes, _any_accuracy),
+        st.tuples(_latitudes, _not_a_coordinate, _any_accuracy),
+        st.tuples(_not_a_coordinate, _not_a_coordinate, _any_accuracy),
+    )
+    return st.one_of(sentinel, negative_accuracy, one_coordinate_missing)
+
+
+def _with_gps(latitude, longitude, accuracy) -> bytes:
+    document = copy.deepcopy(BASE)
+    for key, value in (
+        ("latitude", latitude),
+        ("longitude", longitude),
+        ("gps_accuracy_m", accuracy),
+    ):
+        if value is _ABSENT:
+            del document["metadata"][key]
+        else:
+            document["metadata"][key] = value
+    return json.dumps(document).encode()  # NaN -> the literal NaN
+
+
+@given(_no_fix_encodings())
+def test_every_no_fix_encoding_parses_to_no_position(gps):
+    """Invariant: whatever the app writes for "no fix" (Android 0,0; iOS's invalid coordinate
+    -180,-180 or a negative accuracy; null, NaN or a missing coordinate; with any accuracy),
+    the file parses (it is never quarantined for it) and the video has no position and no
+    accuracy, exactly as when the app wrote no GPS fields at all."""
+    s = parse_submission(_with_gps(*gps))
+    assert (s.latitude, s.longitude, s.gps_accuracy_m) == (None, None, None)
+
+
+@given(
+    _latitudes,
+    _longitudes,
+    st.one_of(st.just(_ABSENT), st.floats(min_value=1e-3, max_value=1e5)),
+)
+def test_a_real_fix_round_trips(latitude, longitude, accuracy):
+    """Invariant: a position in range that is no phone's "no fix" (not 0,0), with an accuracy
+    above 0 or none, comes out exactly as written (JSON floats round-trip)."""
+    assume((latitude, longitude) != (0, 0))
+    s = parse_submission(_with_gps(latitude, longitude, accuracy))
+    expected_accuracy = None if accuracy is _ABSENT else accuracy
+    assert (s.latitude, s.longitude, s.gps_accuracy_m) == (latitude, longitude, expected_accuracy)
+
+
+@pytest.mark.parametrize("accuracy", [0, 0.0, None, _nan])
+def test_an_unknown_accuracy_keeps_the_position(accuracy):
+    # Android's hasAccuracy() false: getAccuracy() is 0.0 (or the app writes null).
+    s = parse_submission(_with_gps(38.9, -77.0, accuracy))
+    assert (s.latitude, s.longitude, s.gps_accuracy_m) == (38.9, -77.0, None)
+
+
+@pytest.mark.parametrize(
+    ("gps", "path", "words"),
+    [
+        (("38.9", -77.0, 5), "$.metadata.latitude", "expected a number"),
+        ((38.9, True, 5), "$.metadata.longitude", "expected a number"),
+        ((38.9, -77.0, float("inf")), "$.metadata.gps_accuracy_m", "expected a number"),
+        ((-180, 12.5, 5), "$.metadata.latitude", "-90..90"),
+        ((38.9, 181, 5), "$.metadata.longitude", "-180..180"),
+    ],
+)
+def test_gps_values_that_are_no_phone_encoding_are_still_defects(gps, path, words):
+    found = problems_of(_with_gps(*gps))
+    assert any(p == path and words in reason for p, reason in found), found

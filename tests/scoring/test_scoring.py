@@ -6,8 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scoring_world import T0, World
 
+from collector.core.versions import release_key
 from collector.review.ratings import AUTOMATED_RATINGS, REVIEWER_RATINGS
 from collector.scoring.scores import explain, score_videos
 
@@ -185,7 +188,7 @@ def test_gps_accuracy_and_geofence(world):
         ("2.9", True),
         ("3", False),
         (None, True),
-        ("beta", True),
+        ("beta", False),  # unreadable: reported, not outdated (issue 19; was True before)
     ],
 )
 def test_app_versions_compare_semantically(warehouse, app, outdated):
@@ -194,6 +197,60 @@ def test_app_versions_compare_semantically(warehouse, app, outdated):
     assert ("outdated_app" in result["flags"]) is outdated
     if outdated:
         assert result["reasons"] == ["Outdated App"]
+
+
+@pytest.mark.parametrize(
+    ("app", "minimum", "outdated"),
+    [
+        ("2.1.0 (57)", "2.0.0", False),  # the issue's video
+        ("2.0.0 (57)", "2.0.0", False),
+        ("2.0.0+57", "2.0.0", False),
+        ("2.0.0.57", "2.0.0", False),
+        ("v2.0.0", "2.0.0", False),
+        ("2.0.0-beta.1", "2.0.0", False),
+        ("1.9.9 (999)", "2.0.0", True),
+        ("v1.9", "2.0.0", True),
+        ("2.0.0", "v2.0.1 (3)", True),  # a minimum in the same forms
+        ("2.0.1", "v2.0.1 (3)", False),
+    ],
+)
+def test_app_versions_compare_by_their_release_part(warehouse, app, minimum, outdated):
+    world = World(warehouse, min_app_version=minimum)
+    result = scored(world, world.video(app=app))
+    assert ("outdated_app" in result["flags"]) is outdated
+    assert result["status"] == ("blocked" if outdated else "accepted")
+
+
+def test_an_unreadable_app_version_is_reported_not_outdated(warehouse):
+    world = World(warehouse, min_app_version="2.0.0")
+    video = world.video(app="2.x (nightly)")
+    result = scored(world, video)
+    assert result["status"] == "accepted" and result["flags"] == ["app_version_unreadable"]
+    assert result["reasons"] == ["App version not readable (2.x (nightly))"]
+    assert "  - App version not readable (2.x (nightly))" in explain(video, world.conn)
+    # Without a minimum the version does not matter, and nothing is reported.
+    free = World(warehouse, collection_id="P004C012", name="Free", min_app_version=None)
+    assert scored(free, free.video(app="2.x"))["flags"] == []
+
+
+def test_an_unreadable_version_is_never_outdated(warehouse):
+    """Invariant: a text ``release_key`` cannot read is never "Outdated App" and always
+    reported; a readable one is outdated exactly when its release part is below the minimum."""
+    world = World(warehouse, min_app_version="2.0.0")
+
+    @settings(max_examples=25, deadline=None)
+    @given(app=st.text(max_size=15).map(lambda t: t.replace("\x00", "")))
+    def check(app):
+        video = world.video(app=app, collector=f"{next(world.serial)}@x.org")
+        score_videos(world.conn, [video])
+        flags = world.score(video)["flags"]
+        key = release_key(app)
+        if key is None:
+            assert flags == ["app_version_unreadable"]
+        else:
+            assert ("outdated_app" in flags) is (key < (2, 0, 0))
+
+    check()
 
 
 def test_rerun_writes_nothing_and_a_rule_change_is_recorded(world):

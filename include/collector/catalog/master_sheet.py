@@ -25,9 +25,9 @@ from collector.core.cells import parse_count as _count
 from collector.core.cells import parse_date as _date
 from collector.core.cells import parse_decimal as _decimal
 from collector.core.cells import parse_non_negative as _non_negative
+from collector.core.versions import VERSION_FORMS, release_key
 
 _COLLECTION_ID = re.compile(r"^P\d{3}C\d{3}$")
-_VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 
 
 def _text(value: str) -> str:
@@ -61,8 +61,11 @@ def _names(value: str) -> tuple[str, ...]:
 
 
 def _version(value: str) -> str:
-    if not _VERSION.match(value.strip()):
-        raise ValueError(f"expected a version like 2.3.1, got {value!r}")
+    """A minimum app version in any form the app's own versions come in
+    (``collector.core.versions``), kept as typed; the Outdated App check compares the release
+    parts (docs/scoring.md). Raises ValueError naming the forms."""
+    if release_key(value.strip()) is None:
+        raise ValueError(f"expected a version like {VERSION_FORMS}, got {value!r}")
     return value.strip()
 
 

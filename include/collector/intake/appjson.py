@@ -305,19 +305,69 @@ def _read_subject_ids(reader: FieldReader, meta: dict, path: str) -> tuple[str, 
     return tuple(normalize_email(s) for s in subjects_raw if s.strip())
 
 
+# What phones write when they have no GPS fix (docs/app-json.md): each reads as "no position".
+IOS_INVALID_COORDINATE = (-180.0, -180.0)  # CoreLocation's kCLLocationCoordinate2DInvalid
+ANDROID_NO_FIX = (0.0, 0.0)  # an Android app's Location without a fix
+NO_POSITION: tuple[None, None, None] = (None, None, None)
+
+
 def _read_gps(
     reader: FieldReader, meta: dict, path: str
 ) -> tuple[float | None, float | None, float | None]:
-    """Latitude, longitude and accuracy in metres; each None when absent (older apps)."""
-    # GPS fields are absent in older app versions.
-    latitude = reader.number(meta, "latitude", path, required=False)
-    longitude = reader.number(meta, "longitude", path, required=False)
-    if latitude is not None and not -90 <= latitude <= 90:
+    """Latitude and longitude (degrees) and accuracy (metres), or ``NO_POSITION``.
+
+    No position, never a problem: the fields absent (older apps), null or NaN, one coordinate
+    without the other, iOS's invalid coordinate (-180, -180), Android's (0, 0), or a negative
+    accuracy (iOS: the coordinate is invalid). An accuracy of 0, null or NaN with a real
+    position means "accuracy unknown" (Android's ``hasAccuracy()`` false): the position stands
+    and the accuracy is None. A problem (file quarantined): a value that is not a number
+    (a string, a boolean, infinity), or a coordinate out of range that is no phone's "no fix".
+    """
+    before = len(reader.problems)
+    latitude = _gps_value(reader, meta, "latitude", path)
+    longitude = _gps_value(reader, meta, "longitude", path)
+    accuracy = _gps_value(reader, meta, "gps_accuracy_m", path)
+    if len(reader.problems) > before:
+        return NO_POSITION
+    if (
+        latitude is None
+        or longitude is None
+        or (latitude, longitude) in (IOS_INVALID_COORDINATE, ANDROID_NO_FIX)
+        or (accuracy is not None and accuracy < 0)
+    ):
+        return NO_POSITION
+    if not -90 <= latitude <= 90:
         reader.fail(f"{path}.latitude", f"expected -90..90 degrees, got {latitude}")
-    if longitude is not None and not -180 <= longitude <= 180:
+    if not -180 <= longitude <= 180:
         reader.fail(f"{path}.longitude", f"expected -180..180 degrees, got {longitude}")
-    gps_accuracy = reader.number(meta, "gps_accuracy_m", path, required=False)
-    return latitude, longitude, gps_accuracy
+    if len(reader.problems) > before:
+        return NO_POSITION
+    return latitude, longitude, accuracy or None
+
+
+def _gps_value(reader: FieldReader, meta: dict, key: str, path: str) -> float | None:
+    """One GPS field: None when absent, null or NaN (no value); else a finite number."""
+    value = meta.get(key)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return reader.number(meta, key, path, required=False)
+
+
+def storable_json(raw: bytes) -> str:
+    """The file's JSON as text PostgreSQL's ``jsonb`` accepts: ``raw`` itself, unless it holds
+    the non-standard constants ``NaN``, ``Infinity`` or ``-Infinity`` (Gson's and Python's
+    encoders can write them), which are then written as the strings ``"NaN"``... so the audit
+    copy still says what the phone sent. Raises ValueError (UnicodeDecodeError,
+    JSONDecodeError) on a file that is not JSON at all."""
+    text = raw.decode("utf-8")
+    constants: list[str] = []
+
+    def keep(name: str) -> str:
+        constants.append(name)
+        return name
+
+    document = json.loads(text, parse_constant=keep)
+    return json.dumps(document, ensure_ascii=False) if constants else text
 
 
 def _read_category_map(reader: FieldReader, meta: dict, path: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from collector.intake.appjson import (
     Submission,
     parse_edit_stamp,
     parse_submission,
+    storable_json,
 )
 from collector.intake.consent import is_consent_file, parse_consent, upsert_consent_statement
 
@@ -414,7 +415,7 @@ def _upsert(
                     candidate.file_name,
                     edit_stamp,
                     candidate.sha256,
-                    candidate.raw.decode("utf-8"),
+                    storable_json(candidate.raw),
                     now,
                 ),
             ),

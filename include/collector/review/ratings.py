@@ -40,6 +40,8 @@ AUTOMATED_RATINGS: dict[str, str] = {
     "video_too_short": "Video too short",
     "outdated_app": "Outdated App",
     "consent_missing": "Consent not on file",
+    # not the FAQ's: reported with the score, it neither blocks nor holds (docs/scoring.md)
+    "app_version_unreadable": "App version not readable",
 }
 STATUSES: dict[str, str] = {"unrated": "Unrated", "under_review": "Under review"}
 

@@ -113,8 +113,14 @@ checks AS MATERIALIZED (  -- evaluated once per video, not once per reference
            (vl.activity_count < t.required_activity_count
             OR vl.pressed < cardinality(t.activity_shortnames)) AS bad_count,
            t.duration_s < t.min_duration_s AS too_short,
+           -- no version at all is outdated; one that cannot be read is reported, not
+           -- outdated (docs/scoring.md)
            (t.min_app_version IS NOT NULL
-            AND coalesce(semver_key(t.app_version) < semver_key(t.min_app_version), true)) AS outdated,
+            AND (t.app_version IS NULL
+                 OR coalesce(semver_key(t.app_version) < semver_key(t.min_app_version), false)))
+               AS outdated,
+           (t.min_app_version IS NOT NULL AND t.app_version IS NOT NULL
+            AND semver_key(t.app_version) IS NULL) AS app_unreadable,
            coalesce(t.gps_accuracy_m > (SELECT gps_accuracy_max_m FROM rules), false) AS low_accuracy,
            (t.geofence_lat IS NOT NULL
             AND (t.latitude IS NULL
@@ -160,7 +166,10 @@ flagged AS (
                CASE WHEN c.consent_missing THEN 'consent_missing' END,
                CASE WHEN c.unrated THEN 'unrated' END,
                CASE WHEN c.under_review THEN 'under_review' END,
-               CASE WHEN c.holds THEN 'needs_improvement' END], NULL) AS pending_flags
+               CASE WHEN c.holds THEN 'needs_improvement' END], NULL) AS pending_flags,
+           -- reported with the score, neither blocking nor holding it
+           array_remove(ARRAY[
+               CASE WHEN c.app_unreadable THEN 'app_version_unreadable' END], NULL) AS notes
     FROM checks c
 ),
 decided AS (
@@ -175,7 +184,7 @@ decided AS (
 all_flags AS (
     SELECT d.*,
            d.blocking || CASE WHEN d.superseded THEN ARRAY['rate_limit_exceeded'] ELSE '{}' END
-               || d.pending_flags AS flags
+               || d.pending_flags || d.notes AS flags
     FROM decided d
 ),
 -- Reasons in the FAQ's words, set-based: flags first (in order), then the score, then the
@@ -189,6 +198,8 @@ flag_reasons AS (
                                  CASE WHEN a.activity_count < a.required_activity_count
                                       THEN a.required_activity_count
                                       ELSE cardinality(a.activity_shortnames) END)
+                          WHEN f.code = 'app_version_unreadable' THEN
+                          format('%%s (%%s)', v.faq_name, left(a.app_version, 40))
                           WHEN f.code = 'consent_missing' THEN
                           format('%%s (%%s)', v.faq_name,
                                  coalesce(nullif(array_to_string(a.consent_missing_subjects, ', '), ''),
