@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import psycopg2.extensions
 
+from collector.core.identity import normalize_email
+
 
 def _one(conn: psycopg2.extensions.connection, sql: str, args: tuple = ()) -> str | None:
     with conn.cursor() as cur:
@@ -39,7 +41,7 @@ def dashboard_sheet_id(
         return _one(
             conn,
             "SELECT spreadsheet_id FROM collector_dashboards WHERE collector_id = %s",
-            (collector_id.strip().lower(),),
+            (normalize_email(collector_id),),
         )
     return _one(
         conn, "SELECT spreadsheet_id FROM collector_dashboards ORDER BY collector_id LIMIT 1"

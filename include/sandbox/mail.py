@@ -4,8 +4,20 @@ Started by ``python -m sandbox serve --smtp-port 8025`` next to the HTTP emulato
 SMTP provider talks to it with ``disable_ssl`` and ``disable_tls`` (docs/airflow-facts.md). Each
 accepted message is written as ``<n>.eml`` under ``state_dir/mail``; ``/inbox/`` lists them,
 ``/inbox/<n>`` shows one (its HTML part as the recipient's mail client would), and
-``/_sandbox/mail/...`` serves tests: the messages as JSON, a reset, and a fault switch that
-answers the next messages with a temporary failure (451), as a busy relay does.
+``/_sandbox/mail/...`` serves tests: the messages as JSON, a reset, a fault switch that
+answers the next messages with a temporary failure (451), as a busy relay does, and a switch
+that turns SMTPUTF8 (RFC 6531) off for new sessions, as a relay without it is.
+
+Internationalized mail is held to RFC 6531/6532 as strictly as a real server: SMTPUTF8 is
+offered (EHLO) unless switched off; a non-ASCII envelope address in a transaction that did not
+declare ``SMTPUTF8`` on ``MAIL FROM`` is refused with ``553 5.6.7`` (Postfix's answer; aiosmtpd
+alone would accept it), and so is a message whose header section holds non-ASCII bytes
+(``554 5.6.7``). With SMTPUTF8 off, aiosmtpd reads commands and data as strict ASCII: any
+non-ASCII byte is answered ``500`` and ``MAIL FROM ... SMTPUTF8`` with ``501``.
+
+Assumptions: the exact wording of those refusals differs between servers; the codes follow
+RFC 6531 (X.6.7, "Non-ASCII addresses not permitted for that sender/recipient"), and our code reacts to
+the class of the answer (refused), not to its text.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ class MailStore:
         self.lock = threading.Lock()
         self.failures_left = 0
         self.connections = 0
+        self.smtputf8 = True  # offered to new sessions (switch: /_sandbox/mail/smtputf8)
         self.last = max(self._numbers(), default=0)
 
     def _numbers(self) -> list[int]:
@@ -72,18 +85,40 @@ class MailStore:
             self.last = 0
             self.failures_left = 0
             self.connections = 0
+            self.smtputf8 = True
+
+
+_NOT_DECLARED = "553 5.6.7 Must declare SMTPUTF8 to send unicode address (RFC 6531)"
 
 
 class _Handler:
     def __init__(self, store: MailStore) -> None:
         self.store = store
 
+    async def handle_MAIL(self, server, session, envelope, address, options) -> str:
+        if not address.isascii() and not envelope.smtp_utf8:
+            return _NOT_DECLARED
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, options) -> str:
+        if not address.isascii() and not envelope.smtp_utf8:
+            return _NOT_DECLARED
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd calls it so
+        raw = envelope.original_content or envelope.content
+        header = raw.split(b"\r\n\r\n", 1)[0] if isinstance(raw, bytes) else b""
+        if not envelope.smtp_utf8 and not header.isascii():
+            return "554 5.6.7 Non-ASCII header without SMTPUTF8 (RFC 6532)"
         with self.store.lock:
             if self.store.failures_left > 0:
                 self.store.failures_left -= 1
                 return "451 4.3.0 Temporary local problem, try again later (injected fault)"
-        self.store.add(envelope.original_content or envelope.content)
+        self.store.add(raw)
         return "250 2.0.0 OK: queued"
 
 
@@ -98,7 +133,7 @@ class _CountingSMTP:
 
         with self.store.lock:
             self.store.connections += 1
-        return SMTP(self.handler, enable_SMTPUTF8=True, data_size_limit=10 << 20)
+        return SMTP(self.handler, enable_SMTPUTF8=self.store.smtputf8, data_size_limit=10 << 20)
 
 
 def start_smtp(store: MailStore, host: str, port: int):
@@ -186,6 +221,19 @@ async def faults(request: Request, store: MailDep) -> dict:
     with store.lock:
         store.failures_left = int(body.get("count", 1))
     return {"failures_left": store.failures_left}
+
+
+@router.post("/_sandbox/mail/smtputf8")
+async def smtputf8(request: Request, store: MailDep) -> dict:
+    """``{"enabled": false}``: sessions opened from now on are not offered SMTPUTF8 (until
+    ``{"enabled": true}`` or a reset)."""
+    body = json.loads(await request.body() or b"{}")
+    enabled = body.get("enabled")
+    if not isinstance(enabled, bool):
+        raise HTTPException(422, 'expected {"enabled": true} or {"enabled": false}')
+    with store.lock:
+        store.smtputf8 = enabled
+    return {"smtputf8": store.smtputf8}
 
 
 def register_inbox(app: FastAPI, store: MailStore) -> None:

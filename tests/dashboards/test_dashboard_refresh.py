@@ -180,3 +180,57 @@ def test_static_html_dashboard_in_a_real_browser(boards, tmp_path, monkeypatch):
     finally:
         server.shutdown()
     assert (artifacts / "dashboard.png").stat().st_size > 10_000
+
+
+def test_a_collector_is_her_address_dashboard_and_mail_never_a_folded_one(
+    seeded_warehouse, demo_area, landing, tmp_path, sheets_connection, smtp_connection, monkeypatch
+):
+    """Issue 19, case 2: the app's ``Maria.Weiß@example.de`` is the collector
+    ``maria.weiß@example.de`` (ASCII case only), not ``maria.weiss@example.de``, who is someone
+    else; her dashboard is shared with her address and her welcome is sent there."""
+    import json
+    from datetime import UTC, datetime
+
+    from collector.accounts import logins
+    from collector.intake.ingest import ingest_landing_area
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+    from collector_airflow.tasks.notify import enqueue, send_outbox
+
+    monkeypatch.setenv("COLLECTOR_PORTAL_URL", "http://portal.test")
+    originals = [
+        f
+        for f in demo_area.files
+        if f.expect == "ingested" and f.file_name.endswith(f"{f.video_id}.json")
+    ]
+    written_as = ["Maria.Weiß@example.de", "maria.weiss@example.de"]
+    for demo_file, written in zip(originals[:2], written_as, strict=True):
+        path = landing / demo_file.file_name
+        document = json.loads(path.read_text())
+        document["metadata"]["collector_id"] = f" {written}\u200b"
+        path.write_text(json.dumps(document, ensure_ascii=False))
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    ingest_landing_area(
+        seeded_warehouse, landing, tmp_path / "q", mp4_wait=timedelta(hours=24), now=now
+    )
+    with seeded_warehouse.cursor() as cur:
+        cur.execute("SELECT collector_id, email FROM collectors WHERE collector_id LIKE 'maria%'")
+        found = sorted(cur.fetchall())
+    seeded_warehouse.commit()
+    maria, other = "maria.weiß@example.de", "maria.weiss@example.de"
+    assert found == sorted([(maria, maria), (other, other)])
+
+    assert _refresh()["failed"] == 0
+    with seeded_warehouse.cursor() as cur:
+        cur.execute("SELECT collector_id, spreadsheet_id FROM collector_dashboards")
+        sheets = dict(cur.fetchall())
+    seeded_warehouse.commit()
+    hook = GoogleSheetsHook()
+    for collector in (maria, other):
+        readers = {p.get("emailAddress") for p in hook.open(sheets[collector]).list_permissions()}
+        assert collector in readers and ({maria, other} - {collector}).isdisjoint(readers)
+
+    logins.create_account(seeded_warehouse, maria)  # `collector portal invite`
+    seeded_warehouse.commit()
+    enqueue()
+    assert send_outbox()["sent"] == {"welcome": 1}
+    assert [m["to"] for m in smtp_connection()] == [maria]

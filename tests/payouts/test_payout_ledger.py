@@ -105,6 +105,22 @@ def test_freeze_pays_accepted_videos_with_the_perfect_bonus_and_holds_the_rest(w
     assert "$9.50" in report.markdown()
 
 
+def test_a_paypal_email_is_paid_as_typed_never_case_folded_into_another(warehouse):
+    """Issue 19: ``casefold`` made ``Maria.Weiß@`` into ``maria.weiss@``, another PayPal
+    account; the frozen item pays the address typed (ASCII case, pasted invisibles aside)."""
+    world = _world(warehouse)
+    world.video(collector="maria.weiß@example.de", labels=("good", "good"))
+    score_videos(warehouse)
+    profile = set_payment_profile(
+        warehouse, "maria.weiß@example.de", "paypal", " Maria.Weiß@Example.de\u200b", "test"
+    )
+    assert profile == ("paypal", "maria.weiß@example.de")
+    freeze_week(warehouse, WEEK, ["paypal"], "test")
+    warehouse.commit()
+    items = _ledger(warehouse, "SELECT collector_id, receiver FROM payout_items")
+    assert items == [("maria.weiß@example.de", "maria.weiß@example.de")]
+
+
 def test_a_second_freeze_resumes_and_a_video_is_never_claimed_twice(warehouse):
     world = _world(warehouse)
     video = world.video(collector="ann@x.org")

@@ -46,6 +46,25 @@ def test_login_sets_a_signed_httponly_lax_session_secure_off_localhost(portal, w
     assert forged.get("/dashboard", follow_redirects=False).headers["location"] == "/login"
 
 
+def test_login_forgives_pasted_invisible_characters_and_folds_nothing_else(portal, warehouse):
+    """Issue 19, cases 8 and 2: a zero-width space, BOM or no-break space pasted with the email
+    is no part of it; but ``ß`` is not ``ss``: another address is another account."""
+    ann = TestClient(portal, base_url="http://127.0.0.1")
+    set_password(ann, invite(warehouse, "ann@example.com"))
+    for pasted in ("ann@example.com\u200b", "\ufeffAnn@Example.com\u00a0", "ann@\u200bexample.com"):
+        ann.cookies.clear()
+        answer = login(ann, pasted)
+        assert (answer.status_code, answer.headers.get("location")) == (303, "/dashboard"), pasted
+    maria = TestClient(portal, base_url="http://127.0.0.1")
+    set_password(maria, invite(warehouse, "Maria.Weiß@example.de"))
+    assert login(maria, "maria.weiss@example.de").status_code == 401
+    assert login(maria, "MARIA.WEIß@example.de\u200b").status_code == 303
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT email, collector_id FROM portal_accounts WHERE email LIKE 'maria%'")
+        assert cur.fetchall() == [("maria.weiß@example.de", "maria.weiß@example.de")]
+    warehouse.commit()
+
+
 def test_failed_login_says_the_same_whether_or_not_the_email_exists(portal, warehouse):
     client = member(portal, warehouse, "ann@example.com")
     client.cookies.clear()

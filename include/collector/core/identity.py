@@ -6,10 +6,41 @@ sheet, the review sheet and the portal all match addresses through :func:`normal
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
+# Characters nobody types on purpose in an address but that copy and paste brings along:
+# no-break spaces (U+00A0, U+2007, U+202F), the soft hyphen, zero-width space, word joiner and
+# invisible operators, the byte order mark, and direction marks, embeddings and isolates. They
+# are removed wherever they stand. ZWNJ and ZWJ (U+200C, U+200D) are not among them: IDNA2008
+# allows them in some scripts' domain labels (RFC 5892, CONTEXTJ), so removing them could turn
+# one mailbox into another.
+INVISIBLE = frozenset(
+    "\u00a0\u00ad\u180e\u2007\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u202f"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+)
+_INVISIBLE_RE = re.compile("[" + "".join(sorted(INVISIBLE)) + "]")
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
 
 def normalize_email(value: str | None) -> str:
-    """The matching key of an address: spaces around it trimmed, case folded (FAQ 5)."""
-    return (value or "").strip().casefold()
+    """The matching key of an address (FAQ 5): ``str`` in, ``str`` out (``""`` for None).
+
+    Folds only what mail systems treat as the same mailbox (issue 19, case 2): whitespace
+    around it trimmed, :data:`INVISIBLE` characters removed wherever they stand, Unicode NFC
+    (canonically equivalent spellings are one address), and the case of ASCII letters
+    (``A``-``Z`` to ``a``-``z``). Nothing else: ``ß`` stays ``ß`` (``str.casefold`` would make
+    ``ss``, another mailbox), ``İ``, ``É`` and ``Σ`` keep their case, and ``ς`` is not ``σ``.
+    So the key of an address differs from it only by ASCII case, NFC and removed invisible
+    characters, and mail may be sent to the key. Never raises; it does not check that the value
+    is an address.
+    """
+    text = _INVISIBLE_RE.sub("", value or "").strip()
+    # NFC first (the Kelvin sign becomes ASCII "K"), then ASCII lower case, then NFC again (a
+    # lowered letter may compose with the mark after it: "J" + caron has no precomposed form,
+    # "j" + caron has).
+    text = unicodedata.normalize("NFC", text).translate(_ASCII_UPPER)
+    return unicodedata.normalize("NFC", text)
 
 
 def mask_receiver(method: str | None, receiver: str | None) -> str | None:

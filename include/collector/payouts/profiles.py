@@ -10,6 +10,8 @@ import re
 
 import psycopg2.extensions
 
+from collector.core.identity import normalize_email
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _PAYEE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -19,11 +21,15 @@ class ProfileError(ValueError):
 
 
 def normalize_payment_profile(method: str, value: str) -> tuple[str, str]:
-    """Validate and normalize what a collector typed under Profile: ``(method, receiver)``."""
+    """Validate and normalize what a collector typed under Profile: ``(method, receiver)``.
+
+    A PayPal email is normalized as an identity is (``normalize_email``: trimmed, invisible
+    characters removed, NFC, ASCII case): never ``casefold``-ed, which would pay
+    ``maria.weiss@`` what ``maria.weiß@`` earned (issue 19). Raises :class:`ProfileError`."""
     method = (method or "").strip().casefold()
     raw = (value or "").strip()
     if method == "paypal":
-        email = raw.casefold()
+        email = normalize_email(raw)
         if not _EMAIL.match(email):
             raise ProfileError(
                 f"PayPal needs the email address of your PayPal account, got {raw!r}"

@@ -7,13 +7,25 @@ messages on the open connection, so a batch shares one SMTP session.
 
 A server that cannot be reached, refuses our login, or drops the session raises
 :class:`MailUnavailable`: one sentence naming the connection, the server, what happened and the
-next step (service_errors.py). The server's clear refusals of one message
-(``SMTPRecipientsRefused``, ``SMTPSenderRefused``, ``SMTPDataError``) pass unchanged: the
-outbox marks that message failed and retries it.
+next step (service_errors.py). What concerns one message only passes unchanged
+(:data:`MESSAGE_REFUSALS`): the server's clear refusals (``SMTPRecipientsRefused``,
+``SMTPSenderRefused``, ``SMTPDataError``), a server without SMTPUTF8 for an internationalized
+address (``SMTPNotSupportedError``) and a message that cannot be written at all
+(:class:`UnsendableMessage`); the outbox marks that message failed and goes on with the rest.
+
+Internationalized addresses (``josé.núñez@example.com``, RFC 6531/6532): such a message is built
+with ``email.policy.SMTPUTF8`` (the address stays UTF-8 in ``To``; compat32 would write it as an
+RFC 2047 encoded word, which is not an address) and sent with ``MAIL FROM:<...> SMTPUTF8`` when
+the server offers the extension; when it does not, nothing is sent and
+``SMTPNotSupportedError`` says why. Python's ``smtplib.sendmail`` alone encodes the envelope as
+ASCII and raises ``UnicodeEncodeError``; ``send_message`` adds SMTPUTF8 by itself but not for a
+compat32 message (whose policy has no ``utf8``).
 """
 
 from __future__ import annotations
 
+import email.errors
+import email.policy
 import smtplib
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -24,8 +36,24 @@ from airflow.providers.smtp.hooks.smtp import SmtpHook
 
 from collector_airflow.hooks.service_errors import ExternalServiceError, transport_status
 
-# The server answered about one message: the caller decides (mark failed, retry next run).
-MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+class UnsendableMessage(ValueError):
+    """A message that cannot be written as SMTP data (e.g. an address that is no address)."""
+
+
+# About one message, not the session: the caller marks it failed and goes on with the rest.
+MESSAGE_REFUSALS = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+    smtplib.SMTPNotSupportedError,  # an internationalized address, a server without SMTPUTF8
+    UnsendableMessage,
+)
+
+
+def is_ascii(*addresses: str) -> bool:
+    """Whether every address can go in a plain (not SMTPUTF8) envelope and header."""
+    return all(address.isascii() for address in addresses)
 
 
 class MailUnavailable(ExternalServiceError):
@@ -93,28 +121,54 @@ class CollectorMailHook(SmtpHook):
         text: str,
         headers: dict[str, str] | None = None,
     ) -> MIMEMultipart:
+        """A ``multipart/alternative`` (text, then HTML) to ``to``; raises
+        :class:`UnsendableMessage` when a header cannot be written."""
+        sender = self.from_email or "collector@visym.com"
         # email.mime (compat32) rather than EmailMessage: the modern policy re-parses and folds
-        # every header, which measured at ~3 ms a message (bench/notifications.py).
-        message = MIMEMultipart("alternative")
-        message["From"] = self.from_email or "collector@visym.com"
-        message["To"] = to
-        message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain="collector.visym.com")
-        for key, value in (headers or {}).items():
-            message[key] = value
-        message.attach(MIMEText(text, "plain", "utf-8"))
-        message.attach(MIMEText(html, "html", "utf-8"))
+        # every header, which measured at ~3 ms a message (bench/notifications.py). Only a
+        # message to or from a non-ASCII address pays that (RFC 6532 headers need it).
+        policy = email.policy.compat32 if is_ascii(sender, to) else email.policy.SMTPUTF8
+        try:
+            message = MIMEMultipart("alternative", policy=policy)
+            message["From"] = sender
+            message["To"] = to
+            message["Subject"] = subject
+            message["Date"] = formatdate(localtime=False)
+            message["Message-ID"] = make_msgid(domain="collector.visym.com")
+            for key, value in (headers or {}).items():
+                message[key] = value
+        except (ValueError, email.errors.MessageError) as exc:
+            raise UnsendableMessage(f"cannot write the message to {to!r}: {exc}") from exc
+        message.attach(MIMEText(text, "plain", "utf-8", policy=policy))
+        message.attach(MIMEText(html, "html", "utf-8", policy=policy))
         return message
 
     def send(self, message: MIMEMultipart, recipients: list[str] | None = None) -> None:
-        """Send a built message to ``recipients`` (default: its one ``To`` address)."""
-        if self._smtp_client is None:
+        """Send a built message to ``recipients`` (default: its one ``To`` address).
+
+        Raises one of :data:`MESSAGE_REFUSALS` for this message alone (nothing was delivered;
+        the session stays usable) and :class:`MailUnavailable` when the session is lost."""
+        client = self._smtp_client
+        if client is None:
             raise RuntimeError("CollectorMailHook must be used as a context manager")
+        sender = str(message["From"])
+        recipients = recipients or [str(message["To"])]
         try:
-            self._smtp_client.sendmail(
-                message["From"], recipients or [message["To"]], message.as_string()
-            )
+            if is_ascii(sender, *recipients):
+                client.sendmail(sender, recipients, message.as_string())
+                return
+            client.ehlo_or_helo_if_needed()
+            if not client.has_extn("smtputf8"):  # checked first: nothing goes on the wire
+                raise smtplib.SMTPNotSupportedError(
+                    f"the mail server {self._server().removeprefix('smtp://')} does not offer "
+                    "SMTPUTF8, which a non-ASCII address needs (RFC 6531); nothing was sent"
+                )
+            try:
+                data = message.as_bytes(policy=email.policy.SMTPUTF8)
+            except (ValueError, email.errors.MessageError) as exc:
+                raise UnsendableMessage(f"cannot write the message: {exc}") from exc
+            options = ["SMTPUTF8"] + (["BODY=8BITMIME"] if client.has_extn("8bitmime") else [])
+            client.sendmail(sender, recipients, data, mail_options=options)
         except MESSAGE_REFUSALS:
             raise
         except (OSError, smtplib.SMTPException) as exc:  # the session dropped mid-send

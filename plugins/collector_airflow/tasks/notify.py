@@ -1,8 +1,10 @@
 """Task-side glue for collector emails: enqueue into the outbox, then send on one SMTP session.
 
-A message is claimed (``sending``, committed) before its SMTP call and marked sent right after;
-an SMTP refusal marks it failed (retried next run, up to five attempts). Logs count messages
-by kind; they never hold a link, a token or a message body.
+A message is claimed (``sending``, committed) before its SMTP call and marked sent right after.
+What concerns one message alone (``hooks.mail.MESSAGE_REFUSALS``: a refusal, an internationalized
+address and a server without SMTPUTF8, a message that cannot be written) marks it failed with
+the reason, retried next run up to five attempts, and the others of the batch go out. Logs
+count messages by kind; they never hold a link, a token or a message body.
 
 Ops alerts (``ops_outbox``, written by ``alerts.OpsFailureNotifier``) go the same way and first:
 every send of the ``collector_emails`` DAG delivers the ones an SMTP outage held back.
@@ -11,7 +13,6 @@ every send of the ``collector_emails`` DAG delivers the ones an SMTP outage held
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import Counter
 from datetime import UTC, date, datetime
 
@@ -21,8 +22,6 @@ import psycopg2.extensions
 from collector_airflow.hooks.warehouse import CollectorWarehouseHook
 
 log = logging.getLogger(__name__)
-# Clear answers from the server that nothing was queued: safe to retry later.
-_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
 def send_ops_alerts(
@@ -36,7 +35,7 @@ def send_ops_alerts(
     raised; an alert cut off mid-send stays ``sending`` (it may have arrived).
     """
     from collector.notify import emails as notifications  # noqa: PLC0415
-    from collector_airflow.hooks.mail import CollectorMailHook  # noqa: PLC0415
+    from collector_airflow.hooks.mail import MESSAGE_REFUSALS, CollectorMailHook  # noqa: PLC0415
 
     sent = failed = 0
     refused: list[int] = []
@@ -45,13 +44,13 @@ def send_ops_alerts(
         try:
             with CollectorMailHook(smtp_conn_id) as mail:
                 for alert in alerts:
-                    message = mail.build(
-                        ", ".join(alert.recipients), alert.subject, alert.html, alert.text
-                    )
                     untried.remove(alert.alert_id)
                     try:
+                        message = mail.build(
+                            ", ".join(alert.recipients), alert.subject, alert.html, alert.text
+                        )
                         mail.send(message, alert.recipients)
-                    except _REFUSALS as exc:
+                    except MESSAGE_REFUSALS as exc:
                         notifications.mark_ops_failed(
                             conn, alert.alert_id, f"{type(exc).__name__}: {exc}"
                         )
@@ -93,9 +92,12 @@ def send_outbox(
     warehouse_conn_id: str = "collector_warehouse",
     batch: int = 500,
 ) -> dict:
-    """Send every due message, ``batch`` at a time, each batch on one SMTP connection.
+    """Send every due message, ``batch`` at a time, each batch on one SMTP connection:
+    ``{"sent": {kind: n}, "failed": {kind: n}, "ops_alerts": {"sent", "failed"}}``.
 
-    A clear refusal from the server marks the message failed (retried next run). Anything
+    A message the server refuses, or that cannot go through this server (an internationalized
+    address without SMTPUTF8), is marked failed with the reason (retried next run, up to five
+    attempts; the ops digest counts the failed) and the rest of the batch goes on. Anything
     else (the connection drops, a template breaks) fails the task: the messages not tried go
     back to the queue, and one cut off mid-send stays ``sending``, since it may have arrived.
     """
@@ -120,18 +122,9 @@ def send_outbox(
                 conn.commit()  # links issued for these messages are kept before they go out
                 with CollectorMailHook(smtp_conn_id) as mail:
                     for email in emails:
-                        message = mail.build(
-                            email.recipient, email.subject, email.html, email.text, email.headers
-                        )
                         untried.remove(email.outbox_id)
-                        try:
-                            mail.send(message)
-                        except _REFUSALS as exc:  # the server said no: nothing was queued
-                            notifications.mark_failed(
-                                conn, email.outbox_id, f"{type(exc).__name__}: {exc}"
-                            )
+                        if not _send_one(conn, mail, email, refused):
                             failed[email.kind] += 1
-                            refused.append(email.outbox_id)
                             continue
                         done.append(email.outbox_id)
                         sent[email.kind] += 1
@@ -147,6 +140,22 @@ def send_outbox(
             if len(rows) < batch:
                 break
     if failed:
-        log.warning("Emails refused by the SMTP server, retried next run: %s", dict(failed))
+        log.warning("Emails not sent (reason in email_outbox.last_error): %s", dict(failed))
     log.info("Emails sent: %s", dict(sent))
     return {"sent": dict(sent), "failed": dict(failed), "ops_alerts": ops}
+
+
+def _send_one(conn, mail, email, refused: list[int]) -> bool:
+    """Build and send one outbox message; True when sent. A failure of this message alone
+    marks it failed with the reason (and adds it to ``refused``); a lost session raises."""
+    from collector.notify import emails as notifications  # noqa: PLC0415
+    from collector_airflow.hooks.mail import MESSAGE_REFUSALS  # noqa: PLC0415
+
+    try:
+        message = mail.build(email.recipient, email.subject, email.html, email.text, email.headers)
+        mail.send(message)
+    except MESSAGE_REFUSALS as exc:  # nothing of it was delivered; the session is still fine
+        notifications.mark_failed(conn, email.outbox_id, f"{type(exc).__name__}: {exc}")
+        refused.append(email.outbox_id)
+        return False
+    return True
