@@ -46,7 +46,7 @@ def test_money_is_exact_cents_and_fields_are_typed():
         pay_per_video_usd="$3.10",
         perfect_bonus_usd="0.5",
         score_threshold="0.8",
-        start_date="12/1/2026",
+        start_date=46357,  # a date cell read unformatted: its serial number (2026-12-01)
         end_date="2026-12-31",
         enabled="yes",
         geofence_lat="38.9",
