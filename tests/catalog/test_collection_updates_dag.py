@@ -230,12 +230,13 @@ def test_a_german_master_sheet_pays_what_ops_typed_and_the_bound_holds(
     sheet_id = hook.create_and_share("Sammlungen", worksheets=["Collections"])
     hook.open(sheet_id).update_locale("de_DE")
     door, door_close = demo_collections()[:2]
-    rows = [_german(door), _german(door_close)]
+    # P004C009 as typed before the locale mattered, but its pay typed the German way; P004C010
+    # all German (0,80, 01.12.2026, WAHR).
+    rows = [definition_row(door), _german(door_close)]
     rows[0][MASTER_HEADER.index("pay_per_video_usd")] = "3,50"
     hook.write_table(sheet_id, "Collections", MASTER_HEADER, rows)
-    assert hook.get_rows(sheet_id, "Collections")[1][MASTER_HEADER.index("pay_per_video_usd")] == (
-        "3,5"  # what the formatted read the project used to parse showed
-    )
+    shown = hook.get_rows(sheet_id, "Collections")  # the formatted read the project parsed
+    assert shown[1][MASTER_HEADER.index("pay_per_video_usd")] == "3,5"
     conf = {"spreadsheet_id": sheet_id, "catalog_url": str(tmp_path / "collections.json")}
 
     assert str(update_dag.test(run_conf=conf).state) == "success"
@@ -243,11 +244,12 @@ def test_a_german_master_sheet_pays_what_ops_typed_and_the_bound_holds(
     assert _pay(warehouse, "P004C010") == (1, 400)
     with warehouse.cursor() as cur:
         cur.execute(
-            "SELECT score_threshold, start_date FROM collection_versions "
-            "WHERE collection_id = 'P004C009'"
+            "SELECT score_threshold, start_date, enabled FROM collection_versions "
+            "WHERE collection_id = 'P004C010'"
         )
-        assert cur.fetchone() == (Decimal("0.75"), datetime(2026, 12, 1).date())
+        assert cur.fetchone() == (Decimal("0.80"), datetime(2026, 12, 1).date(), True)
     warehouse.commit()
+    assert hook.get_rows(sheet_id, "Problems")[1][1] == "no problems"
 
     # Ops mistype: $350.00 a video for P004C010 (and "1e2", $100, would be refused alike).
     rows[0][MASTER_HEADER.index("score_threshold")] = "0,8"  # P004C009 changes: publishes
