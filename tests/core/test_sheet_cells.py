@@ -14,8 +14,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sandbox.google.cells import parse_user_entered, rendered
-from sandbox.google.locales import EPOCH, LOCALES, show, show_date
 
 from collector.core import settings
 from collector.core.cells import (
@@ -25,6 +23,8 @@ from collector.core.cells import (
     parse_decimal,
     parse_money_cents,
 )
+from sandbox.google.cells import parse_user_entered, rendered
+from sandbox.google.locales import EPOCH, LOCALES, show, show_date
 
 LOCALE_NAMES = sorted(LOCALES)
 
