@@ -190,3 +190,78 @@ def test_a_wrong_sheet_id_fails_at_once_with_what_to_check(
     assert str(run.state) == "failed"
     [ti] = [t for t in run.get_task_instances() if t.task_id == "read_master_sheet"]
     assert str(ti.state) == "failed" and ti.try_number == 1  # no retries for a config error
+
+
+def _pay(conn, cid: str) -> tuple[int, int]:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT max(version), (array_agg(pay_per_video_cents ORDER BY version DESC))[1] "
+            "FROM collection_versions WHERE collection_id = %s",
+            (cid,),
+        )
+        version, cents = cur.fetchone()
+    conn.commit()
+    return version, cents
+
+
+def _german(definition) -> list[str]:
+    """A master-sheet row as ops in Germany type it: decimal commas, dd.mm.yyyy, WAHR."""
+    row = definition_row(definition)
+    col = MASTER_HEADER.index
+    for name in ("pay_per_video_usd", "perfect_bonus_usd", "score_threshold"):
+        row[col(name)] = row[col(name)].replace(".", ",")
+    row[col("start_date")] = "01.12.2026"
+    row[col("enabled")] = "WAHR"
+    return row
+
+
+@pytest.mark.airflow
+@pytest.mark.slow  # a dag.test(), twice: the fast lane skips it
+def test_a_german_master_sheet_pays_what_ops_typed_and_the_bound_holds(
+    airflow_db, update_dag, warehouse, sheets_connection, tmp_path, monkeypatch
+):
+    """Issue 19: in a de_DE master sheet ``3,50`` is $3.50 (350 cents, not 35000); a pay above
+    COLLECTOR_MAX_PAY_PER_VIDEO_USD is a problem of its cell in the Problems tab, and that
+    collection keeps the version in force (the others publish)."""
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    monkeypatch.delenv("COLLECTOR_MAX_PAY_PER_VIDEO_USD", raising=False)  # $50.00
+    hook = GoogleSheetsHook()
+    sheet_id = hook.create_and_share("Sammlungen", worksheets=["Collections"])
+    hook.open(sheet_id).update_locale("de_DE")
+    door, door_close = demo_collections()[:2]
+    # P004C009 as typed before the locale mattered, but its pay typed the German way; P004C010
+    # all German (0,80, 01.12.2026, WAHR).
+    rows = [definition_row(door), _german(door_close)]
+    rows[0][MASTER_HEADER.index("pay_per_video_usd")] = "3,50"
+    hook.write_table(sheet_id, "Collections", MASTER_HEADER, rows)
+    shown = hook.get_rows(sheet_id, "Collections")  # the formatted read the project parsed
+    assert shown[1][MASTER_HEADER.index("pay_per_video_usd")] == "3,5"
+    conf = {"spreadsheet_id": sheet_id, "catalog_url": str(tmp_path / "collections.json")}
+
+    assert str(update_dag.test(run_conf=conf).state) == "success"
+    assert _pay(warehouse, "P004C009") == (1, 350)
+    assert _pay(warehouse, "P004C010") == (1, 400)
+    with warehouse.cursor() as cur:
+        cur.execute(
+            "SELECT score_threshold, start_date, enabled FROM collection_versions "
+            "WHERE collection_id = 'P004C010'"
+        )
+        assert cur.fetchone() == (Decimal("0.80"), datetime(2026, 12, 1).date(), True)
+    warehouse.commit()
+    assert hook.get_rows(sheet_id, "Problems")[1][1] == "no problems"
+
+    # Ops mistype: $350.00 a video for P004C010 (and "1e2", $100, would be refused alike).
+    rows[0][MASTER_HEADER.index("score_threshold")] = "0,8"  # P004C009 changes: publishes
+    rows[1][MASTER_HEADER.index("pay_per_video_usd")] = "350"
+    hook.write_table(sheet_id, "Collections", MASTER_HEADER, rows)
+    assert str(update_dag.test(run_conf=conf).state) == "success"
+    assert _pay(warehouse, "P004C009") == (2, 350)
+    assert _pay(warehouse, "P004C010") == (1, 400)  # the version in force stays
+    problems = [row[1] for row in hook.get_rows(sheet_id, "Problems")[1:]]
+    pay_cell = f"{chr(65 + MASTER_HEADER.index('pay_per_video_usd'))}3"
+    assert problems == [
+        f"{pay_cell} pay_per_video_usd (P004C010): $350.00 a video is above the bound of "
+        "$50.00 a video (COLLECTOR_MAX_PAY_PER_VIDEO_USD); the collection keeps its current "
+        "version: fix the cell, or raise the bound if the amount is right"
+    ]

@@ -46,7 +46,7 @@ def test_money_is_exact_cents_and_fields_are_typed():
         pay_per_video_usd="$3.10",
         perfect_bonus_usd="0.5",
         score_threshold="0.8",
-        start_date="12/1/2026",
+        start_date=46357,  # a date cell read unformatted: its serial number (2026-12-01)
         end_date="2026-12-31",
         enabled="yes",
         geofence_lat="38.9",
@@ -162,3 +162,85 @@ def test_every_problem_of_a_row_is_reported_at_once():
     }
     [threshold] = [p for p in problems if p.column == "score_threshold"]
     assert threshold.message == "expected a number between 0 and 1, got 'high'"
+
+
+# Issue 19: what a sheet's locale could change is refused by cell, never guessed.
+@pytest.mark.parametrize(
+    ("changes", "cell_column", "words"),
+    [
+        ({"pay_per_video_usd": "3,50"}, "pay_per_video_usd", "decimal comma"),
+        ({"pay_per_video_usd": "1,200"}, "pay_per_video_usd", "decimal comma"),
+        ({"pay_per_video_usd": "1e2"}, "pay_per_video_usd", "scientific notation"),
+        ({"pay_per_video_usd": "3,50 €"}, "pay_per_video_usd", "decimal comma"),
+        ({"perfect_bonus_usd": "0,50"}, "perfect_bonus_usd", "decimal comma"),
+        ({"score_threshold": "0,8"}, "score_threshold", "between 0 and 1"),
+        ({"geofence_radius_m": "1.500"}, "geofence_radius_m", "ambiguous"),
+        ({"min_duration_s": "1e1"}, "min_duration_s", "scientific notation"),
+        ({"start_date": "12/1/2026"}, "start_date", "order of day and month"),
+        ({"end_date": "01.12.2026"}, "end_date", "order of day and month"),
+        ({"start_date": 350}, "start_date", "holds a number, not a date"),
+        ({"enabled": "WAHR"}, "enabled", "TRUE or FALSE"),
+        ({"min_app_version": 2.1}, "min_app_version", "as text"),
+        ({"required_activity_count": True}, "required_activity_count", "TRUE/FALSE cell"),
+    ],
+)
+def test_locale_dependent_text_is_refused_by_cell(changes, cell_column, words):
+    good = definition_row(demo_collections()[1])
+    valid, problems = parse_master_sheet(sheet(good, edited(DOOR, **changes)))
+    assert [r.definition.collection_id for r in valid] == ["P004C010"]
+    expected_cell = cell_ref(2, col(cell_column))
+    assert any(p.cell == expected_cell and words in p.message for p in problems), problems
+
+
+def test_cells_read_unformatted_are_taken_as_the_sheet_holds_them():
+    """What an UNFORMATTED_VALUE read gives (numbers, booleans, serial dates), from any locale."""
+    row = edited(
+        DOOR,
+        pay_per_video_usd=3.5,
+        perfect_bonus_usd=0,
+        score_threshold=0.8,
+        min_duration_s=10,
+        start_date=46357,
+        end_date=46387.0,
+        enabled=True,
+        geofence_lat=38.9,
+        geofence_lon=-77.03,
+        geofence_radius_m=500,
+        required_activity_count=2,
+    )
+    [parsed], problems = parse_master_sheet(sheet(row))
+    d = parsed.definition
+    assert problems == []
+    assert (d.pay_per_video_cents, d.perfect_bonus_cents, d.score_threshold) == (
+        350,
+        0,
+        Decimal("0.8"),
+    )
+    assert (d.start_date, d.end_date) == (date(2026, 12, 1), date(2026, 12, 31))
+    assert (d.geofence_lat, d.geofence_lon) == (Decimal("38.9"), Decimal("-77.03"))
+    assert d.enabled is True and d.required_activity_count == 2
+
+
+@pytest.mark.parametrize(
+    ("pay", "bonus", "column", "words"),
+    [
+        (350, 0, "pay_per_video_usd", "$350.00 a video is above the bound of $50.00"),
+        (50.01, "", "pay_per_video_usd", "$50.01 a video is above"),
+        (45, 10, "perfect_bonus_usd", "$45.00 plus a perfect bonus of $10.00 is $55.00"),
+    ],
+)
+def test_pay_above_the_bound_is_a_problem_of_its_cell(pay, bonus, column, words):
+    row = edited(DOOR, pay_per_video_usd=pay, perfect_bonus_usd=bonus)
+    good = definition_row(demo_collections()[1])
+    valid, [problem] = parse_master_sheet(sheet(good, row), max_pay_per_video_cents=5000)
+    assert [r.definition.collection_id for r in valid] == ["P004C010"]  # the row is left out
+    assert problem.cell == cell_ref(2, col(column)) and problem.collection_id == "P004C009"
+    assert words in problem.message and "keeps its current version" in problem.message
+
+
+def test_pay_at_the_bound_passes_and_no_bound_means_none():
+    at = edited(DOOR, pay_per_video_usd=40, perfect_bonus_usd="10.00")
+    [row], problems = parse_master_sheet(sheet(at), max_pay_per_video_cents=5000)
+    assert problems == [] and row.definition.pay_per_video_cents == 4000
+    [high], problems = parse_master_sheet(sheet(edited(DOOR, pay_per_video_usd=350)))
+    assert problems == [] and high.definition.pay_per_video_cents == 35000

@@ -29,7 +29,7 @@ activity_categories:
 min_duration_s: 5
 score_threshold: 0.6
 enabled: yes
-start_date: 12/1/2026
+start_date: 2026-12-01
 geofence_lat: 38.9
 geofence_lon: -77.03
 geofence_radius_m: 500

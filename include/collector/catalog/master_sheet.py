@@ -19,58 +19,66 @@ from collector.catalog.collections import KINDS, CollectionDefinition
 from collector.core.cells import (
     CellProblem,
     cell_ref,
+    cell_text,
+    is_empty,
+    parse_money_cents,
 )
 from collector.core.cells import parse_boolean as _boolean
 from collector.core.cells import parse_count as _count
 from collector.core.cells import parse_date as _date
 from collector.core.cells import parse_decimal as _decimal
 from collector.core.cells import parse_non_negative as _non_negative
+from collector.core.money import usd
 from collector.core.versions import VERSION_FORMS, release_key
 
 _COLLECTION_ID = re.compile(r"^P\d{3}C\d{3}$")
 
 
-def _text(value: str) -> str:
-    return value.strip()
+def _text(value: Any) -> str:
+    return cell_text(value).strip()
 
 
-def _threshold(value: str) -> Decimal:
+def _threshold(value: Any) -> Decimal:
     try:
         number = _decimal(value)
     except ValueError:
         number = None
     if number is None or not 0 <= number <= 1:
-        raise ValueError(f"expected a number between 0 and 1, got {value!r}")
+        shown = repr(value) if isinstance(value, str) else cell_text(value)
+        raise ValueError(f"expected a number between 0 and 1, got {shown}")
     return number
 
 
-def _cents(value: str) -> int:
-    """Dollars as written (``3``, ``3.50``, ``$3.50``) to integer cents, exactly."""
-    number = _non_negative(value)
-    cents = number * 100
-    if cents != cents.to_integral_value():
-        raise ValueError(f"expected dollars with at most 2 decimals, got {value!r}")
-    return int(cents)
+def _cents(value: Any) -> int:
+    """Dollars (``3``, ``3.5`` as the sheet holds them; text ``3.50``, ``$3.50``) to integer
+    cents, exactly (``collector.core.cells.parse_money_cents``)."""
+    return parse_money_cents(value)
 
 
-def _names(value: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in value.split(",") if part.strip())
+def _names(value: Any) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in cell_text(value).split(",") if part.strip())
     if not names:
         raise ValueError("expected a comma-separated list, got nothing")
     return names
 
 
-def _version(value: str) -> str:
+def _version(value: Any) -> str:
     """A minimum app version in any form the app's own versions come in
     (``collector.core.versions``), kept as typed; the Outdated App check compares the release
-    parts (docs/scoring.md). Raises ValueError naming the forms."""
+    parts (docs/scoring.md). It must be text: "2.10" typed into a number cell becomes 2.1 (and
+    "2.3" a date in some locales). Raises ValueError naming the forms."""
+    if not isinstance(value, str):
+        raise ValueError(
+            f"expected a version like 2.3.1 as text, got the number {cell_text(value)}; "
+            "format the column as plain text and type the version again"
+        )
     if release_key(value.strip()) is None:
         raise ValueError(f"expected a version like {VERSION_FORMS}, got {value!r}")
     return value.strip()
 
 
-def _kind(value: str) -> str:
-    kind = value.strip().casefold().replace("-", "_").replace(" ", "_")
+def _kind(value: Any) -> str:
+    kind = cell_text(value).strip().casefold().replace("-", "_").replace(" ", "_")
     if kind not in KINDS:
         raise ValueError(f"expected paid, practice or self_serve, got {value!r}")
     return kind
@@ -79,7 +87,7 @@ def _kind(value: str) -> str:
 @dataclass(frozen=True)
 class Column:
     name: str
-    parse: Callable[[str], Any]
+    parse: Callable[[Any], Any]  # a cell as read unformatted (or text) -> value
     required: bool = False
     field: str | None = None  # CollectionDefinition field, when named differently
 
@@ -113,8 +121,8 @@ MASTER_COLUMNS: tuple[Column, ...] = (
     Column("kind", _kind),
 )
 MASTER_HEADER = [c.name for c in MASTER_COLUMNS]
-# Column name -> parser (text as typed -> value), e.g. for the CLI's --pay-usd.
-MASTER_PARSERS: dict[str, Callable[[str], Any]] = {c.name: c.parse for c in MASTER_COLUMNS}
+# Column name -> parser (cell or text as typed -> value), e.g. for the CLI's --pay-usd.
+MASTER_PARSERS: dict[str, Callable[[Any], Any]] = {c.name: c.parse for c in MASTER_COLUMNS}
 SELF_SERVE_IN_SHEET = (
     "self_serve collections belong to their owner and are defined with "
     "`collector collections define SPEC.yaml --owner EMAIL`, not in the master sheet; "
@@ -130,8 +138,16 @@ class MasterRow:
     definition: CollectionDefinition
 
 
-def parse_master_sheet(rows: list[list[Any]]) -> tuple[list[MasterRow], list[CellProblem]]:
-    """Valid rows as definitions, and every problem found (bad rows are left out)."""
+def parse_master_sheet(
+    rows: list[list[Any]], *, max_pay_per_video_cents: int | None = None
+) -> tuple[list[MasterRow], list[CellProblem]]:
+    """Valid rows as definitions, and every problem found (bad rows are left out).
+
+    ``rows`` are the tab as read unformatted (``collector.core.cells.UNFORMATTED_READ``): each
+    cell a number, a boolean, a date's serial number or text (see ``collector.core.cells`` for
+    the text forms read). ``max_pay_per_video_cents`` (None: no bound) is the sanity bound of
+    :func:`pay_bound_problems`: a row above it is a problem like a bad cell.
+    """
     if not rows:
         return [], [CellProblem("A1", "header", "the sheet is empty; expected a header row")]
     header = [str(h).strip().casefold() for h in rows[0]]
@@ -150,10 +166,10 @@ def parse_master_sheet(rows: list[list[Any]]) -> tuple[list[MasterRow], list[Cel
     problems: list[CellProblem] = []
     seen: dict[str, int] = {}
     for r, raw in enumerate(rows[1:], start=1):
-        cells = [str(v) if v is not None else "" for v in raw]
-        if not any(c.strip() for c in cells):
+        cells = list(raw)
+        if all(is_empty(c) for c in cells):
             continue
-        values, row_problems = _parse_row(r, cells, positions)
+        values, row_problems = _parse_row(r, cells, positions, max_pay_per_video_cents)
         cid = values.get("collection_id")
         if cid and cid in seen:
             row_problems.append(
@@ -185,9 +201,9 @@ def parse_master_sheet(rows: list[list[Any]]) -> tuple[list[MasterRow], list[Cel
     return valid, problems
 
 
-def _parse_row(r: int, cells: list[str], positions: dict[str, int]):
+def _parse_row(r: int, cells: list[Any], positions: dict[str, int], max_pay: int | None):
     cid = (
-        cells[positions["collection_id"]].strip()
+        cell_text(cells[positions["collection_id"]]).strip()
         if positions["collection_id"] < len(cells)
         else None
     )
@@ -198,6 +214,8 @@ def _parse_row(r: int, cells: list[str], positions: dict[str, int]):
     }
     required = [c.name for c in MASTER_COLUMNS if c.required]
     values, found = validate_fields(texts, required=required, identity=_sheet_identity)
+    if max_pay is not None:
+        found.extend(pay_bound_problems(values, max_pay))
     problems = [
         CellProblem(cell_ref(r, positions.get(column, 0)), column, message, cid or None)
         for column, message in found
@@ -224,13 +242,14 @@ def _sheet_identity(values: dict[str, Any]) -> list[FieldProblem]:
 
 
 def validate_fields(
-    texts: Mapping[str, str],
+    texts: Mapping[str, Any],
     *,
     required: Collection[str],
     identity: Callable[[dict[str, Any]], list[FieldProblem]] | None = None,
 ) -> tuple[dict[str, Any], list[FieldProblem]]:
-    """Parse each column's text as typed (``texts``: column name -> text, for the columns
-    given) and check the row as a whole; return the parsed values and every problem found.
+    """Parse each column's value (``texts``: column name -> a cell as read unformatted, or text
+    as typed, for the columns given) and check the row as a whole; return the parsed values and
+    every problem found.
 
     One validation path for a master-sheet row and a self-serve spec: the same parsers, the same
     rules, the same words. ``identity`` adds the caller's rules about ids (which come first).
@@ -245,7 +264,7 @@ def validate_fields(
                 problems.append((column.name, "is missing; a value is required"))
             continue
         text = texts[column.name]
-        if not text.strip():
+        if is_empty(text):
             if column.name in required:
                 problems.append((column.name, "is empty; a value is required"))
             continue
@@ -296,6 +315,40 @@ def validate_fields(
                     (column, "must be 0 for a practice collection (practice is never paid)")
                 )
     return values, problems
+
+
+def pay_bound_problems(
+    values: Mapping[str, Any], max_pay_per_video_cents: int
+) -> list[FieldProblem]:
+    """The money sanity bound of a new collection version (issue 19): the most one video can
+    earn, ``pay_per_video_usd`` plus ``perfect_bonus_usd`` (integer cents in ``values``), must
+    not exceed ``max_pay_per_video_cents`` (``collector.core.settings.max_pay_per_video_cents``,
+    $50.00 unless configured).
+
+    Above it, one problem on the cell that goes over (the pay, else the bonus); the row is then
+    left out like any bad row, so the collection keeps its version in force. Values that did
+    not parse are not judged (already reported).
+    """
+    pay = values.get("pay_per_video_usd")
+    if pay is None:
+        return []
+    bonus = values.get("perfect_bonus_usd") or 0
+    bound = (
+        f"the bound of {usd(max_pay_per_video_cents)} a video (COLLECTOR_MAX_PAY_PER_VIDEO_USD); "
+        "the collection keeps its current version: fix the cell, or raise the bound if the "
+        "amount is right"
+    )
+    if pay > max_pay_per_video_cents:
+        return [("pay_per_video_usd", f"{usd(pay)} a video is above {bound}")]
+    if pay + bonus > max_pay_per_video_cents:
+        return [
+            (
+                "perfect_bonus_usd",
+                f"{usd(pay)} plus a perfect bonus of {usd(bonus)} is {usd(pay + bonus)} a "
+                f"video, above {bound}",
+            )
+        ]
+    return []
 
 
 def definition_fields(values: dict[str, Any]) -> dict[str, Any]:

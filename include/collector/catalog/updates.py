@@ -29,6 +29,7 @@ from collector.catalog.collections import (
     record_collection_version,
 )
 from collector.catalog.master_sheet import parse_master_sheet
+from collector.core import settings
 from collector.core.cells import CellProblem
 from collector.core.identity import normalize_email
 
@@ -87,13 +88,22 @@ def apply_master_sheet(
     *,
     effective_at: datetime,
     today: date,
+    max_pay_per_video_cents: int | None = None,
 ) -> UpdateReport:
     """Record changed definitions as new versions and refresh every collection's status.
 
-    One transaction. Bad rows change nothing: their collections keep the version in force.
+    ``rows``: the Collections tab read unformatted (``collector.core.cells.UNFORMATTED_READ``).
+    One transaction. Bad rows change nothing: their collections keep the version in force. A
+    row paying more than ``max_pay_per_video_cents`` a video (None: the setting
+    ``COLLECTOR_MAX_PAY_PER_VIDEO_USD``, $50.00 by default) is such a bad row (issue 19).
+    Raises ``settings.ConfigurationError`` for a malformed bound, before anything is written.
     """
+    if max_pay_per_video_cents is None:
+        max_pay_per_video_cents = settings.max_pay_per_video_cents()
     report = UpdateReport()
-    valid, report.problems = parse_master_sheet(rows)
+    valid, report.problems = parse_master_sheet(
+        rows, max_pay_per_video_cents=max_pay_per_video_cents
+    )
     before = load_catalog(conn)
     for row in valid:
         cid = row.definition.collection_id

@@ -10,6 +10,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from collector.core.cells import parse_money_cents
+
 
 class ConfigurationError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -74,6 +76,27 @@ def master_sheet_id() -> str:
             "URL) or pass spreadsheet_id when triggering collection_updates"
         )
     return value
+
+
+def max_pay_per_video_cents() -> int:
+    """The money sanity bound of a collection version, in integer cents (issue 19): the most one
+    video may earn (pay per video plus the perfect bonus). ``COLLECTOR_MAX_PAY_PER_VIDEO_USD``,
+    dollars like ``50`` or ``50.00`` (default 50); a master-sheet row above it is reported by
+    cell and its collection keeps its current version. Raises :class:`ConfigurationError` for
+    anything but a positive amount with at most 2 decimals.
+    """
+    raw = os.environ.get("COLLECTOR_MAX_PAY_PER_VIDEO_USD", "").strip() or "50"
+    try:
+        cents = parse_money_cents(raw)
+    except ValueError as exc:
+        cents, why = 0, str(exc)
+    else:
+        why = "it must be more than 0"
+    if cents <= 0:
+        raise ConfigurationError(
+            f"COLLECTOR_MAX_PAY_PER_VIDEO_USD must be dollars like 50.00, got {raw!r}: {why}"
+        )
+    return cents
 
 
 def review_sheet_writers() -> list[str]:

@@ -1,4 +1,9 @@
-"""Typed tables from spreadsheet rows: header checked, every bad cell named (``C7``)."""
+"""Typed tables from spreadsheet rows: header checked, every bad cell named (``C7``).
+
+Rows are a tab read unformatted (``collector.core.cells.UNFORMATTED_READ``), so numbers, booleans
+and dates arrive as the sheet holds them whatever its locale; text is read only in the forms of
+``collector.core.cells``.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +15,26 @@ import pandas as pd
 from collector.core.cells import (
     CellProblem,
     cell_ref,
+    cell_text,
+    is_empty,
     parse_boolean,
     parse_date,
     parse_decimal,
 )
 
 
-def _integer(text: str) -> int:
-    number = parse_decimal(text)
+def _integer(value: Any) -> int:
+    number = parse_decimal(value)
     if number != number.to_integral_value():
-        raise ValueError(f"expected a whole number, got {text!r}")
+        shown = repr(value) if isinstance(value, str) else cell_text(value)
+        raise ValueError(f"expected a whole number, got {shown}")
     return int(number)
 
 
-CONVERTERS: dict[str, Callable[[str], Any]] = {
-    "str": lambda text: text.strip(),
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "str": lambda value: cell_text(value).strip(),
     "int": _integer,
-    "float": lambda text: float(parse_decimal(text)),
+    "float": lambda value: float(parse_decimal(value)),
     "decimal": parse_decimal,
     "bool": parse_boolean,
     "date": parse_date,
@@ -72,14 +80,14 @@ def typed_frame(
     problems: list[CellProblem] = []
     records = []
     for r, raw in enumerate(rows[1:], start=1):
-        cells = [str(v) if v is not None else "" for v in raw]
-        if not any(c.strip() for c in cells):
+        cells = list(raw)
+        if all(is_empty(c) for c in cells):
             continue
         record = {}
         for name, kind in columns.items():
             index = positions[name.casefold()]
             text = cells[index] if index < len(cells) else ""
-            if not text.strip():
+            if is_empty(text):
                 if name in required:
                     problems.append(
                         CellProblem(cell_ref(r, index), name, "is empty; a value is required")

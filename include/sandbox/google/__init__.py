@@ -3,7 +3,9 @@
 Contract points kept: paths, JSON shapes, error bodies ``{"error": {code, message, status}}``,
 OAuth token exchange for service accounts (JWT bearer), per-user and per-project per-minute
 quotas for read and write requests answered with 429 RESOURCE_EXHAUSTED, grid limits on
-writes, formulas stored as written. Admin switches under ``/_sandbox`` inject faults (429,
+writes, formulas stored as written, a spreadsheet locale that decides how USER_ENTERED text is
+parsed and how FORMATTED_VALUE shows values, and the three value render options and two
+date-time render options (any other refused with a 400). Admin switches under ``/_sandbox`` inject faults (429,
 500, slow answers for client timeouts) and change quotas; ``/sheets/`` is a read-only HTML view.
 
 Public contracts followed (what gspread and google-auth call is in docs/service-facts.md):
@@ -26,7 +28,8 @@ One module per API resource; each says what it follows and lists its "Assumption
 - :mod:`~sandbox.google.admin`: the ``/_sandbox`` switches; :mod:`~sandbox.google.views`: the
   ``/sheets/`` pages.
 - :mod:`~sandbox.google.store` (spreadsheets on disk), :mod:`~sandbox.google.cells` (what a
-  cell stores and shows), :mod:`~sandbox.google.errors`, :mod:`~sandbox.google.state` (what
+  cell stores and shows), :mod:`~sandbox.google.locales` (the emulated locales and their
+  "Assumptions"), :mod:`~sandbox.google.errors`, :mod:`~sandbox.google.state` (what
   the routes share), :mod:`~sandbox.google.app` (:func:`create_app`).
 """
 

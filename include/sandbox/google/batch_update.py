@@ -3,7 +3,9 @@
 Follows https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets/request: each
 request is an object with exactly one field, named after its kind; replies come back in order,
 ``{}`` for the kinds whose reply is empty. Handled: ``addSheet``, ``deleteSheet``,
-``updateSheetProperties``, ``appendDimension``, ``setDataValidation``, ``addProtectedRange``;
+``updateSheetProperties``, ``updateSpreadsheetProperties`` (title, locale, timeZone, by its
+``fields`` mask; values already stored keep their value, only their display follows the new
+locale), ``appendDimension``, ``setDataValidation``, ``addProtectedRange``;
 the formatting kinds in :data:`KNOWN_REQUESTS` are stored and acknowledged (no effect on
 values); any other kind is refused as Google refuses an unknown field.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sandbox.google.errors import ApiError
-from sandbox.google.store import DEFAULT_COLUMNS, DEFAULT_ROWS, Sheet, Spreadsheet
+from sandbox.google.store import DEFAULT_COLUMNS, DEFAULT_ROWS, Sheet, Spreadsheet, check_locale
 
 KNOWN_REQUESTS = {
     # stored and acknowledged; their effect on values is nil
@@ -31,7 +33,6 @@ KNOWN_REQUESTS = {
     "setBasicFilter",
     "clearBasicFilter",
     "addBanding",
-    "updateSpreadsheetProperties",
 }
 
 
@@ -81,6 +82,26 @@ def update_sheet_properties(book: Spreadsheet, index: int, body: dict) -> dict:
     return {}
 
 
+def update_spreadsheet_properties(book: Spreadsheet, index: int, body: dict) -> dict:
+    """Title, locale and time zone named by ``fields`` (``*`` for all); ``fields`` is required."""
+    props, mask = body.get("properties") or {}, body.get("fields")
+    where = f"requests[{index}].updateSpreadsheetProperties"
+    if not mask:
+        raise ApiError(400, f"Invalid {where}: At least one field must be updated, but none was.")
+    fields = {"title", "locale", "timeZone"} if mask == "*" else set(mask.split(","))
+    unknown = fields - {"title", "locale", "timeZone"}
+    if unknown:
+        raise ApiError(400, f"Invalid {where}: the sandbox updates title, locale, timeZone only")
+    if "locale" in fields:
+        check_locale(props.get("locale", ""), where)
+        book.locale = props["locale"]
+    if "timeZone" in fields:
+        book.time_zone = props.get("timeZone") or book.time_zone
+    if "title" in fields:
+        book.title = props.get("title") or book.title
+    return {}
+
+
 def append_dimension(book: Spreadsheet, index: int, body: dict) -> dict:
     sheet = book.sheet_by_id(body["sheetId"])
     if body.get("dimension") == "COLUMNS":
@@ -127,6 +148,7 @@ HANDLERS: dict[str, Callable[[Spreadsheet, int, dict], dict]] = {
     "addSheet": add_sheet,
     "deleteSheet": delete_sheet,
     "updateSheetProperties": update_sheet_properties,
+    "updateSpreadsheetProperties": update_spreadsheet_properties,
     "appendDimension": append_dimension,
     "setDataValidation": set_data_validation,
     "addProtectedRange": add_protected_range,

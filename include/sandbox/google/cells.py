@@ -1,11 +1,20 @@
 """What a cell holds and shows: USER_ENTERED parsing, the formulas we evaluate, render options.
 
-Follows the ``ValueInputOption`` and ``ValueRenderOption`` enums of the Sheets API v4
-(https://developers.google.com/sheets/api/reference/rest/v4/ValueInputOption and
-https://developers.google.com/sheets/api/reference/rest/v4/ValueRenderOption).
+Follows the ``ValueInputOption``, ``ValueRenderOption`` and ``DateTimeRenderOption`` enums of
+the Sheets API v4 (https://developers.google.com/sheets/api/reference/rest/v4/ValueInputOption,
+https://developers.google.com/sheets/api/reference/rest/v4/ValueRenderOption and
+https://developers.google.com/sheets/api/reference/rest/v4/DateTimeRenderOption):
+``FORMATTED_VALUE`` shows values as the spreadsheet's locale formats them
+(:mod:`sandbox.google.locales`), ``UNFORMATTED_VALUE`` gives numbers and booleans as JSON ones
+and dates as serial numbers (``SERIAL_NUMBER``, the default) or formatted strings
+(``FORMATTED_STRING``), ``FORMULA`` gives formulas as written. Any other value of either option
+is refused with a 400, as Google refuses an unknown enum value.
 
 Assumptions: only ``=IF(number op number, "text", "text")`` is computed; ``=IMAGE(...)`` shows
-no text; any other formula shows ``#NAME?``, as Sheets shows an unknown function.
+no text; any other formula shows ``#NAME?``, as Sheets shows an unknown function. Formulas are
+read with ``,`` between arguments whatever the locale. The 400's wording for a bad enum value
+(``Invalid value at 'value_render_option' (...), "X"``) follows Google's messages for other
+enum fields.
 """
 
 from __future__ import annotations
@@ -13,32 +22,40 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sandbox.google.errors import ApiError
+from sandbox.google.locales import DEFAULT_LOCALE, parse_typed, show, show_date
+
 _IF_FORMULA = re.compile(
     r'^=IF\(\s*(-?\d+(?:\.\d+)?)\s*(>=|<=|<>|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*,\s*"([^"]*)"\s*,'
     r'\s*"([^"]*)"\s*\)$',
     re.IGNORECASE,
 )
 IMAGE_FORMULA = re.compile(r'^=IMAGE\(\s*"([^"]+)"', re.IGNORECASE)
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+VALUE_RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
+DATE_TIME_RENDER_OPTIONS = ("SERIAL_NUMBER", "FORMATTED_STRING")
 
 
-def parse_user_entered(value: Any) -> Any:
-    """What Sheets stores for USER_ENTERED input: numbers, booleans, formulas, text."""
+def check_render_options(value: str, date_time: str) -> None:
+    """400 for a ``valueRenderOption`` or ``dateTimeRenderOption`` Google does not know."""
+    for field, given, known, enum in (
+        ("value_render_option", value, VALUE_RENDER_OPTIONS, "ValueRenderOption"),
+        ("date_time_render_option", date_time, DATE_TIME_RENDER_OPTIONS, "DateTimeRenderOption"),
+    ):
+        if given not in known:
+            raise ApiError(
+                400,
+                f"Invalid value at '{field}' "
+                f'(type.googleapis.com/google.apps.sheets.v4.{enum}), "{given}"',
+            )
+
+
+def parse_user_entered(value: Any, locale: str = DEFAULT_LOCALE) -> tuple[Any, str | None]:
+    """What Sheets stores for USER_ENTERED input in ``locale`` and the pattern it implies
+    (:func:`sandbox.google.locales.parse_typed`): numbers, booleans, dates, formulas, text.
+    JSON numbers and booleans are kept as they are."""
     if not isinstance(value, str):
-        return value
-    if value.startswith("="):
-        return value
-    text = value.strip()
-    if _NUMBER.match(text):
-        number = float(text)
-        return (
-            int(number)
-            if number.is_integer() and "." not in text and "e" not in text.lower()
-            else number
-        )
-    if text.upper() in ("TRUE", "FALSE"):
-        return text.upper() == "TRUE"
-    return value
+        return value, None
+    return parse_typed(value, locale)
 
 
 def evaluate(value: Any) -> Any:
@@ -58,19 +75,32 @@ def evaluate(value: Any) -> Any:
     return value
 
 
-def formatted(value: Any) -> str:
-    value = evaluate(value)
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    return "" if value is None else str(value)
+def formatted(value: Any, pattern: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
+    """A cell as people see it (FORMATTED_VALUE) in ``locale``."""
+    return show(evaluate(value), pattern, locale)
 
 
-def rendered(value: Any, option: str) -> Any:
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # Google's JSON writes 3, not 3.0
+    return value
+
+
+def rendered(
+    value: Any,
+    option: str,
+    pattern: str | None = None,
+    locale: str = DEFAULT_LOCALE,
+    date_time: str = "SERIAL_NUMBER",
+) -> Any:
+    """A stored cell as ``values.get`` answers it for ``valueRenderOption`` ``option`` and
+    ``dateTimeRenderOption`` ``date_time`` (ignored for FORMATTED_VALUE)."""
+    if option == "FORMATTED_VALUE":
+        return formatted(value, pattern, locale)
+    is_date = pattern in ("DATE", "ISO_DATE") and isinstance(value, int | float)
+    if is_date and date_time == "FORMATTED_STRING" and not isinstance(value, bool):
+        return show_date(int(value), pattern, locale)
     if option == "FORMULA":
-        return value if value is not None else ""
-    if option == "UNFORMATTED_VALUE":
-        computed = evaluate(value)
-        return "" if computed is None else computed
-    return formatted(value)
+        return _number(value) if value is not None else ""
+    computed = evaluate(value)
+    return "" if computed is None else _number(computed)

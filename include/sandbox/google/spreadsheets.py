@@ -2,7 +2,9 @@
 
 Follows https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets (the
 ``Spreadsheet`` resource as gspread reads it: properties, sheets with their grid properties and
-protected ranges, ``spreadsheetUrl``). The batchUpdate request kinds are in
+protected ranges, ``spreadsheetUrl``). ``properties.locale`` and ``properties.timeZone`` may be
+given at create (a locale the sandbox does not emulate is refused, :mod:`sandbox.google.store`)
+and changed with ``updateSpreadsheetProperties``. The batchUpdate request kinds are in
 :mod:`sandbox.google.batch_update`; ``spreadsheetUrl`` points at the read-only view.
 """
 
@@ -12,6 +14,7 @@ from fastapi import APIRouter, Request
 
 from sandbox.google.batch_update import apply_request
 from sandbox.google.state import GoogleDep
+from sandbox.google.store import check_locale
 
 router = APIRouter()
 
@@ -20,8 +23,16 @@ router = APIRouter()
 async def sheets_create(request: Request, state: GoogleDep):
     body = await request.json()
     titles = [s["properties"]["title"] for s in body.get("sheets", [])] or None
-    title = body.get("properties", {}).get("title") or "Untitled spreadsheet"
-    return state.store.create(title, request.state.user, titles).resource(state.base_url)
+    props = body.get("properties", {})
+    title = props.get("title") or "Untitled spreadsheet"
+    extra = {}
+    if props.get("locale"):
+        check_locale(props["locale"], "value at 'spreadsheet.properties.locale'")
+        extra["locale"] = props["locale"]
+    if props.get("timeZone"):
+        extra["time_zone"] = props["timeZone"]
+    book = state.store.create(title, request.state.user, titles, **extra)
+    return book.resource(state.base_url)
 
 
 @router.get("/v4/spreadsheets/{book_id}")

@@ -3,8 +3,13 @@
 Mirrors the ``Spreadsheet`` and ``Sheet`` resources of the Sheets API v4
 (https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets#Spreadsheet and
 https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets/sheets#Sheet): ids,
-titles, grid properties (size, frozen rows and columns), data validations, protected ranges,
-and the cells' stored values. Drive permissions live on the spreadsheet too.
+titles, the spreadsheet's ``locale`` and ``timeZone``, grid properties (size, frozen rows and
+columns), data validations, protected ranges, the cells' stored values and the pattern each
+value's input implied (:mod:`sandbox.google.locales`). Drive permissions live on the
+spreadsheet too.
+
+Assumption: a spreadsheet created without a locale is ``en_US`` in ``America/New_York`` (Google
+takes the creating account's settings).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 from sandbox.a1 import GridRange, quote_title
 from sandbox.google.errors import ApiError
+from sandbox.google.locales import DEFAULT_LOCALE, LOCALES
 
 DEFAULT_ROWS, DEFAULT_COLUMNS = 1000, 26
 
@@ -40,6 +46,7 @@ class Sheet:
     validations: list[dict] = field(default_factory=list)
     protected: list[dict] = field(default_factory=list)
     formats: list[dict] = field(default_factory=list)
+    patterns: dict[str, str] = field(default_factory=dict)  # "row:col" -> locales pattern
 
     def properties(self) -> dict:
         grid = {"rowCount": self.rows, "columnCount": self.columns}
@@ -60,13 +67,20 @@ class Sheet:
             return self.cells[row][col]
         return None
 
-    def put(self, row: int, col: int, value: Any) -> None:
+    def pattern(self, row: int, col: int) -> str | None:
+        return self.patterns.get(f"{row}:{col}")
+
+    def put(self, row: int, col: int, value: Any, pattern: str | None = None) -> None:
         while len(self.cells) <= row:
             self.cells.append([])
         line = self.cells[row]
         while len(line) <= col:
             line.append(None)
         line[col] = None if value == "" else value
+        if pattern:
+            self.patterns[f"{row}:{col}"] = pattern
+        else:
+            self.patterns.pop(f"{row}:{col}", None)
 
     def used_rows(self) -> int:
         for index in range(len(self.cells) - 1, -1, -1):
@@ -93,11 +107,13 @@ class Spreadsheet:
     created: str = field(default_factory=_now)
     modified: str = field(default_factory=_now)
     next_sheet_id: int = 1
+    locale: str = DEFAULT_LOCALE
+    time_zone: str = "America/New_York"
 
     def resource(self, base_url: str) -> dict:
         return {
             "spreadsheetId": self.spreadsheet_id,
-            "properties": {"title": self.title, "locale": "en_US", "timeZone": "America/New_York"},
+            "properties": {"title": self.title, "locale": self.locale, "timeZone": self.time_zone},
             "sheets": [
                 {"properties": s.properties(), "protectedRanges": s.protected}
                 for s in sorted(self.sheets, key=lambda s: s.index)
@@ -120,6 +136,16 @@ class Spreadsheet:
         raise ApiError(400, f"Invalid requests[0]: No grid with id: {sheet_id}")
 
 
+def check_locale(locale: str, where: str) -> None:
+    """400 for a locale the sandbox does not emulate (Google knows more: stricter, not kinder)."""
+    if locale not in LOCALES:
+        raise ApiError(
+            400,
+            f"Invalid {where}: unsupported locale {locale!r} (the sandbox emulates "
+            f"{', '.join(LOCALES)})",
+        )
+
+
 class Store:
     """Spreadsheets kept on disk as JSON, one file each, written after every change."""
 
@@ -140,10 +166,26 @@ class Store:
         tmp.write_text(json.dumps(data))
         tmp.replace(self.folder / f"{book.spreadsheet_id}.json")
 
-    def create(self, title: str, owner: str, sheet_titles: list[str] | None = None) -> Spreadsheet:
+    def create(
+        self,
+        title: str,
+        owner: str,
+        sheet_titles: list[str] | None = None,
+        *,
+        locale: str = DEFAULT_LOCALE,
+        time_zone: str = "America/New_York",
+    ) -> Spreadsheet:
         book_id = secrets.token_urlsafe(30)[:44]
         sheets = [Sheet(i, t, i) for i, t in enumerate(sheet_titles or ["Sheet1"])]
-        book = Spreadsheet(book_id, title, owner, sheets, next_sheet_id=len(sheets) + 1)
+        book = Spreadsheet(
+            book_id,
+            title,
+            owner,
+            sheets,
+            next_sheet_id=len(sheets) + 1,
+            locale=locale,
+            time_zone=time_zone,
+        )
         book.permissions.append(
             {
                 "id": uuid.uuid4().hex,

@@ -1,8 +1,10 @@
 """Sheets API v4 ``spreadsheets.values``: get, update, append, clear and their batch forms.
 
 Follows https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values: A1
-ranges (:mod:`sandbox.a1`), ``valueInputOption`` RAW / USER_ENTERED (required on writes),
-``valueRenderOption`` and ``majorDimension`` on reads, trailing empty cells and rows left out of
+ranges (:mod:`sandbox.a1`), ``valueInputOption`` RAW / USER_ENTERED (required on writes;
+USER_ENTERED text is parsed by the spreadsheet's locale, :mod:`sandbox.google.locales`),
+``valueRenderOption``, ``dateTimeRenderOption`` (each checked, :mod:`sandbox.google.cells`) and
+``majorDimension`` on reads, trailing empty cells and rows left out of
 a read, a write past the grid refused (400 "exceeds grid limits"), and append growing the grid.
 
 Assumption: append writes from the row after the sheet's last non-empty row (or from the range's
@@ -15,7 +17,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from sandbox.a1 import GridRange, column_letters, parse_range, quote_title
-from sandbox.google.cells import parse_user_entered, rendered
+from sandbox.google.cells import check_render_options, parse_user_entered, rendered
 from sandbox.google.errors import ApiError
 from sandbox.google.state import GoogleDep, GoogleState
 from sandbox.google.store import Spreadsheet
@@ -51,8 +53,12 @@ def write(book: Spreadsheet, range_: str, values: list, option: str, major: str)
         for c, value in enumerate(row):
             if value is None:
                 continue
-            stored = parse_user_entered(value) if option == "USER_ENTERED" else value
-            sheet.put(grid.row0 + r, grid.col0 + c, stored)
+            stored, pattern = (
+                parse_user_entered(value, book.locale)
+                if option == "USER_ENTERED"
+                else (value, None)
+            )
+            sheet.put(grid.row0 + r, grid.col0 + c, stored, pattern)
             cells += 1
     written = GridRange(
         sheet.title, grid.row0, grid.col0, grid.row0 + max(height, 1), grid.col0 + max(width, 1)
@@ -65,7 +71,10 @@ def write(book: Spreadsheet, range_: str, values: list, option: str, major: str)
     }
 
 
-def read(book: Spreadsheet, range_: str, option: str, major: str) -> dict:
+def read(
+    book: Spreadsheet, range_: str, option: str, major: str, date_time: str = "SERIAL_NUMBER"
+) -> dict:
+    check_render_options(option, date_time)
     try:
         grid = parse_range(range_)
     except ValueError as exc:
@@ -75,7 +84,10 @@ def read(book: Spreadsheet, range_: str, option: str, major: str) -> dict:
     row1 = min(row1, sheet.used_rows())
     rows = []
     for r in range(row0, row1):
-        line = [rendered(sheet.get(r, c), option) for c in range(col0, col1)]
+        line = [
+            rendered(sheet.get(r, c), option, sheet.pattern(r, c), book.locale, date_time)
+            for c in range(col0, col1)
+        ]
         while line and line[-1] == "":
             line.pop()
         rows.append(line)
@@ -109,10 +121,11 @@ async def values_batch_get(book_id: str, request: Request, state: GoogleDep):
     book = state.store.get(book_id)
     params = request.query_params
     option = params.get("valueRenderOption", "FORMATTED_VALUE")
+    date_time = params.get("dateTimeRenderOption", "SERIAL_NUMBER")
     major = params.get("majorDimension", "ROWS")
     return {
         "spreadsheetId": book_id,
-        "valueRanges": [read(book, r, option, major) for r in params.getlist("ranges")],
+        "valueRanges": [read(book, r, option, major, date_time) for r in params.getlist("ranges")],
     }
 
 
@@ -153,9 +166,12 @@ async def values_get(
     range_: str,
     state: GoogleDep,
     valueRenderOption: str = "FORMATTED_VALUE",
+    dateTimeRenderOption: str = "SERIAL_NUMBER",
     majorDimension: str = "ROWS",
 ):
-    return read(state.store.get(book_id), range_, valueRenderOption, majorDimension)
+    return read(
+        state.store.get(book_id), range_, valueRenderOption, majorDimension, dateTimeRenderOption
+    )
 
 
 @router.put("/v4/spreadsheets/{book_id}/values/{range_:path}")

@@ -1,7 +1,8 @@
 """``/sheets/``: a read-only HTML view of every spreadsheet (no Google API; for people).
 
-Each tab is drawn as a grid with its formulas' values (hover shows the formula), ``=IMAGE``
-cells as images, frozen rows highlighted and data-validation lists listed under the grid.
+Each tab is drawn as a grid, values shown as the spreadsheet's locale formats them, with its
+formulas' values (hover shows the formula), ``=IMAGE`` cells as images, frozen rows
+highlighted and data-validation lists listed under the grid.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ async def html_book(book_id: str, state: GoogleDep):
     if book is None:
         return HTMLResponse("not found", status_code=404)
     return _page(
-        book.title, "".join(_sheet_html(s) for s in sorted(book.sheets, key=lambda s: s.index))
+        f"{book.title} ({book.locale})",
+        "".join(_sheet_html(s, book.locale) for s in sorted(book.sheets, key=lambda s: s.index)),
     )
 
 
@@ -53,7 +55,7 @@ def _validation_lists(sheet: Sheet) -> dict[int, list[str]]:
     return lists
 
 
-def _sheet_html(sheet: Sheet) -> str:
+def _sheet_html(sheet: Sheet, locale: str) -> str:
     lists = _validation_lists(sheet)
     width = max((len(r) for r in sheet.cells), default=0)
     head = "".join(f"<th>{column_letters(c)}</th>" for c in range(width))
@@ -66,7 +68,7 @@ def _sheet_html(sheet: Sheet) -> str:
             if image:
                 cells.append(f'<td><img src="{html.escape(image.group(1))}" width="160"></td>')
             else:
-                text = html.escape(formatted(raw))
+                text = html.escape(formatted(raw, sheet.pattern(r, c), locale))
                 title = (
                     f' title="{html.escape(raw)}"'
                     if isinstance(raw, str) and raw.startswith("=")

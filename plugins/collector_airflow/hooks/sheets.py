@@ -361,12 +361,29 @@ class GoogleSheetsHook(BaseHook):
             return spreadsheet.add_worksheet(title, rows=100, cols=26)
 
     def get_rows(
-        self, spreadsheet_id: str, worksheet: str, *, render: str = "FORMATTED_VALUE"
+        self,
+        spreadsheet_id: str,
+        worksheet: str,
+        *,
+        render: str = "FORMATTED_VALUE",
+        dates: str = "SERIAL_NUMBER",
     ) -> list[list[Any]]:
-        """Every row of a tab, header included, in one values request."""
+        """Every row of a tab, header included, in one values request.
+
+        ``render`` is the API's ``valueRenderOption``. ``FORMATTED_VALUE`` (the default) gives
+        strings as people see them, formatted by the spreadsheet's locale (``3,50`` in
+        ``de_DE``): for showing, never for reading typed values. ``UNFORMATTED_VALUE`` gives
+        numbers and booleans as JSON numbers and booleans, and dates as ``dates``
+        (``dateTimeRenderOption``: ``SERIAL_NUMBER``, days since 1899-12-30, or
+        ``FORMATTED_STRING``), so no locale changes them: read typed values that way
+        (``collector.core.cells``). ``FORMULA`` gives formulas as written.
+        """
         book = self.open(spreadsheet_id)
         self.worksheet(book, worksheet)  # WorksheetNotFound names the tab, a 400 would not
-        response = book.values_get(f"'{worksheet}'", params={"valueRenderOption": render})
+        params = {"valueRenderOption": render}
+        if render != "FORMATTED_VALUE":  # Google ignores it there
+            params["dateTimeRenderOption"] = dates
+        response = book.values_get(f"'{worksheet}'", params=params)
         return response.get("values", [])
 
     def write_table(

@@ -27,7 +27,9 @@ class SheetToDataFrameOperator(BaseOperator):
     """Read one tab, check its header, type every column; return the rows as records.
 
     ``columns`` maps a header name to ``str``, ``int``, ``float``, ``decimal``, ``bool`` or
-    ``date``. A missing column or a mistyped cell fails the task with every bad cell named.
+    ``date``. The tab is read unformatted, so the spreadsheet's locale cannot change a value;
+    text in a typed column is read only in the forms of ``collector.core.cells``. A missing
+    column or a mistyped cell fails the task with every bad cell named.
     Decimals and dates are returned as strings so the records fit an XCom.
     """
 
@@ -50,7 +52,10 @@ class SheetToDataFrameOperator(BaseOperator):
     def read_frame(self):
         from collector.core.tables import typed_frame  # noqa: PLC0415
 
-        rows = GoogleSheetsHook(self.gcp_conn_id).get_rows(self.spreadsheet_id, self.worksheet)
+        # Unformatted: the spreadsheet's locale cannot change a number, a boolean or a date.
+        rows = GoogleSheetsHook(self.gcp_conn_id).get_rows(
+            self.spreadsheet_id, self.worksheet, render="UNFORMATTED_VALUE"
+        )
         return typed_frame(rows, self.columns, required=self.required)
 
     def execute(self, context) -> list[dict[str, Any]]:

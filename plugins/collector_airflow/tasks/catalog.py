@@ -28,13 +28,15 @@ def effective_moment(dag_run) -> datetime:
     return moment or datetime.now(UTC)
 
 
-def read_master_sheet(params: dict[str, Any]) -> list[list[str]]:
+def read_master_sheet(params: dict[str, Any]) -> list[list[Any]]:
+    """The Collections tab read unformatted (numbers, booleans, dates as serial numbers, text),
+    so the spreadsheet's locale cannot change what a cell means (issue 19)."""
     from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
     from gspread.exceptions import SpreadsheetNotFound, WorksheetNotFound  # noqa: PLC0415
 
     sheet, tab = spreadsheet_id(params), given(params, "worksheet") or "Collections"
     try:
-        rows = GoogleSheetsHook().get_rows(sheet, tab)
+        rows = GoogleSheetsHook().get_rows(sheet, tab, render="UNFORMATTED_VALUE")
     except (SpreadsheetNotFound, WorksheetNotFound) as exc:
         # A wrong id or a missing share does not heal by retrying: fail now, say what to check.
         raise AirflowFailException(
@@ -46,12 +48,20 @@ def read_master_sheet(params: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def apply_updates(rows: list[list[str]], moment: datetime) -> dict[str, Any]:
+def apply_updates(rows: list[list[Any]], moment: datetime) -> dict[str, Any]:
+    """Versions from the rows; a row paying more than COLLECTOR_MAX_PAY_PER_VIDEO_USD a video
+    is one of the problems, and its collection keeps its version (issue 19)."""
     from collector.catalog.updates import apply_master_sheet  # noqa: PLC0415
+    from collector.core import settings  # noqa: PLC0415
 
+    bound = settings.max_pay_per_video_cents()  # a malformed bound fails before any write
     with CollectorWarehouseHook().connection() as conn:
         report = apply_master_sheet(
-            conn, rows, effective_at=moment, today=moment.astimezone(BUSINESS_TZ).date()
+            conn,
+            rows,
+            effective_at=moment,
+            today=moment.astimezone(BUSINESS_TZ).date(),
+            max_pay_per_video_cents=bound,
         )
     return report.summary()
 
