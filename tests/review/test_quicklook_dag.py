@@ -148,3 +148,62 @@ def test_consent_quicklooks_are_rendered_and_a_new_consent_alone_is_published(
     assert _rows(
         seeded_warehouse, "SELECT quicklook_status FROM consent_records WHERE consent_id = 'C7777'"
     ) == [("ok",)]
+
+
+@pytest.mark.airflow
+@pytest.mark.slow  # 4-8 s: the fast lane skips it
+def test_a_video_stream_shorter_than_the_app_says_gets_what_exists_through_the_dag(
+    airflow_db, quicklook_dag, seeded_warehouse, demo_area, landing, tmp_path
+):
+    """Issue 19, case 6, through quicklook_generation: an MP4 whose video stream stops early
+    while its audio runs on (the app's JSON still says the full length). The activity that
+    starts before the stream's end gets a montage of the frames that exist; one wholly past it
+    fails with a reason naming the stream's last frame, not a guess at corruption."""
+    import subprocess
+
+    from collector.core.media import ffmpeg_binary
+
+    _ingest(seeded_warehouse, landing, tmp_path)
+    activities = _rows(
+        seeded_warehouse,
+        "SELECT video_id, activity_index, start_frame, end_frame FROM activities "
+        "ORDER BY video_id, start_frame",
+    )
+    by_video: dict[str, list] = {}
+    for video_id, index, start, end in activities:
+        by_video.setdefault(video_id, []).append((index, start, end))
+    # A video with two activities that do not overlap: cut its stream inside the first one.
+    video_id, ((first, first_start, first_end), (second, _, _)) = next(
+        (v, acts[:2])
+        for v, acts in sorted(by_video.items())
+        if len(acts) >= 2 and acts[0][2] + 1 < acts[1][1]
+    )
+    keep = first_start + (first_end - first_start) // 2  # frames the stream keeps
+    source = landing / f"{video_id}.mp4"
+    short = tmp_path / "short.mp4"
+    subprocess.run(
+        [ffmpeg_binary(), "-v", "error", "-i", str(source), "-f", "lavfi",
+         "-i", "anullsrc=r=48000:cl=mono", "-map", "0:v:0", "-map", "1:a:0",
+         "-frames:v", str(keep), "-c:v", "copy", "-c:a", "aac", "-t", "60", str(short)],
+        check=True,
+    )  # fmt: skip
+    source.unlink()  # a hard link to the session's demo area: replace it, never edit it
+    short.rename(source)
+
+    run = quicklook_dag.test(run_conf={"output_url": str(tmp_path / "quicklooks")})
+    assert str(run.state) == "success"
+    results = {
+        index: (status, reason, frames)
+        for index, status, reason, frames in _rows(
+            seeded_warehouse,
+            "SELECT activity_index, status, reason, frame_indices FROM quicklooks "
+            "WHERE video_id = %s",
+            video_id,
+        )
+    }
+    status, reason, frames = results[first]
+    assert status == "ok", reason
+    assert frames[0] == first_start and frames[-1] == keep - 1 and len(frames) == 9
+    status, reason, _ = results[second]
+    assert status == "failed" and f"ends at frame {keep - 1}" in reason, reason
+    assert "truncated or corrupt" not in reason
