@@ -47,8 +47,10 @@ def paypal_error(
 
 
 def paypal_unauthorized() -> JSONResponse:
+    debug_id = _debug_id()  # the OpenAPI ``error`` (its ``default`` answer) requires debug_id
     body = {
         "name": "AUTHENTICATION_FAILURE",
+        "debug_id": debug_id,
         "message": "Authentication failed due to invalid authentication credentials or a "
         "missing Authorization header.",
         "links": [
@@ -58,7 +60,7 @@ def paypal_unauthorized() -> JSONResponse:
             }
         ],
     }
-    return JSONResponse(body, status_code=401)
+    return JSONResponse(body, status_code=401, headers={"PayPal-Debug-Id": debug_id})
 
 
 def paypal_server_error() -> JSONResponse:
@@ -78,7 +80,8 @@ def detail(field: str, issue: str, location: str = "body") -> dict:
 
 
 def link(href: str, rel: str) -> dict:
-    return {"href": href, "rel": rel, "method": "GET", "encType": "application/json"}
+    # PayPal's OpenAPI ``link_description`` has href, rel and method only (no ``encType``).
+    return {"href": href, "rel": rel, "method": "GET"}
 
 
 # --- Payoneer ----------------------------------------------------------------------------------

@@ -125,14 +125,7 @@ async def paypal_create(request: Request, state: PaymentsDep):
             "USER_BUSINESS_ERROR",
             "User business error.",
             [detail("SENDER_BATCH_ID", "Batch with given sender_batch_id already exists")],
-            [
-                {
-                    "href": f"{state.base}/v1/payments/payouts/{original}",
-                    "rel": "self",
-                    "method": "GET",
-                    "encType": "application/json",
-                }
-            ],
+            [link(f"{state.base}/v1/payments/payouts/{original}", "self")],
         )
     batch = _new_batch(state, header, body["items"])
     state.index_batch(batch)

@@ -179,10 +179,11 @@ class PaymentsState:
                 "transaction_status": status,
                 "payout_item_fee": {"currency": payout_item["amount"]["currency"], "value": "0.00"},
                 "payout_batch_id": batch["payout_batch_id"],
-                "sender_batch_id": batch["sender_batch_header"]["sender_batch_id"],
                 "payout_item": payout_item,
             }
         )
+        if rel == "self":  # the item read has it; a batch read's items do not (OpenAPI)
+            view["sender_batch_id"] = batch["sender_batch_header"]["sender_batch_id"]
         if status != "PENDING":
             view["time_processed"] = iso(batch["ready_at"])
         if status == "FAILED":
@@ -193,7 +194,7 @@ class PaymentsState:
                 }
                 if batch["denied"]
                 else {"name": "RECEIVER_UNREGISTERED", "message": "Receiver is unregistered"}
-            )
+            ) | {"debug_id": item["payout_item_id"].lower()}  # OpenAPI ``error`` requires it
         item_url = f"{base}/v1/payments/payouts-item/{item['payout_item_id']}"
         links = [link(item_url, rel)]
         if rel == "self":
@@ -217,12 +218,7 @@ class PaymentsState:
                 "fees": {"currency": batch["currency"], "value": "0.00"},
             }
         )
-        if status == "DENIED":
-            header["errors"] = {
-                "name": "INSUFFICIENT_FUNDS",
-                "message": "Sender does not have sufficient funds. Please add funds and retry.",
-            }
-        return header
+        return header  # a DENIED header has no ``errors`` (OpenAPI); its items carry them
 
     # --- Payoneer view --------------------------------------------------------------------
     def payment_view(self, payment: dict, now: float) -> dict:
