@@ -188,6 +188,38 @@ def test_duplicate_sender_batch_id_links_the_original(api, sandbox_url, admin):
     assert len(admin.get("batches")["paypal"]) == 1
 
 
+def test_sender_batch_id_is_forgotten_after_30_sandbox_days(api, sandbox_url, admin):
+    """PayPal de-duplicates a sender_batch_id for 30 days only: after that the same request is
+    a new batch and pays again (issue 20). The sandbox clock moves; unclaimed items return."""
+    first = _create(api, _payout(["a@x.com", "u-unclaimed@x.com"], "old-1"))
+    first_id = first.batch_header.payout_batch_id
+    _settled(api, first_id)
+    admin.post("clock/advance", {"days": 29})
+    still = paypalrestsdk.Payout(_payout(["a@x.com", "u-unclaimed@x.com"], "old-1"), api=api)
+    assert still.create(sync_mode=False) is False
+    assert still.error["name"] == "USER_BUSINESS_ERROR"
+    assert _batch(api, first_id)["items"][1]["transaction_status"] == "UNCLAIMED"
+
+    assert admin.post("clock/advance", {"days": 1})["offset_days"] == 30
+    again = _create(api, _payout(["a@x.com", "u-unclaimed@x.com"], "old-1"))
+    assert again.batch_header.payout_batch_id != first_id
+    held = admin.get("batches")["paypal"]
+    assert [b["batch_header"]["sender_batch_header"]["sender_batch_id"] for b in held] == [
+        "old-1",
+        "old-1",
+    ]  # the same payment twice: what the ledger must never let happen
+    assert _batch(api, first_id)["items"][1]["transaction_status"] == "RETURNED"
+    # Only forward; reset goes back to real time.
+    assert (
+        requests.post(
+            f"{sandbox_url}/_sandbox/payments/clock/advance", json={"days": -1}, timeout=10
+        ).status_code
+        == 400
+    )
+    admin.post("reset")
+    assert admin.get("clock")["offset_seconds"] == 0
+
+
 def test_limits_validation_and_speed(api, sandbox_url, clients, admin):
     too_many = paypalrestsdk.Payout(_payout(["a@x.com"] * 15_001), api=api)
     assert too_many.create(sync_mode=False) is False

@@ -54,6 +54,7 @@ def load_clients(state_dir: Path) -> dict:
 class Settings:
     processing_seconds: float = 1.0
     unclaimed_return_seconds: float = 2_592_000.0
+    clock_offset_seconds: float = 0.0  # how far the sandbox clock is ahead of the real one
 
 
 class PaymentsState:
@@ -89,10 +90,18 @@ class PaymentsState:
             "payoneer": {"token": 0, "create": 0, "status": 0},
         }
 
+    def now(self) -> float:
+        """The sandbox clock (epoch seconds): real time plus what ``clock/advance`` added.
+        PayPal batches, their statuses and the 30-day ``sender_batch_id`` window follow it."""
+        return time.time() + self.settings.clock_offset_seconds
+
     def index_batch(self, batch: dict) -> None:
         batch_id = batch["payout_batch_id"]
         self.batches[batch_id] = batch
-        self.by_sender_batch_id[batch["sender_batch_header"]["sender_batch_id"]] = batch_id
+        sender_batch_id = batch["sender_batch_header"]["sender_batch_id"]
+        known = self.batches.get(self.by_sender_batch_id.get(sender_batch_id, ""))
+        if known is None or known["created"] <= batch["created"]:  # the newest use wins
+            self.by_sender_batch_id[sender_batch_id] = batch_id
         for index, item in enumerate(batch["items"]):
             self.items[item["payout_item_id"]] = (batch_id, index)
 
@@ -129,6 +138,8 @@ class PaymentsState:
         self.items.clear()
         self.payments.clear()
         self.save_payments()
+        self.settings.clock_offset_seconds = 0.0
+        self.save_settings()
 
     # faults
     def take_fault(self, provider: str, kinds: tuple[str, ...]) -> dict | None:
