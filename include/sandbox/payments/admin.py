@@ -3,12 +3,14 @@
 The client credentials and state folder, processing and unclaimed-return timings (``settings``),
 request counters (``stats``, ``reset-stats``), everything stored with its status as the APIs
 would answer now (``batches``), ``reset``, and ``paypal/return-unclaimed`` (jump the 30 days
-after which unclaimed PayPal items return), ``clock`` and ``clock/advance`` (the sandbox clock
+after which unclaimed PayPal items return), ``paypal/items/{id}/status`` (an item claimed,
+released from hold, refunded or reversed: :data:`ITEM_MOVES`), ``clock`` and ``clock/advance`` (the sandbox clock
 PayPal runs on, moved forward by days; ``reset`` sets it back to real time). Faults are in :mod:`sandbox.payments.faults`.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import asdict
 
@@ -86,6 +88,39 @@ async def all_batches(state: PaymentsDep):
             for p in state.payments.values()
         ],
     }
+
+
+# What can happen to a PayPal item after its batch is done (the switch below); nothing else.
+ITEM_MOVES = {
+    "UNCLAIMED": ("SUCCESS",),  # the receiver signed up and claimed it
+    "ONHOLD": ("SUCCESS", "FAILED", "BLOCKED"),  # PayPal's review released or refused it
+    "SUCCESS": ("REFUNDED", "REVERSED"),  # the receiver refunded it; PayPal reversed it
+}
+
+
+@router.post("/_sandbox/payments/paypal/items/{payout_item_id}/status")
+async def move_item(payout_item_id: str, request: Request, state: PaymentsDep):
+    """Move a done PayPal item on, as PayPal would later: ``{"status": "SUCCESS"}`` claims an
+    UNCLAIMED item or releases an ONHOLD one; ``REFUNDED`` / ``REVERSED`` undo a SUCCESS.
+    409 for any other move (e.g. from PENDING, RETURNED, BLOCKED)."""
+    body = await json_body(request)
+    found = state.find_item(payout_item_id)
+    if found is None:
+        return JSONResponse({"detail": "no such payout_item_id"}, status_code=404)
+    batch, item = found
+    now = state.now()
+    current = state.item_status(batch, item, now)
+    wanted = body.get("status") if isinstance(body, dict) else None
+    if wanted not in ITEM_MOVES.get(current, ()):
+        return JSONResponse(
+            {"detail": f"{current} cannot become {wanted!r}; allowed: {ITEM_MOVES}"},
+            status_code=409,
+        )
+    item.setdefault("moves", []).append({"status": wanted, "at": now})
+    if item["transaction_id"] is None:
+        item["transaction_id"] = secrets.token_hex(9)[:17].upper()
+    state.save_batch(batch)
+    return state.item_view(state.base, batch, item, now, "self")
 
 
 @router.get("/_sandbox/payments/clock")

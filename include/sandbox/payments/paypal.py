@@ -8,7 +8,9 @@ is 400 ``USER_BUSINESS_ERROR`` with a link to the original batch, and after 30 d
 forgotten: the same request creates a new batch and pays again; batch reads page their items with
 ``page``, ``page_size`` ≤ 1000 and ``total_required``; only UNCLAIMED items can be cancelled).
 The outcome of an item is chosen by its receiver, any case: ``unclaimed`` (UNCLAIMED, then
-RETURNED), ``unregistered`` (FAILED), ``blocked`` (BLOCKED), anything else SUCCESS.
+RETURNED), ``unregistered`` (FAILED), ``blocked`` (BLOCKED), ``onhold`` (ONHOLD), anything
+else SUCCESS. Later moves (claimed, released from hold, refunded, reversed) are the
+``/_sandbox/payments/paypal/items/{id}/status`` switch (:mod:`~sandbox.payments.admin`).
 
 Time is the sandbox clock (:meth:`PaymentsState.now`, moved by ``/_sandbox/payments/clock/advance``).
 
@@ -71,6 +73,8 @@ def paypal_outcome(receiver: str) -> str:
         return "FAILED"
     if "blocked" in lowered:
         return "BLOCKED"
+    if "onhold" in lowered:
+        return "ONHOLD"
     return "SUCCESS"
 
 
