@@ -211,6 +211,8 @@ def _cmd_payouts(args: argparse.Namespace) -> int:
     from collector.payouts import profiles  # noqa: PLC0415
     from collector.payouts import report as payout_report  # noqa: PLC0415
 
+    if args.action in ("chunk-found", "chunk-not-sent"):
+        return _payouts_chunk(args)
     if args.action == "profile" and len(args.values) != 3:
         print("usage: collector payouts profile COLLECTOR paypal|payoneer VALUE", file=sys.stderr)
         return 2
@@ -547,12 +549,42 @@ def _add_pipeline_commands(sub) -> None:
     p.set_defaults(func=_cmd_score)
 
 
+def _payouts_chunk(args: argparse.Namespace) -> int:
+    """Record what a person found at the provider for a chunk the payout would not re-send."""
+    from collector.core import db  # noqa: PLC0415
+    from collector.payouts import submission  # noqa: PLC0415
+    from collector.payouts.ledger import LedgerError  # noqa: PLC0415
+
+    wanted = 3 if args.action == "chunk-found" else 2
+    if len(args.values) != wanted or not all(v.isdigit() for v in args.values[:2]):
+        usage = "BATCH CHUNK PAYOUT_BATCH_ID" if wanted == 3 else "BATCH CHUNK"
+        print(f"usage: collector payouts {args.action} {usage}", file=sys.stderr)
+        return 2
+    batch_id, chunk = int(args.values[0]), int(args.values[1])
+    try:
+        with db.connection() as conn:
+            if args.action == "chunk-found":
+                submission.record_chunk_found(conn, batch_id, chunk, args.values[2], args.by)
+            else:
+                submission.record_chunk_not_sent(conn, batch_id, chunk, args.by)
+    except LedgerError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+    print(f"batch {batch_id} chunk {chunk}: recorded; re-trigger the week to finish it")
+    return 0
+
+
 def _add_people_commands(sub) -> None:
     """``payouts``, ``portal``, ``consent``, ``release``: what people ask ops for."""
     p = sub.add_parser("payouts", help="payment details, and the payout ledger for a week")
-    p.add_argument("action", choices=["profile", "show"])
-    p.add_argument("values", nargs="*", help="profile: COLLECTOR METHOD VALUE; show: [WEEK]")
-    p.add_argument("--by", default=os.environ.get("USER", "cli"), help="who changes a profile")
+    p.add_argument("action", choices=["profile", "show", "chunk-found", "chunk-not-sent"])
+    p.add_argument(
+        "values",
+        nargs="*",
+        help="profile: COLLECTOR METHOD VALUE; show: [WEEK]; chunk-found: BATCH CHUNK "
+        "PAYOUT_BATCH_ID; chunk-not-sent: BATCH CHUNK (an unconfirmed chunk looked up by hand)",
+    )
+    p.add_argument("--by", default=os.environ.get("USER", "cli"), help="who records the change")
     p.set_defaults(func=_cmd_payouts)
     p = sub.add_parser("portal", help="create a portal account and print its set-password link")
     p.add_argument("action", choices=["invite"])

@@ -331,3 +331,52 @@ def test_payoneer_refusing_a_chunk_it_partly_holds_releases_nothing(
     wait_until_final([batch_id])
     reconcile_batches([batch_id])
     assert_paid_exactly_once(warehouse, sandbox_url)
+
+
+def test_paypal_statuses_later_moves_and_an_unknown_status_pays_nobody(
+    warehouse, sandbox_url, payment_connections
+):
+    """Issue 20: ONHOLD waits, a claim or a release from hold pays, a reversal returns the
+    money (the videos roll over), and a status outside PayPal's list is refused, not guessed."""
+    from payout_checks import payout_week
+
+    from collector.payouts.ledger import ItemOutcome, LedgerError, record_outcomes
+
+    payees = {
+        "ann@x.org": ("paypal", "ann@x.org"),
+        "bob@x.org": ("paypal", "bob+onhold@x.org"),
+        "cy@x.org": ("paypal", "cy+unclaimed@x.org"),
+    }
+    payout_week(warehouse, payees)
+    batch = _freeze_and_approve(warehouse, ["paypal"])["paypal"]
+    assert submit_batch(batch) == "submitted"
+    wait_until_final([batch])
+    reconcile_batches([batch])
+    status = "SELECT collector_id, status FROM payout_items ORDER BY 1"
+    assert rows(warehouse, status) == [
+        ("ann@x.org", "paid"), ("bob@x.org", "pending"), ("cy@x.org", "unclaimed")
+    ]  # fmt: skip
+    assert rows(warehouse, "SELECT state FROM payout_batches") == [("submitted",)]
+    ids = dict(rows(warehouse, "SELECT collector_id, provider_item_id FROM payout_items"))
+    for collector, moved in (("bob@x.org", "SUCCESS"), ("cy@x.org", "SUCCESS")):
+        admin(sandbox_url, f"payments/paypal/items/{ids[collector]}/status", {"status": moved})
+    assert refresh_outstanding(["paypal"]) == {"paid": 2}  # released from hold; claimed
+    admin(sandbox_url, f"payments/paypal/items/{ids['ann@x.org']}/status", {"status": "REVERSED"})
+    reconcile_batches([batch])
+    assert rows(warehouse, status) == [
+        ("ann@x.org", "returned"), ("bob@x.org", "paid"), ("cy@x.org", "paid")
+    ]  # fmt: skip
+    assert rows(
+        warehouse,
+        """SELECT count(*) FROM payout_item_videos v JOIN payout_items i USING (item_id)
+           WHERE i.collector_id = 'ann@x.org' AND v.released_at IS NULL""",
+    ) == [(0,)]  # ann's videos roll into the next payout
+    assert_paid_exactly_once(warehouse, sandbox_url)
+
+    [(key,)] = rows(warehouse, "SELECT idempotency_key FROM payout_items WHERE status = 'paid' "
+                    "AND collector_id = 'bob@x.org'")  # fmt: skip
+    for unknown in ("CANCELED", "DENIED", "NEW"):  # not in PayPal's transaction_enum
+        with pytest.raises(LedgerError, match=r"not known .* no payment is counted as paid"):
+            record_outcomes(warehouse, "paypal", [ItemOutcome(key, unknown)], "test")
+        warehouse.rollback()
+    assert rows(warehouse, status)[1] == ("bob@x.org", "paid")

@@ -236,3 +236,65 @@ def test_a_week_that_is_not_a_monday_is_refused_with_the_reason(payout_world, ai
     output = (tmp_path / "dags-test.log").read_text()
     assert run.returncode != 0
     assert "week must be a Monday" in output and "Wednesday" in output
+
+
+@pytest.mark.slow  # about 30 s: two runs of the payout through the sandbox
+def test_a_chunk_paypal_has_forgotten_is_not_sent_again_and_waits_for_a_person(
+    payout_world, airflow_db, warehouse, sandbox_url, tmp_path
+):
+    """Issue 20: PayPal forgets a sender_batch_id after 30 days. A chunk attempted 31 days ago
+    whose answer was lost (PayPal paid it) must not be re-sent: the run stops and says how to
+    reconcile it, the other batch still goes, nobody is paid twice; ops see it in the digest;
+    once recorded by hand the next run finishes it from PayPal's answer."""
+    from datetime import UTC, date, datetime
+
+    from collector_tools.cli import main as collector_cli
+
+    from collector.notify.ops_digest import build_ops_digest
+    from collector.payouts.ledger import approve_batches, freeze_week
+    from collector.payouts.submission import chunks_of, mark_attempted
+    from collector_airflow.hooks.payouts import PayPalPayoutsHook
+
+    frozen = freeze_week(warehouse, date.fromisoformat(WEEK), ["paypal", "payoneer"], "test")
+    approve_batches(warehouse, frozen.fingerprint(), "finance@x.org")
+    warehouse.commit()
+    batch = {b.provider: b.batch_id for b in frozen.batches}["paypal"]
+    [chunk] = chunks_of(warehouse, batch)
+    warehouse.commit()
+    mark_attempted(warehouse, batch, 1)
+    original = PayPalPayoutsHook().submit_chunk(chunk)  # PayPal pays; our answer was lost
+    with warehouse.cursor() as cur:
+        cur.execute("UPDATE payout_submissions SET attempted_at = now() - interval '31 days'")
+    warehouse.commit()
+    admin(sandbox_url, "payments/clock/advance", {"days": 31})  # PayPal has forgotten the key
+    creates = admin(sandbox_url, "payments/stats")["paypal"]["create"]
+
+    run = _dags_test({"week": WEEK, "dry_run": False}, tmp_path)
+    run.wait(240)
+    output = (tmp_path / "dags-test.log").read_text()
+    assert run.returncode != 0, output[-3000:]
+    assert (
+        f"paypal batch {batch} chunk 1 (sender_batch_id {chunk.idempotency_key}, 2 payments) "
+        "was sent 31 days ago and never confirmed" in output
+    )
+    assert f"`collector payouts chunk-found {batch} 1 PAYOUT_BATCH_ID`" in output
+    assert admin(sandbox_url, "payments/stats")["paypal"]["create"] == creates  # not re-sent
+    held = admin(sandbox_url, "payments/batches")
+    paid_to = [i["payout_item"]["receiver"] for b in held["paypal"] for i in b["items"]]
+    assert sorted(paid_to) == ["ann@x.org", "bob+unclaimed@x.org"]  # each once
+    assert [p["payee_id"] for p in held["payoneer"]] == ["DEE-1"]  # the other batch went
+    assert rows(warehouse, f"SELECT state FROM payout_batches WHERE batch_id = {batch}") == [
+        ("approved",)
+    ]
+    digest = build_ops_digest(warehouse, datetime.now(UTC))
+    [line] = [(v, bad) for what, v, bad in digest.lines if what.startswith("Payout requests")]
+    assert line == (f"paypal batch {batch} chunk 1 sent 31.0 days ago", True)
+
+    # Ops found the batch in PayPal and record it; the week is re-triggered and finishes.
+    assert collector_cli(["payouts", "chunk-found", str(batch), "1", original]) == 0
+    _finish(_dags_test({"week": WEEK, "dry_run": False}, tmp_path), tmp_path)
+    assert admin(sandbox_url, "payments/stats")["paypal"]["create"] == creates
+    statuses = dict(rows(warehouse, "SELECT collector_id, status FROM payout_items"))
+    # 31 days on, bob's unclaimed money went back to us: his videos roll into the next payout.
+    assert statuses == {"ann@x.org": "paid", "bob@x.org": "returned", "dee@x.org": "paid"}
+    assert_paid_exactly_once(warehouse, sandbox_url)

@@ -107,9 +107,13 @@ def _batch(api: paypalrestsdk.Api, batch_id: str, query: str = "") -> dict:
 
 def _settled(api: paypalrestsdk.Api, batch_id: str) -> dict:
     batch = _wait_for(
-        lambda: (b := _batch(api, batch_id))["batch_header"]["batch_status"] != "PENDING" and b
+        lambda: (
+            (b := _batch(api, batch_id))["batch_header"]["batch_status"]
+            not in ("PENDING", "PROCESSING")
+            and b
+        )
     )
-    assert batch, "batch still PENDING"
+    assert batch, "batch still PENDING or PROCESSING"
     return batch
 
 
@@ -186,6 +190,102 @@ def test_duplicate_sender_batch_id_links_the_original(api, sandbox_url, admin):
     assert error["details"][0]["field"] == "SENDER_BATCH_ID"
     assert error["links"][0]["href"] == f"{sandbox_url}/v1/payments/payouts/{original}"
     assert len(admin.get("batches")["paypal"]) == 1
+
+
+def test_sender_batch_id_is_forgotten_after_30_sandbox_days(api, sandbox_url, admin):
+    """PayPal de-duplicates a sender_batch_id for 30 days only: after that the same request is
+    a new batch and pays again (issue 20). The sandbox clock moves; unclaimed items return."""
+    first = _create(api, _payout(["a@x.com", "u-unclaimed@x.com"], "old-1"))
+    first_id = first.batch_header.payout_batch_id
+    _settled(api, first_id)
+    admin.post("clock/advance", {"days": 29})
+    still = paypalrestsdk.Payout(_payout(["a@x.com", "u-unclaimed@x.com"], "old-1"), api=api)
+    assert still.create(sync_mode=False) is False
+    assert still.error["name"] == "USER_BUSINESS_ERROR"
+    assert _batch(api, first_id)["items"][1]["transaction_status"] == "UNCLAIMED"
+
+    assert admin.post("clock/advance", {"days": 1})["offset_days"] == 30
+    again = _create(api, _payout(["a@x.com", "u-unclaimed@x.com"], "old-1"))
+    assert again.batch_header.payout_batch_id != first_id
+    held = admin.get("batches")["paypal"]
+    assert [b["batch_header"]["sender_batch_header"]["sender_batch_id"] for b in held] == [
+        "old-1",
+        "old-1",
+    ]  # the same payment twice: what the ledger must never let happen
+    assert _batch(api, first_id)["items"][1]["transaction_status"] == "RETURNED"
+    # Only forward; reset goes back to real time.
+    assert (
+        requests.post(
+            f"{sandbox_url}/_sandbox/payments/clock/advance", json={"days": -1}, timeout=10
+        ).status_code
+        == 400
+    )
+    admin.post("reset")
+    assert admin.get("clock")["offset_seconds"] == 0
+
+
+def test_statuses_move_as_paypal_documents_them(api, admin):
+    """PENDING, PROCESSING, then SUCCESS; ONHOLD released, UNCLAIMED claimed, SUCCESS reversed
+    or refunded through the switch, and no other move (issue 20)."""
+    admin.post("settings", {"processing_seconds": 0.5})
+    receivers = ["a@x.com", "b-onhold@x.com", "c-unclaimed@x.com", "d@x.com", "e-onhold@x.com"]
+    batch_id = _create(api, _payout(receivers)).batch_header.payout_batch_id
+    seen = _wait_for(lambda: _batch(api, batch_id)["batch_header"]["batch_status"] != "PENDING")
+    assert seen
+    processing = _batch(api, batch_id)
+    assert processing["batch_header"]["batch_status"] == "PROCESSING"
+    assert {i["transaction_status"] for i in processing["items"]} == {"PENDING"}
+    assert "time_completed" not in processing["batch_header"]
+    items = _settled(api, batch_id)["items"]
+    assert [i["transaction_status"] for i in items] == [
+        "SUCCESS", "ONHOLD", "UNCLAIMED", "SUCCESS", "ONHOLD"
+    ]  # fmt: skip
+    ids = [i["payout_item_id"] for i in items]
+
+    def move(n: int, status: str) -> requests.Response:
+        return requests.post(
+            f"{admin.url}/_sandbox/payments/paypal/items/{ids[n]}/status",
+            json={"status": status},
+            timeout=10,
+        )
+
+    assert move(1, "SUCCESS").json()["transaction_status"] == "SUCCESS"
+    assert move(4, "BLOCKED").json()["transaction_status"] == "BLOCKED"
+    claimed = move(2, "SUCCESS").json()
+    assert claimed["transaction_status"] == "SUCCESS" and claimed["transaction_id"]
+    assert move(0, "REVERSED").json()["transaction_status"] == "REVERSED"
+    assert move(3, "REFUNDED").json()["transaction_status"] == "REFUNDED"
+    for n, status in ((0, "SUCCESS"), (4, "SUCCESS"), (3, "CANCELED"), (1, "PENDING")):
+        assert move(n, status).status_code == 409, (n, status)
+    statuses = [api.get(f"v1/payments/payouts-item/{i}")["transaction_status"] for i in ids]
+    assert statuses == ["REVERSED", "SUCCESS", "SUCCESS", "REFUNDED", "BLOCKED"]
+    admin.post("clock/advance", {"days": 31})  # claimed in time: never returned
+    assert api.get(f"v1/payments/payouts-item/{ids[2]}")["transaction_status"] == "SUCCESS"
+
+
+def test_receivers_are_validated_as_documented(api, admin):
+    """The OpenAPI document's receiver rules: at most 127 characters, an email for EMAIL, a
+    PayPal id for PAYPAL_ID; 400 VALIDATION_ERROR naming each item (issue 20)."""
+    body = _payout(["x" * 116 + "@example.com", "not-an-email", "a b@x.com", "ok@x.com"])
+    body["items"][3].update(recipient_type="PAYPAL_ID", receiver="lowercase-id")
+    body["items"].append(dict(body["items"][0], receiver="ann@x.com", recipient_wallet="BANK"))
+    body["sender_batch_header"]["email_subject"] = "s" * 256
+    refused = paypalrestsdk.Payout(body, api=api)
+    assert refused.create(sync_mode=False) is False
+    assert refused.error["name"] == "VALIDATION_ERROR" and refused.error["debug_id"]
+    assert [(d["field"], d["issue"]) for d in refused.error["details"]] == [
+        ("sender_batch_header.email_subject", "Length of email_subject exceeds 255 characters."),
+        ("items[0].receiver", "Receiver exceeds the maximum length of 127."),
+        ("items[1].receiver", "Receiver is not a valid email address."),
+        ("items[2].receiver", "Receiver is not a valid email address."),
+        ("items[3].receiver", "Receiver is not a valid PayPal account ID."),
+        ("items[4].recipient_wallet", "Value is not a valid wallet."),
+    ]
+    assert admin.get("batches")["paypal"] == []
+    fine = _payout(["x" * 115 + "@example.com", "+4915112345678", "ABCDEFGHJK234"])
+    fine["items"][1]["recipient_type"] = "PHONE"  # not checked at create (the contract)
+    fine["items"][2]["recipient_type"] = "PAYPAL_ID"
+    _create(api, fine)
 
 
 def test_limits_validation_and_speed(api, sandbox_url, clients, admin):

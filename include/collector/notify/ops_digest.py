@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import psycopg2.extensions
 
+from collector.payouts.submission import unconfirmed_chunks
+
 REVIEW_PROMISE = timedelta(hours=24)  # FAQ 8: "Reviews ... usually available within 24 hours"
 CONSENT_CHASE = timedelta(days=3)  # a consent this late needs a word with the collector
 MANY_BROKEN_LINKS = 5  # in a day: more likely our Dropbox app than five collectors at once
@@ -89,6 +91,7 @@ class _Facts(NamedTuple):
     oldest_held: datetime | None
     links_broken: int
     links_broken_today: int
+    unconfirmed: list[tuple[str, int, int, datetime]]  # payout chunks sent, unconfirmed > 1 day
 
 
 def _digest_facts(conn: psycopg2.extensions.connection, now: datetime) -> _Facts:
@@ -144,10 +147,11 @@ def _digest_facts(conn: psycopg2.extensions.connection, now: datetime) -> _Facts
             (now - timedelta(days=1),),
         )
         links_broken, links_broken_today = cur.fetchone()
+    unconfirmed = unconfirmed_chunks(conn, now)
     return _Facts(
         unrated, oldest, quarantined, newest_quarantine, failed_quicklooks, failing_sheets,
         stalest, written_today, held, held_cents, emails_failed, emails_stuck, held_for_consent,
-        oldest_held, links_broken, links_broken_today,
+        oldest_held, links_broken, links_broken_today, unconfirmed,
     )  # fmt: skip
 
 
@@ -192,6 +196,16 @@ def _digest_lines(f: _Facts, now: datetime) -> list[tuple[str, str, bool]]:
             "Videos held for a missing consent (FAQ 10; the collector sees why)",
             f"{f.held_for_consent}, oldest uploaded {_age(now, f.oldest_held)} ago",
             f.oldest_held is not None and now - f.oldest_held > CONSENT_CHASE,
+        ),
+        (
+            "Payout requests sent and not confirmed by the provider for over a day (may be "
+            "paid: look each up, `collector payouts chunk-found` / `chunk-not-sent`)",
+            ", ".join(
+                f"{provider} batch {batch} chunk {chunk} sent {_age(now, at)} ago"
+                for provider, batch, chunk, at in f.unconfirmed
+            )
+            or "none",
+            bool(f.unconfirmed),
         ),
         (
             "Dropbox links broken (each collector was emailed)",

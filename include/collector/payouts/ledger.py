@@ -34,19 +34,18 @@ _KEY_TAG = {"paypal": "pp", "payoneer": "po"}  # in item keys: short, never ambi
 
 # Provider status -> ledger status. "pending" waits; "unclaimed" is final for the week (the money
 # left us) but the item stays open until it is claimed or returned (PayPal returns after 30 days).
+# PayPal's are its published transaction_enum, nothing more: a status outside it (NEW, DENIED,
+# CANCELED...) is refused, since "failed" would release the videos and pay them again.
 _STATUS = {
     "paypal": {
         "SUCCESS": "paid",
         "UNCLAIMED": "unclaimed",
         "PENDING": "pending",
-        "NEW": "pending",
-        "ONHOLD": "pending",
+        "ONHOLD": "pending",  # PayPal is reviewing it: wait (refresh_outstanding asks weekly)
         "FAILED": "failed",
         "BLOCKED": "failed",
-        "DENIED": "failed",
-        "CANCELED": "failed",
         "RETURNED": "returned",
-        "REFUNDED": "returned",
+        "REFUNDED": "returned",  # the money came back to us: the collector is owed again
         "REVERSED": "returned",
     },
     "payoneer": {"Pending": "pending", "Transferred": "paid", "Cancelled": "failed"},
@@ -64,7 +63,12 @@ def ledger_status(provider: str, provider_status: str) -> str:
     try:
         return _STATUS[provider][provider_status]
     except KeyError:
-        raise LedgerError(f"{provider} item status {provider_status!r} is not known") from None
+        known = ", ".join(_STATUS.get(provider, {}))
+        raise LedgerError(
+            f"{provider} item status {provider_status!r} is not known (known: {known}): "
+            "nothing was recorded for the batch and no payment is counted as paid; look the "
+            f"item up in {provider} and add the status to the ledger's mapping before re-running"
+        ) from None
 
 
 @dataclass

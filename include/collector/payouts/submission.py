@@ -11,11 +11,27 @@ to a provider (``collector_airflow.hooks.payouts`` does). Rules: docs/decisions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import psycopg2.extensions
 
 from collector.payouts.ledger import LedgerError, batch_event
+
+# How long a provider remembers an idempotency key, where it forgets: PayPal de-duplicates a
+# sender_batch_id "used in the last 30 days" and, after that, pays the same request again.
+# (Payoneer: its hook looks every client_reference_id up before it re-sends.)
+KEY_MEMORY = {"paypal": timedelta(days=30)}
+# A chunk attempted longer ago than this is never re-sent blind: 20 days leaves 10 days of
+# margin against the 30 for a slow DAG retry, a weekend, clock skew between us and PayPal, and
+# a PayPal that counts the 30 days from its own acceptance rather than our attempt.
+RESEND_MARGIN = timedelta(days=20)
+# An attempted chunk the provider has not confirmed for this long is stuck: ops hear daily.
+UNCONFIRMED_ALERT = timedelta(days=1)
+
+
+class NeedsReconciliation(LedgerError):
+    """A chunk may have been paid and cannot be safely re-sent: a person must look it up."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,7 @@ class Chunk:
     attempted: bool
     accepted: bool
     items: list[Instruction]
+    attempted_at: datetime | None = None  # when a call first may have reached the provider
 
 
 def chunks_of(conn: psycopg2.extensions.connection, batch_id: int) -> list[Chunk]:
@@ -45,13 +62,13 @@ def chunks_of(conn: psycopg2.extensions.connection, batch_id: int) -> list[Chunk
     with conn.cursor() as cur:
         cur.execute(
             """SELECT b.week_start, s.chunk, s.idempotency_key, s.provider_batch_id,
-                      s.attempted_at IS NOT NULL, s.accepted_at IS NOT NULL
+                      s.attempted_at IS NOT NULL, s.accepted_at IS NOT NULL, s.attempted_at
                FROM payout_submissions s JOIN payout_batches b USING (batch_id)
                WHERE s.batch_id = %s ORDER BY s.chunk""",
             (batch_id,),
         )
         chunks = {
-            row[1]: Chunk(batch_id, row[1], row[2], row[3], row[4], row[5], [])
+            row[1]: Chunk(batch_id, row[1], row[2], row[3], row[4], row[5], [], row[6])
             for row in cur.fetchall()
         }
         cur.execute("SELECT week_start FROM payout_batches WHERE batch_id = %s", (batch_id,))
@@ -65,6 +82,97 @@ def chunks_of(conn: psycopg2.extensions.connection, batch_id: int) -> list[Chunk
         for chunk, key, receiver, cents, currency in cur.fetchall():
             chunks[chunk].items.append(Instruction(key, receiver, int(cents), currency, note))
     return list(chunks.values())
+
+
+def resend_refusal(provider: str, chunk: Chunk, now: datetime) -> str | None:
+    """Why this chunk must not be sent again, or None when sending it is safe.
+
+    A chunk attempted and not confirmed more than :data:`RESEND_MARGIN` ago, for a provider
+    that forgets its keys (:data:`KEY_MEMORY`), may have been paid under a key the provider no
+    longer recognises: re-sending would pay everyone in it twice. One sentence, for ops.
+    """
+    if provider not in KEY_MEMORY or chunk.accepted or chunk.attempted_at is None:
+        return None
+    age = now - chunk.attempted_at
+    if age <= RESEND_MARGIN:
+        return None
+    memory = KEY_MEMORY[provider].days
+    return (
+        f"{provider} batch {chunk.batch_id} chunk {chunk.chunk} (sender_batch_id "
+        f"{chunk.idempotency_key}, {len(chunk.items)} payments) was sent {age.days} days ago "
+        f"and never confirmed, and {provider} forgets a sender_batch_id after {memory} days, so "
+        "it is not sent again: look that sender_batch_id up in the PayPal account "
+        "(Activity → Payouts) and record what you find with `collector payouts chunk-found "
+        f"{chunk.batch_id} {chunk.chunk} PAYOUT_BATCH_ID` (PayPal has it) or `collector payouts "
+        f"chunk-not-sent {chunk.batch_id} {chunk.chunk}` (PayPal never got it: its videos roll "
+        "into the next payout), then re-trigger the week."
+    )
+
+
+def record_chunk_found(
+    conn: psycopg2.extensions.connection,
+    batch_id: int,
+    chunk: int,
+    provider_batch_id: str,
+    actor: str,
+) -> None:
+    """A person found an unconfirmed chunk at the provider: it is accepted under that batch id
+    (the next run submits and reconciles it from the provider's answer). Committed."""
+    _unconfirmed(conn, batch_id, chunk)
+    if not provider_batch_id.strip():
+        raise LedgerError("the provider's batch id (PayPal payout_batch_id) is required")
+    mark_accepted(conn, batch_id, chunk, provider_batch_id.strip(), actor)
+    with conn.cursor() as cur:
+        batch_event(cur, batch_id, "chunk_found_by_hand", actor, {"chunk": chunk})
+    conn.commit()
+
+
+def record_chunk_not_sent(
+    conn: psycopg2.extensions.connection, batch_id: int, chunk: int, actor: str
+) -> None:
+    """A person found that the provider never got an unconfirmed chunk: its items fail and
+    their videos roll into the next payout, under new keys (never this forgotten one)."""
+    _unconfirmed(conn, batch_id, chunk)
+    deny_chunk(conn, batch_id, chunk, f"not found at the provider (checked by {actor})", actor)
+    conn.commit()
+
+
+def _unconfirmed(conn: psycopg2.extensions.connection, batch_id: int, chunk: int) -> None:
+    """LedgerError unless the chunk exists, of a batch still being sent, attempted, unaccepted."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT b.state, s.attempted_at IS NOT NULL, s.accepted_at IS NOT NULL
+               FROM payout_submissions s JOIN payout_batches b USING (batch_id)
+               WHERE s.batch_id = %s AND s.chunk = %s""",
+            (batch_id, chunk),
+        )
+        row = cur.fetchone()
+    if row is None:
+        raise LedgerError(f"batch {batch_id} has no chunk {chunk}")
+    state, attempted, accepted = row
+    if state != "approved" or not attempted or accepted:
+        raise LedgerError(
+            f"batch {batch_id} chunk {chunk} is not waiting for reconciliation (batch {state}, "
+            f"{'attempted' if attempted else 'never attempted'}, "
+            f"{'accepted' if accepted else 'not accepted'}): nothing recorded"
+        )
+
+
+def unconfirmed_chunks(
+    conn: psycopg2.extensions.connection, now: datetime
+) -> list[tuple[str, int, int, datetime]]:
+    """(provider, batch, chunk, attempted_at) of chunks attempted more than
+    :data:`UNCONFIRMED_ALERT` ago that the provider has not confirmed, oldest first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT b.provider, s.batch_id, s.chunk, s.attempted_at
+               FROM payout_submissions s JOIN payout_batches b USING (batch_id)
+               WHERE s.accepted_at IS NULL AND s.attempted_at < %s
+                 AND b.state IN ('approved', 'submitted')
+               ORDER BY s.attempted_at""",
+            (now - UNCONFIRMED_ALERT,),
+        )
+        return list(cur.fetchall())
 
 
 def mark_attempted(conn: psycopg2.extensions.connection, batch_id: int, chunk: int) -> None:

@@ -18,6 +18,15 @@ Public contracts followed:
 
 Assumptions where no public source settles the answer:
 
+- PayPal runs on a sandbox clock (``/_sandbox/payments/clock/advance``, forward only); tokens
+  and Payoneer keep real time. A ``sender_batch_id`` is forgotten 30 sandbox days after its
+  batch was created (then the same request pays again); the old batch stays readable.
+- A PayPal batch is PENDING, then PROCESSING, then SUCCESS even with ONHOLD or UNCLAIMED items;
+  the sandbox never produces a CANCELED batch or item. ONHOLD, claims, refunds and reversals
+  move by the ``paypal/items/{id}/status`` switch.
+- An EMAIL receiver must be ASCII with one ``@`` and a dotted domain, a PAYPAL_ID 13 uppercase
+  letters or digits; PHONE receivers are not checked at create. Fees are 0.00; no rate limits.
+
 - Cancelling a PayPal item that is not UNCLAIMED: 400 ``ITEM_ALREADY_CANCELLED`` if it is
   already RETURNED, else 400 ``ITEM_INCORRECT_STATUS``.
 - ``transaction_id`` is shown for SUCCESS, UNCLAIMED and RETURNED items (PayPal's own cancel

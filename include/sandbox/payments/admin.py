@@ -3,17 +3,21 @@
 The client credentials and state folder, processing and unclaimed-return timings (``settings``),
 request counters (``stats``, ``reset-stats``), everything stored with its status as the APIs
 would answer now (``batches``), ``reset``, and ``paypal/return-unclaimed`` (jump the 30 days
-after which unclaimed PayPal items return). Faults are in :mod:`sandbox.payments.faults`.
+after which unclaimed PayPal items return), ``paypal/items/{id}/status`` (an item claimed,
+released from hold, refunded or reversed: :data:`ITEM_MOVES`), ``clock`` and ``clock/advance`` (the sandbox clock
+PayPal runs on, moved forward by days; ``reset`` sets it back to real time). Faults are in :mod:`sandbox.payments.faults`.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sandbox.common import iso
 from sandbox.payments.request_parsing import json_body
 from sandbox.payments.state import PaymentsDep
 
@@ -67,12 +71,14 @@ async def reset_stats(state: PaymentsDep):
 async def all_batches(state: PaymentsDep):
     """Everything stored, with statuses as the APIs would answer now."""
     now = time.time()
+    paypal_now = state.now()  # PayPal runs on the sandbox clock
     return {
         "paypal": [
             {
-                "batch_header": state.batch_header(batch, now),
+                "batch_header": state.batch_header(batch, paypal_now),
                 "items": [
-                    state.item_view(state.base, batch, i, now, "item") for i in batch["items"]
+                    state.item_view(state.base, batch, i, paypal_now, "item")
+                    for i in batch["items"]
                 ],
             }
             for batch in sorted(state.batches.values(), key=lambda b: b["created"])
@@ -84,6 +90,67 @@ async def all_batches(state: PaymentsDep):
     }
 
 
+# What can happen to a PayPal item after its batch is done (the switch below); nothing else.
+ITEM_MOVES = {
+    "UNCLAIMED": ("SUCCESS",),  # the receiver signed up and claimed it
+    "ONHOLD": ("SUCCESS", "FAILED", "BLOCKED"),  # PayPal's review released or refused it
+    "SUCCESS": ("REFUNDED", "REVERSED"),  # the receiver refunded it; PayPal reversed it
+}
+
+
+@router.post("/_sandbox/payments/paypal/items/{payout_item_id}/status")
+async def move_item(payout_item_id: str, request: Request, state: PaymentsDep):
+    """Move a done PayPal item on, as PayPal would later: ``{"status": "SUCCESS"}`` claims an
+    UNCLAIMED item or releases an ONHOLD one; ``REFUNDED`` / ``REVERSED`` undo a SUCCESS.
+    409 for any other move (e.g. from PENDING, RETURNED, BLOCKED)."""
+    body = await json_body(request)
+    found = state.find_item(payout_item_id)
+    if found is None:
+        return JSONResponse({"detail": "no such payout_item_id"}, status_code=404)
+    batch, item = found
+    now = state.now()
+    current = state.item_status(batch, item, now)
+    wanted = body.get("status") if isinstance(body, dict) else None
+    if wanted not in ITEM_MOVES.get(current, ()):
+        return JSONResponse(
+            {"detail": f"{current} cannot become {wanted!r}; allowed: {ITEM_MOVES}"},
+            status_code=409,
+        )
+    item.setdefault("moves", []).append({"status": wanted, "at": now})
+    if item["transaction_id"] is None:
+        item["transaction_id"] = secrets.token_hex(9)[:17].upper()
+    state.save_batch(batch)
+    return state.item_view(state.base, batch, item, now, "self")
+
+
+@router.get("/_sandbox/payments/clock")
+async def get_clock(state: PaymentsDep):
+    return _clock(state)
+
+
+@router.post("/_sandbox/payments/clock/advance")
+async def advance_clock(request: Request, state: PaymentsDep):
+    """Move the sandbox clock forward ``{"days": N}`` (and/or ``"seconds"``), never back: PayPal
+    statuses, unclaimed returns and the 30-day ``sender_batch_id`` window follow it."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        return JSONResponse({"detail": "JSON object expected"}, status_code=400)
+    try:
+        seconds = float(body.get("days", 0)) * 86_400 + float(body.get("seconds", 0))
+    except (TypeError, ValueError):
+        return JSONResponse({"detail": "days and seconds must be numbers"}, status_code=400)
+    if seconds < 0 or seconds != seconds:
+        return JSONResponse({"detail": "the sandbox clock only moves forward"}, status_code=400)
+    state.settings.clock_offset_seconds += seconds
+    state.save_settings()
+    return _clock(state)
+
+
+def _clock(state) -> dict:
+    offset = state.settings.clock_offset_seconds
+    return {"now": iso(state.now()), "offset_seconds": offset, "offset_days": offset / 86_400}
+
+
 @router.post("/_sandbox/payments/reset")
 async def reset(state: PaymentsDep):
     state.reset()
@@ -93,7 +160,7 @@ async def reset(state: PaymentsDep):
 @router.post("/_sandbox/payments/paypal/return-unclaimed")
 async def return_unclaimed(state: PaymentsDep):
     """Jump the 30 days: every item UNCLAIMED now becomes RETURNED."""
-    now = time.time()
+    now = state.now()
     returned = 0
     for batch in state.batches.values():
         changed = False

@@ -3,14 +3,25 @@
 
 Follows https://developer.paypal.com/api/rest/authentication/ (client-credentials token with
 HTTP Basic client id and secret) and https://developer.paypal.com/docs/api/payments.payouts-batch/v1/
-(create answers 201 with a PENDING ``batch_header``; ``sender_batch_id`` reused is 400
-``USER_BUSINESS_ERROR`` with a link to the original batch; batch reads page their items with
+(create answers 201 with a PENDING ``batch_header``; ``sender_batch_id`` reused within 30 days
+is 400 ``USER_BUSINESS_ERROR`` with a link to the original batch, and after 30 days it is
+forgotten: the same request creates a new batch and pays again; batch reads page their items with
 ``page``, ``page_size`` ≤ 1000 and ``total_required``; only UNCLAIMED items can be cancelled).
 The outcome of an item is chosen by its receiver, any case: ``unclaimed`` (UNCLAIMED, then
-RETURNED), ``unregistered`` (FAILED), ``blocked`` (BLOCKED), anything else SUCCESS.
+RETURNED), ``unregistered`` (FAILED), ``blocked`` (BLOCKED), ``onhold`` (ONHOLD), anything
+else SUCCESS. Later moves (claimed, released from hold, refunded, reversed) are the
+``/_sandbox/payments/paypal/items/{id}/status`` switch (:mod:`~sandbox.payments.admin`).
 
-Assumption: cancelling an item that is not UNCLAIMED is 400 ``ITEM_ALREADY_CANCELLED`` if it is
-already RETURNED, else 400 ``ITEM_INCORRECT_STATUS``.
+Time is the sandbox clock (:meth:`PaymentsState.now`, moved by ``/_sandbox/payments/clock/advance``).
+
+Assumptions:
+
+- The 30 days are counted from the original batch's ``time_created``; at exactly 30 days it is
+  already forgotten (the contract says "used in the last 30 days").
+- A forgotten ``sender_batch_id``'s old batch can still be read by its ``payout_batch_id``.
+- Tokens expire on real time, not on the sandbox clock (moving the clock logs nobody out).
+- Cancelling an item that is not UNCLAIMED is 400 ``ITEM_ALREADY_CANCELLED`` if it is
+  already RETURNED, else 400 ``ITEM_INCORRECT_STATUS``.
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ from sandbox.payments.state import PaymentsDep, PaymentsState
 
 PAYPAL_MAX_PAGE_SIZE = 1000
 PAYPAL_TOKEN_SECONDS = 32400
+PAYPAL_DEDUPE_DAYS = 30  # "a sender_batch_id that was used in the last 30 days" (the contract)
+PAYPAL_DEDUPE_SECONDS = PAYPAL_DEDUPE_DAYS * 86_400
 
 router = APIRouter()
 
@@ -60,7 +73,20 @@ def paypal_outcome(receiver: str) -> str:
         return "FAILED"
     if "blocked" in lowered:
         return "BLOCKED"
+    if "onhold" in lowered:
+        return "ONHOLD"
     return "SUCCESS"
+
+
+def remembered_batch(state: PaymentsState, sender_batch_id: str) -> str | None:
+    """The ``payout_batch_id`` a ``sender_batch_id`` was used for in the last 30 sandbox days,
+    or None: PayPal forgets it after that, and the same request then pays again."""
+    batch_id = state.by_sender_batch_id.get(sender_batch_id)
+    if batch_id is None:
+        return None
+    if state.now() - state.batches[batch_id]["created"] >= PAYPAL_DEDUPE_SECONDS:
+        return None
+    return batch_id
 
 
 def paypal_gate(state: PaymentsState, request: Request) -> Response | None:
@@ -118,7 +144,7 @@ async def paypal_create(request: Request, state: PaymentsDep):
     if details:
         return paypal_invalid(details)
     header = dict(body["sender_batch_header"])
-    original = state.by_sender_batch_id.get(header["sender_batch_id"])
+    original = remembered_batch(state, header["sender_batch_id"])
     if original is not None:
         return paypal_error(
             400,
@@ -149,7 +175,7 @@ async def paypal_create(request: Request, state: PaymentsDep):
 def _new_batch(state: PaymentsState, header: dict, raw_items: list[dict]) -> dict:
     """The stored form of an accepted create request (outcomes and timings fixed now)."""
     denied = state.take_fault("paypal", ("insufficient_funds",)) is not None
-    now = time.time()
+    now = state.now()
     batch_id = _code(13)
     while batch_id in state.batches:
         batch_id = _code(13)
@@ -214,7 +240,7 @@ async def paypal_batch(payout_batch_id: str, request: Request, state: PaymentsDe
 
 def _batch_page(state: PaymentsState, batch: dict, page: int, size: int, total_required: bool):
     """One page of a batch's items, with PayPal's paging links."""
-    now = time.time()
+    now = state.now()
     items = batch["items"]
     window = items[(page - 1) * size : page * size]
     pages = max(1, math.ceil(len(items) / size))
@@ -252,7 +278,7 @@ async def paypal_item(payout_item_id: str, request: Request, state: PaymentsDep)
     found = state.find_item(payout_item_id)
     if found is None:
         return paypal_not_found()
-    return state.item_view(state.base, *found, time.time(), "self")
+    return state.item_view(state.base, *found, state.now(), "self")
 
 
 @router.post("/v1/payments/payouts-item/{payout_item_id}/cancel")
@@ -265,7 +291,7 @@ async def paypal_cancel(payout_item_id: str, request: Request, state: PaymentsDe
     if found is None:
         return paypal_not_found()
     batch, item = found
-    now = time.time()
+    now = state.now()
     status = state.item_status(batch, item, now)
     if status == "RETURNED":
         return paypal_error(

@@ -6,8 +6,19 @@ EMAIL, PHONE or PAYPAL_ID; 1 to 15,000 ``items``, each with an ``amount`` whose 
 string with at most two decimals and whose ``currency`` is a three-letter code, a ``receiver``,
 and an optional ``sender_item_id`` ≤ 63 characters).
 
-Assumption: every problem is reported (up to the first 100), in request order, with the
-sandbox's own ``issue`` texts.
+Also from PayPal's published OpenAPI document (``payout_item``, ``sender_batch_header``): a
+``receiver`` is at most 127 characters; ``note`` ≤ 4000, ``recipient_wallet`` one of PAYPAL,
+VENMO, RECIPIENT_SELECTED; header ``email_subject`` ≤ 255, ``email_message`` and ``note`` ≤ 1000.
+An item's ``recipient_type`` is its own, else the header's, else EMAIL.
+
+Assumptions:
+
+- Every problem is reported (up to the first 100), in request order, with the sandbox's own
+  ``issue`` texts, as 400 ``VALIDATION_ERROR`` with ``details``.
+- An EMAIL receiver must be ASCII with one ``@``, no spaces and a dotted domain; a PAYPAL_ID
+  receiver 13 uppercase letters or digits (the form of PayPal account ids we have seen).
+- A PHONE receiver is not checked at create: the contract says the API does not immediately
+  validate receiver phone numbers (and PayPal's own sandbox does not support PHONE).
 """
 
 from __future__ import annotations
@@ -21,7 +32,14 @@ from sandbox.payments.request_parsing import CURRENCY
 
 PAYPAL_MAX_ITEMS = 15_000
 _PAYPAL_VALUE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
-_RECIPIENT_TYPES = ("EMAIL", "PHONE", "PAYPAL_ID")
+_RECIPIENT_TYPES = ("EMAIL", "PHONE", "PAYPAL_ID")  # the contract's recipient_enum
+_WALLETS = ("PAYPAL", "VENMO", "RECIPIENT_SELECTED")  # recipient_wallet_enum
+PAYPAL_MAX_RECEIVER = 127  # payout_item.receiver maxLength (EMAIL: 127 single-byte characters)
+# One @, no spaces, a dotted domain: what an email receiver must look like (an assumption).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+_PAYPAL_ID = re.compile(r"^[A-Z0-9]{13}$")  # a PayPal account (payer) id: an assumption
+_ITEM_LENGTHS = {"note": 4000, "recipient_wallet": 36}
+_HEADER_LENGTHS = {"email_subject": 255, "email_message": 1000, "note": 1000}
 
 
 def validate_payout(body: Any) -> list[dict]:
@@ -38,11 +56,26 @@ def validate_payout(body: Any) -> list[dict]:
             detail("items", f"Batch size exceeds the maximum of {PAYPAL_MAX_ITEMS} items.")
         )
         return details
+    header = body.get("sender_batch_header")
+    default_type = header.get("recipient_type") if isinstance(header, dict) else None
     for index, item in enumerate(items):
         if len(details) >= 100:
             break
-        details += _item_problems(f"items[{index}]", item)
-    return details
+        details += _item_problems(f"items[{index}]", item, default_type or "EMAIL")
+    return details[:100]
+
+
+def _receiver_problems(where: str, receiver: Any, kind: Any) -> list[dict]:
+    """The receiver as its recipient type requires (any type: 1 to 127 characters)."""
+    if not isinstance(receiver, str) or not receiver.strip():
+        return [detail(where, "Required field is missing.")]
+    if len(receiver) > PAYPAL_MAX_RECEIVER:
+        return [detail(where, f"Receiver exceeds the maximum length of {PAYPAL_MAX_RECEIVER}.")]
+    if kind == "EMAIL" and not (receiver.isascii() and _EMAIL.match(receiver)):
+        return [detail(where, "Receiver is not a valid email address.")]
+    if kind == "PAYPAL_ID" and not _PAYPAL_ID.match(receiver):
+        return [detail(where, "Receiver is not a valid PayPal account ID.")]
+    return []
 
 
 def _header_problems(header: Any) -> list[dict]:
@@ -63,16 +96,33 @@ def _header_problems(header: Any) -> list[dict]:
         details.append(
             detail("sender_batch_header.recipient_type", "Value is not a valid recipient type.")
         )
+    for name, ceiling in _HEADER_LENGTHS.items():
+        value = header.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > ceiling):
+            details.append(
+                detail(
+                    f"sender_batch_header.{name}",
+                    f"Length of {name} exceeds {ceiling} characters.",
+                )
+            )
     return details
 
 
-def _item_problems(where: str, item: Any) -> list[dict]:
+def _item_problems(where: str, item: Any, default_type: str) -> list[dict]:
     if not isinstance(item, dict):
         return [detail(where, "Item must be a JSON object.")]
     details = _amount_problems(where, item.get("amount"))
-    receiver = item.get("receiver")
-    if not isinstance(receiver, str) or not receiver.strip():
-        details.append(detail(f"{where}.receiver", "Required field is missing."))
+    kind = item.get("recipient_type", default_type)
+    details += _receiver_problems(f"{where}.receiver", item.get("receiver"), kind)
+    for name, ceiling in _ITEM_LENGTHS.items():
+        value = item.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > ceiling):
+            details.append(
+                detail(f"{where}.{name}", f"Length of {name} exceeds {ceiling} characters.")
+            )
+    wallet = item.get("recipient_wallet", "PAYPAL")
+    if wallet not in _WALLETS:
+        details.append(detail(f"{where}.recipient_wallet", "Value is not a valid wallet."))
     sender_item_id = item.get("sender_item_id")
     if sender_item_id is not None and (
         not isinstance(sender_item_id, str) or len(sender_item_id) > 63

@@ -8,8 +8,11 @@ Routes get the one :class:`PaymentsState` (on the payments app's ``state.payment
 
 Assumptions where no public source settles the answer:
 
-- ``transaction_id`` is shown for SUCCESS, UNCLAIMED and RETURNED items (PayPal's own cancel
-  example shows one on a RETURNED item); ``errors`` only on FAILED items.
+- ``transaction_id`` is shown for SUCCESS, UNCLAIMED, RETURNED, REFUNDED and REVERSED items
+  (PayPal's own cancel example shows one on a RETURNED item); ``errors`` only on FAILED items.
+- A batch is PENDING for ``processing_seconds``, then PROCESSING as long again, then SUCCESS
+  (or DENIED); its items are PENDING until then. The batch ends SUCCESS even when items are
+  UNCLAIMED or ONHOLD: those move later, one by one.
 - A batch's processing time and unclaimed-return time are fixed when it is created, so changing
   the settings never moves an existing batch backwards.
 """
@@ -27,6 +30,15 @@ from fastapi import Depends, Request
 
 from sandbox.common import iso, write_json
 from sandbox.payments.errors import link
+
+# Items that carry a transaction: money moved (or moved and came back).
+WITH_TRANSACTION = ("SUCCESS", "UNCLAIMED", "RETURNED", "REFUNDED", "REVERSED")
+
+
+def done_at(batch: dict) -> float:
+    """When a batch's processing ends: it was PENDING for ``processing_seconds`` (fixed at
+    create in ``ready_at``), then PROCESSING as long again."""
+    return batch["ready_at"] + (batch["ready_at"] - batch["created"])
 
 
 def load_clients(state_dir: Path) -> dict:
@@ -54,6 +66,7 @@ def load_clients(state_dir: Path) -> dict:
 class Settings:
     processing_seconds: float = 1.0
     unclaimed_return_seconds: float = 2_592_000.0
+    clock_offset_seconds: float = 0.0  # how far the sandbox clock is ahead of the real one
 
 
 class PaymentsState:
@@ -89,10 +102,18 @@ class PaymentsState:
             "payoneer": {"token": 0, "create": 0, "status": 0},
         }
 
+    def now(self) -> float:
+        """The sandbox clock (epoch seconds): real time plus what ``clock/advance`` added.
+        PayPal batches, their statuses and the 30-day ``sender_batch_id`` window follow it."""
+        return time.time() + self.settings.clock_offset_seconds
+
     def index_batch(self, batch: dict) -> None:
         batch_id = batch["payout_batch_id"]
         self.batches[batch_id] = batch
-        self.by_sender_batch_id[batch["sender_batch_header"]["sender_batch_id"]] = batch_id
+        sender_batch_id = batch["sender_batch_header"]["sender_batch_id"]
+        known = self.batches.get(self.by_sender_batch_id.get(sender_batch_id, ""))
+        if known is None or known["created"] <= batch["created"]:  # the newest use wins
+            self.by_sender_batch_id[sender_batch_id] = batch_id
         for index, item in enumerate(batch["items"]):
             self.items[item["payout_item_id"]] = (batch_id, index)
 
@@ -129,6 +150,8 @@ class PaymentsState:
         self.items.clear()
         self.payments.clear()
         self.save_payments()
+        self.settings.clock_offset_seconds = 0.0
+        self.save_settings()
 
     # faults
     def take_fault(self, provider: str, kinds: tuple[str, ...]) -> dict | None:
@@ -152,27 +175,35 @@ class PaymentsState:
 
     # --- PayPal views ---------------------------------------------------------------------
     def item_status(self, batch: dict, item: dict, now: float) -> str:
-        if now < batch["ready_at"]:
+        """PENDING until the batch is done, then the outcome its receiver chose, moved by the
+        ``paypal/items/.../status`` switch; UNCLAIMED becomes RETURNED after 30 days."""
+        if now < done_at(batch):
             return "PENDING"
         if batch["denied"]:
             return "FAILED"
-        outcome = item["outcome"]
-        if outcome == "UNCLAIMED":
+        status = item["outcome"]
+        for move in item.get("moves", []):
+            if move["at"] <= now:
+                status = move["status"]
+        if status == "UNCLAIMED":
             returned = item.get("returned_at")
             if (returned is not None and returned <= now) or now >= batch["return_at"]:
                 return "RETURNED"
-        return outcome
+        return status
 
     def batch_status(self, batch: dict, now: float) -> str:
+        """PENDING (accepted, checks passed), PROCESSING (paying), then SUCCESS or DENIED."""
         if now < batch["ready_at"]:
             return "PENDING"
+        if now < done_at(batch):
+            return "PROCESSING"
         return "DENIED" if batch["denied"] else "SUCCESS"
 
     def item_view(self, base: str, batch: dict, item: dict, now: float, rel: str) -> dict:
         status = self.item_status(batch, item, now)
         payout_item = item["payout_item"]
         view: dict[str, Any] = {"payout_item_id": item["payout_item_id"]}
-        if item["transaction_id"] and status in ("SUCCESS", "UNCLAIMED", "RETURNED"):
+        if item["transaction_id"] and status in WITH_TRANSACTION:
             view["transaction_id"] = item["transaction_id"]
         view.update(
             {
@@ -185,7 +216,7 @@ class PaymentsState:
         if rel == "self":  # the item read has it; a batch read's items do not (OpenAPI)
             view["sender_batch_id"] = batch["sender_batch_header"]["sender_batch_id"]
         if status != "PENDING":
-            view["time_processed"] = iso(batch["ready_at"])
+            view["time_processed"] = iso(done_at(batch))
         if status == "FAILED":
             view["errors"] = (
                 {
@@ -209,8 +240,8 @@ class PaymentsState:
             "batch_status": status,
             "time_created": iso(batch["created"]),
         }
-        if status != "PENDING":
-            header["time_completed"] = iso(batch["ready_at"])
+        if status not in ("PENDING", "PROCESSING"):
+            header["time_completed"] = iso(done_at(batch))
         header.update(
             {
                 "sender_batch_header": batch["sender_batch_header"],

@@ -24,7 +24,9 @@ async def html_payouts(state: PaymentsDep):
 
 
 def payouts_html(state: PaymentsState, now: float, shown: int = 200) -> str:
-    return _paypal_html(state, now, shown) + _payoneer_html(state, now)
+    """``now`` is real time; PayPal's part is shown on the sandbox clock (``clock/advance``)."""
+    paypal_now = now + state.settings.clock_offset_seconds
+    return _paypal_html(state, paypal_now, shown) + _payoneer_html(state, now)
 
 
 def _cells(values) -> str:

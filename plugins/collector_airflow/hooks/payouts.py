@@ -207,6 +207,7 @@ class PayPalPayoutsHook(PayoutProviderHook):
     max_items_per_request = 15_000
     PAGE_SIZE = 1000
     FINAL_BATCH = ("SUCCESS", "DENIED", "CANCELED")
+    KNOWN_BATCH = ("PENDING", "PROCESSING", *FINAL_BATCH)  # the contract's batch_enum
 
     def __init__(self, paypal_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -342,6 +343,12 @@ class PayPalPayoutsHook(PayoutProviderHook):
         size = self.PAGE_SIZE if with_items else 1
         page = self.find_batch(ref, 1, size)
         status = page["batch_header"]["batch_status"]
+        if status not in self.KNOWN_BATCH:  # never guess about money: stop and say so
+            raise PayoutProviderError(
+                f"PayPal batch {ref} ({chunk.idempotency_key}) has status {status!r}, which we "
+                f"do not know (known: {', '.join(self.KNOWN_BATCH)}): nothing recorded; look "
+                "the batch up in PayPal and extend the hook's status list before re-running"
+            )
         result = ChunkStatus(done=status in self.FINAL_BATCH)
         if status == "DENIED":
             result.denied = "PayPal denied the batch"

@@ -14,7 +14,8 @@ class SubmitPayoutBatchOperator(BaseOperator):
 
     Returns ``{"batch_ids": [...], "states": {...}}`` for the sensor and the reconcile step.
     Fails closed: a draft nobody approved, or a batch that changed since the report, is not
-    sent.
+    sent; a chunk attempted too long ago to re-send safely fails the task (no retry) with the
+    sentence saying how to reconcile it, after the other batches were sent.
     """
 
     template_fields = ("week", "providers")
@@ -39,7 +40,10 @@ class SubmitPayoutBatchOperator(BaseOperator):
         self.conn_ids = conn_ids or {}
 
     def execute(self, context: Any) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
+
         from collector.payouts import ledger  # noqa: PLC0415
+        from collector.payouts.submission import NeedsReconciliation  # noqa: PLC0415
         from collector_airflow.hooks.warehouse import CollectorWarehouseHook  # noqa: PLC0415
         from collector_airflow.tasks.payouts import batches_in, submit_batch  # noqa: PLC0415
 
@@ -64,10 +68,18 @@ class SubmitPayoutBatchOperator(BaseOperator):
                 f"batches {drafts} of week {week} are not approved: nothing sent. Approve them "
                 "in the approval task of this run (or re-trigger the week)."
             )
-        states = {}
+        states, stuck = {}, []
         for batch_id in batches_in(
             week, ("approved", "submitted"), providers, self.warehouse_conn_id
         ):
-            states[str(batch_id)] = submit_batch(batch_id, self.warehouse_conn_id, self.conn_ids)
+            try:
+                states[str(batch_id)] = submit_batch(
+                    batch_id, self.warehouse_conn_id, self.conn_ids
+                )
+            except NeedsReconciliation as waiting:  # the other batches still go
+                self.log.error("%s", waiting)
+                stuck.append(str(waiting))
+        if stuck:  # a retry would not help: a person must look the chunk up first
+            raise AirflowFailException(" ".join(stuck))
         sent = [int(b) for b, s in states.items() if s == "submitted"]
         return {"batch_ids": sent, "states": states}

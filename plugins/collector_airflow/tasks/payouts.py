@@ -299,13 +299,19 @@ def submit_batch(
     so a concurrent trigger waits and then finds the work done; progress (attempted, accepted)
     is committed on a second connection before and after each call, so a crash anywhere leaves
     enough behind to resume by key without paying twice.
+
+    A chunk attempted too long ago to trust the provider's de-duplication (``resend_refusal``:
+    PayPal forgets a sender_batch_id after 30 days) is not sent: the other chunks are, then
+    NeedsReconciliation says which chunk to look up and how to record the outcome.
     """
     from collector.payouts.ledger import LedgerError, close_unsubmitted  # noqa: PLC0415
     from collector.payouts.submission import (  # noqa: PLC0415
+        NeedsReconciliation,
         batch_failures,
         chunks_of,
         lock_for_submit,
         mark_submitted,
+        resend_refusal,
     )
     from collector_airflow.hooks.payouts import provider_hook  # noqa: PLC0415
 
@@ -322,9 +328,14 @@ def submit_batch(
             hook = provider_hook(provider, conn_ids[provider])
             chunks = chunks_of(conn, batch_id)
             conn.commit()
+            now = datetime.now(UTC)
+            stuck = [r for c in chunks if (r := resend_refusal(provider, c, now))]
             for chunk in chunks:
-                if not chunk.accepted:
+                if not chunk.accepted and not resend_refusal(provider, chunk, now):
                     _send_chunk(conn, hook, provider, chunk, actor)
+            if stuck:  # the others were sent; these wait for a person (fail closed)
+                lock_conn.commit()
+                raise NeedsReconciliation(" ".join(stuck))
             alive, _, reasons = batch_failures(conn, batch_id)
             conn.commit()
             if not alive:
