@@ -67,10 +67,10 @@ def _settled(api: paypalrestsdk.Api, batch_id: str) -> dict:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         batch = api.get(f"v1/payments/payouts/{batch_id}")
-        if batch["batch_header"]["batch_status"] != "PENDING":
+        if batch["batch_header"]["batch_status"] not in ("PENDING", "PROCESSING"):
             return batch
         time.sleep(0.05)
-    raise AssertionError("batch still PENDING")
+    raise AssertionError("batch still PENDING or PROCESSING")
 
 
 def _exercise(api: paypalrestsdk.Api, sandbox_url: str) -> set[str]:
