@@ -35,7 +35,8 @@ MASTER_TAB = "Collections"
 class Check:
     """One line of the doctor: ``run`` answers ``(ok, message)`` like ``test_connection()``;
     ``fixes`` picks the setting to name from the message (first matching fragment wins, the
-    last entry's fragment is ``""``). A message that already says ``; set ...`` is kept."""
+    last entry's fragment is ``""``). A message that already says ``; set ...`` (or
+    ``; run ...``, ``; restore ...``) is kept as it is."""
 
     name: str
     conn_id: str | None
@@ -223,7 +224,7 @@ def _run_one(check: Check, failed: set[str | None]) -> Result:
     except Exception as exc:  # a hook that raised instead of answering
         ok, message = False, f"{type(exc).__name__}: {exc}"
     message = one_line(message, 400).rstrip(".")
-    if not ok and "; set " not in message:
+    if not ok and not any(f"; {verb} " in message for verb in ("set", "run", "restore")):
         message = f"{message}; set {check.fix_for(message)}"
     return Result(check.name, ok, message)
 

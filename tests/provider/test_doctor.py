@@ -149,6 +149,9 @@ def _break(case: str, env: dict, monkeypatch, warehouse_url: str) -> None:
                 "DELETE FROM schema_migrations WHERE version = "
                 "(SELECT max(version) FROM schema_migrations)"
             )
+    elif case == "warehouse migration edited":  # a file changed after it was applied
+        with psycopg2.connect(warehouse_url) as db, db.cursor() as cur:
+            cur.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
     elif case == "smtp port":
         smtp = env["AIRFLOW_CONN_SMTP_DEFAULT"]
         port = smtp.split("@127.0.0.1:")[1].split("?")[0]
@@ -197,12 +200,17 @@ CASES = {
     "warehouse unreachable": (
         "collector_warehouse",
         "connection refused at 127.0.0.1:",
-        "check that PostgreSQL runs at",
+        "; set the host and port (is PostgreSQL running there?) of `collector_warehouse`",
     ),
     "warehouse unmigrated": (
         "collector_warehouse",
         "1 migration(s) are not applied: ",
         "; run `collector db migrate`",
+    ),
+    "warehouse migration edited": (
+        "collector_warehouse",
+        "but applied migrations changed since: 001_",
+        "; restore those files from the release",
     ),
     "smtp port": (
         "smtp_default",
@@ -238,6 +246,8 @@ def test_each_broken_setting_gets_its_own_line(
     assert code == 1, out
     assert lines[failing].startswith(f"FAIL {failing}: "), out
     assert what in lines[failing] and fix in lines[failing], lines[failing]
+    fixes = sum(lines[failing].count(f"; {verb} ") for verb in ("set", "run", "restore"))
+    assert fixes == 1, lines[failing]
     # the Google key also fails the master sheet, which then says what to fix first
     also = {"master sheet"} if case == "google key" else set()
     if also:

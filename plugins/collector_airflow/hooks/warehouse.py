@@ -142,11 +142,15 @@ class CollectorWarehouseHook(BaseHook):
             with closing_transaction(self.get_conn()) as db:
                 pending, changed = pending_migrations(db)
         except WarehouseUnavailable as err:
-            return False, f"{err.status} at {where}; {err.next_step}"
+            fix = {
+                "password refused": "the login and password",
+                "database does not exist": "the schema (the database name; or create it)",
+            }.get(err.status, "the host and port (is PostgreSQL running there?)")
+            return False, f"{err.status} at {where}; set {fix} of `{self.warehouse_conn_id}`"
         if changed:
             return False, (
                 f"reached {where}, but applied migrations changed since: {', '.join(changed)}; "
-                "restore those files (a change is a new migration), then run `collector db migrate`"
+                "restore those files from the release (a schema change is a new migration)"
             )
         if pending:
             return False, (
