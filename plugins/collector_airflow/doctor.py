@@ -42,6 +42,7 @@ class Check:
     conn_id: str | None
     run: Callable[[], tuple[bool, str]]
     fixes: tuple[tuple[str, str], ...]
+    needs: str | None = None  # a check whose failure makes this one pointless (skipped)
 
     def fix_for(self, message: str) -> str:
         return next(fix for fragment, fix in self.fixes if fragment in message)
@@ -153,6 +154,7 @@ def checks() -> list[Check]:
             "google_sheets_default",
             _master_sheet,
             (("", "COLLECTOR_MASTER_SHEET_ID"),),
+            needs="google_sheets_default",
         ),
         Check(
             "paypal_default",
@@ -202,17 +204,21 @@ def _secrets(conn_ids: set[str]) -> list[str]:
         except Exception:
             continue
         keyfile = (conn.extra_dejson or {}).get("keyfile_dict")
-        info = json.loads(keyfile) if isinstance(keyfile, str) else (keyfile or {})
-        found += [conn.password or "", str(info.get("private_key") or "")]
-        found += [line for line in str(info.get("private_key") or "").splitlines() if line]
+        found += [conn.password or "", str(keyfile or "")]
+        try:
+            info = json.loads(keyfile) if isinstance(keyfile, str) else (keyfile or {})
+            key = str(info.get("private_key") or "")
+        except (ValueError, AttributeError):  # a corrupt key: its check says so
+            continue
+        found += [key, *(line for line in key.splitlines() if line)]
     return [s for s in found if len(s) >= 8]
 
 
-def _run_one(check: Check, failed: set[str | None]) -> Result:
+def _run_one(check: Check, failed: set[str]) -> Result:
     from airflow.sdk import BaseHook  # noqa: PLC0415
 
-    if check.conn_id in failed and check.run is _master_sheet:
-        return Result(check.name, False, f"not checked; set {check.conn_id} first (above)")
+    if check.needs in failed:
+        return Result(check.name, False, f"not checked; set {check.needs} first (above)")
     if check.conn_id:
         try:
             BaseHook.get_connection(check.conn_id)
@@ -230,15 +236,15 @@ def _run_one(check: Check, failed: set[str | None]) -> Result:
 
 
 def run_checks(selected: list[Check] | None = None) -> list[Result]:
-    """Each check's result, in order; a failed Google connection skips the master sheet."""
+    """Each check's result, in order; a check whose ``needs`` failed is skipped (FAIL)."""
     selected = checks() if selected is None else selected
     secrets = _secrets({c.conn_id for c in selected if c.conn_id})
     results: list[Result] = []
-    failed: set[str | None] = set()
+    failed: set[str] = set()
     for check in selected:
         result = _run_one(check, failed)
-        if not result.ok and check.run is not _master_sheet:
-            failed.add(check.conn_id)
+        if not result.ok:
+            failed.add(check.name)
         results.append(Result(result.name, result.ok, scrub(result.message, secrets)))
     return results
 

@@ -46,11 +46,22 @@ def _sandbox_connections(sandbox_url, sandbox_home, smtp_port, tmp_path) -> dict
 
 @pytest.fixture
 def doctor_env(
-    warehouse_url, sandbox_url, sandbox_home, sandbox_smtp_port, tmp_path, monkeypatch
+    warehouse_url,
+    sheets_connection,
+    payment_connections,
+    smtp_connection,
+    sandbox_admin,
+    sandbox_url,
+    sandbox_home,
+    sandbox_smtp_port,
+    tmp_path,
+    monkeypatch,
 ) -> dict:
-    """Every connection as the sandbox prints it, a master sheet shared with the service
-    account, and the warehouse migrated. Returns the connections (to break one, or to look for
-    their secrets in the output)."""
+    """Every connection as the sandbox prints it (over the fixtures', which empty the sandbox's
+    faults and quotas left by other tests), a master sheet shared with the service account,
+    and the warehouse migrated. Returns the connections (to break one, or to look for their
+    secrets in the output)."""
+    sandbox_admin("dropbox/faults/clear", {})
     env = _sandbox_connections(sandbox_url, sandbox_home, sandbox_smtp_port, tmp_path)
     for name, value in env.items():
         if name.startswith("AIRFLOW_CONN_"):
