@@ -289,3 +289,26 @@ def test_python_m_entry_prints_the_same_lines(doctor_env, monkeypatch):
         in lines
     ), done.stdout
     assert sum(line.startswith("OK  ") for line in lines) == len(NAMES) - 1, done.stdout
+
+
+@pytest.mark.airflow
+def test_smtp_without_a_login_is_ok_and_says_so(smtp_connection):
+    from collector_airflow.hooks.mail import CollectorMailHook
+
+    ok, message = CollectorMailHook().test_connection()
+    assert ok is True, message
+    assert "no login set (no AUTH)" in message and "nothing was sent" in message
+    assert smtp_connection() == []  # nothing was sent indeed
+
+
+def test_a_missing_warehouse_database_names_the_schema_field(warehouse_url, monkeypatch):
+    from collector_airflow.hooks.warehouse import CollectorWarehouseHook
+
+    missing = warehouse_url.rsplit("/", 1)[0] + "/no_such_database"
+    monkeypatch.setenv("AIRFLOW_CONN_COLLECTOR_WAREHOUSE", missing)
+    ok, message = CollectorWarehouseHook().test_connection()
+    assert ok is False
+    assert message.startswith("database does not exist at 127.0.0.1:"), message
+    assert message.endswith(
+        "; set the schema (the database name; or create it) of `collector_warehouse`"
+    )
