@@ -476,6 +476,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    # The checks are the hooks' own test_connection(): the provider owns them
+    # (collector_airflow.doctor, also `python -m collector_airflow.doctor`).
+    from collector_airflow import doctor  # noqa: PLC0415 - keep `collector --help` instant
+
+    return doctor.main([])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="collector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -640,12 +648,19 @@ def _add_collections_command(sub) -> None:
 
 
 def _add_ops_commands(sub) -> None:
-    """``dropbox`` and ``status``."""
+    """``dropbox``, ``status`` and ``doctor``."""
     p = sub.add_parser("dropbox", help="Dropbox links: status, a new key, re-encrypt tokens")
     p.add_argument("action", choices=["status", "new-key", "rotate-keys"])
     p.set_defaults(func=_cmd_dropbox)
     p = sub.add_parser("status", help="what the warehouse holds, and what is quarantined and why")
     p.set_defaults(func=_cmd_status)
+    p = sub.add_parser(
+        "doctor",
+        help="preflight: one harmless real call per connection, one line each (docs/production.md)",
+        description="OK or FAIL per connection, in the order to fill them; FAIL names the "
+        "setting that fixes it. Exit 1 when any fails. Prints no secret.",
+    )
+    p.set_defaults(func=_cmd_doctor)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,9 +108,15 @@ def connections(args: argparse.Namespace) -> None:
     _payment_connections(args.state_dir, base)
     _dropbox_connection(args.state_dir, base)
     if args.smtp_port:
-        # A plain local server: both switches off (docs/airflow-facts.md: any value disables).
+        from urllib.parse import quote  # noqa: PLC0415
+
+        from sandbox.mail import SMTP_LOGIN, SMTP_PASSWORD  # noqa: PLC0415
+
+        # A plain local server: both switches off (docs/airflow-facts.md: any value disables);
+        # the sandbox's mail account, so the login is used (and checked) as in production.
         smtp = (
-            f"smtp://127.0.0.1:{args.smtp_port}?disable_ssl=true&disable_tls=true"
+            f"smtp://{quote(SMTP_LOGIN, safe='')}:{SMTP_PASSWORD}@127.0.0.1:{args.smtp_port}"
+            "?disable_ssl=true&disable_tls=true"
             "&from_email=collector%40visym.com"
         )
         _export("AIRFLOW_CONN_SMTP_DEFAULT", smtp)

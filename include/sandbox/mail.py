@@ -15,6 +15,11 @@ alone would accept it), and so is a message whose header section holds non-ASCII
 (``554 5.6.7``). With SMTPUTF8 off, aiosmtpd reads commands and data as strict ASCII: any
 non-ASCII byte is answered ``500`` and ``MAIL FROM ... SMTPUTF8`` with ``501``.
 
+AUTH (PLAIN, LOGIN) is offered without TLS and not required, as a relay that lets a local
+network send unauthenticated: a session that logs in must use :data:`SMTP_LOGIN` and
+:data:`SMTP_PASSWORD` (``python -m sandbox connections`` puts them in ``smtp_default``), any
+other pair is refused ``535 5.7.8``, so a wrong login can be tested (``collector doctor``).
+
 Assumptions: the exact wording of those refusals differs between servers; the codes follow
 RFC 6531 (X.6.7, "Non-ASCII addresses not permitted for that sender/recipient"), and our code reacts to
 the class of the answer (refused), not to its text.
@@ -32,6 +37,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
+
+SMTP_LOGIN = "collector@visym.com"
+SMTP_PASSWORD = "sandbox-smtp-password"  # a sandbox value, not a secret of any real account
 
 
 class MailStore:
@@ -133,7 +141,24 @@ class _CountingSMTP:
 
         with self.store.lock:
             self.store.connections += 1
-        return SMTP(self.handler, enable_SMTPUTF8=self.store.smtputf8, data_size_limit=10 << 20)
+        return SMTP(
+            self.handler,
+            enable_SMTPUTF8=self.store.smtputf8,
+            data_size_limit=10 << 20,
+            authenticator=_authenticate,
+            auth_require_tls=False,  # a local test server: no certificate to offer
+        )
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data):
+    """aiosmtpd authenticator: the sandbox's one mail account (PLAIN and LOGIN)."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: PLC0415
+
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        SMTP_LOGIN.encode(),
+        SMTP_PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, handled=False)
 
 
 def start_smtp(store: MailStore, host: str, port: int):

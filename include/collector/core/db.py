@@ -192,3 +192,23 @@ def migrate(conn: psycopg2.extensions.connection, sql_dir: Path | None = None) -
         conn.commit()
         conn.autocommit = was_autocommit
     return applied_now
+
+
+def pending_migrations(
+    conn: psycopg2.extensions.connection, sql_dir: Path | None = None
+) -> tuple[list[str], list[str]]:
+    """``(pending, changed)`` file names, read only (no table is created, no lock taken):
+    migrations not yet applied, and applied ones whose file changed since (both empty when the
+    schema is what the code expects). Leaves the connection's transaction open."""
+    migrations = discover_migrations(sql_dir)
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        applied: dict[int, str] = {}
+        if cur.fetchone()[0]:
+            cur.execute("SELECT version, checksum FROM schema_migrations")
+            applied = dict(cur.fetchall())
+    pending = [m.path.name for m in migrations if m.version not in applied]
+    changed = [
+        m.path.name for m in migrations if m.version in applied and applied[m.version] != m.checksum
+    ]
+    return pending, changed

@@ -34,7 +34,11 @@ from typing import Any
 
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-from collector_airflow.hooks.service_errors import ExternalServiceError, transport_status
+from collector_airflow.hooks.service_errors import (
+    ExternalServiceError,
+    connection_test_crash,
+    transport_status,
+)
 
 
 class UnsendableMessage(ValueError):
@@ -173,3 +177,41 @@ class CollectorMailHook(SmtpHook):
             raise
         except (OSError, smtplib.SMTPException) as exc:  # the session dropped mid-send
             raise self._unavailable("SEND", exc) from exc
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Preflight (``collector doctor``): connect, EHLO, STARTTLS when configured, AUTH with
+        the connection's login when it has one (Airflow's ``get_conn``), then NOOP. Sends
+        nothing; the password never appears in the answer."""
+        try:
+            self.get_conn()
+            client = self._smtp_client
+            code = client.noop()[0] if client is not None else 0
+        except MailUnavailable as err:
+            return False, self._test_failure(err)
+        except Exception as exc:  # no such connection, a malformed field
+            secrets = [getattr(getattr(self, "smtp_connection", None), "password", None)]
+            return False, connection_test_crash("Email (SMTP)", exc, secrets)
+        finally:
+            if self._smtp_client is not None:
+                self.__exit__(None, None, None)
+        if code != 250:
+            return False, f"{self._server()} answered NOOP with {code}; check the mail server"
+        tls = "STARTTLS, " if self.smtp_starttls else ("SSL, " if self.use_ssl else "no TLS, ")
+        who = f"logged in as {self.smtp_user}" if self.smtp_user else "no login set (no AUTH)"
+        return True, f"{self._server()} answered ({tls}{who}); nothing was sent"
+
+    def _test_failure(self, err: MailUnavailable) -> str:
+        cause = err.__cause__
+        server = self._server().removeprefix("smtp://")
+        if isinstance(cause, smtplib.SMTPAuthenticationError):
+            return (
+                f"{server} refused the login {self.smtp_user!r} ({err.status}); set the login "
+                "and password of the connection (the mail account's SMTP password)"
+            )
+        if isinstance(cause, smtplib.SMTPNotSupportedError):
+            return (
+                f"{server} offers no AUTH{' after STARTTLS' if self.smtp_starttls else ''}, "
+                "but the connection has a login; set the port and TLS extras of the mail "
+                "account's submission service (587 with STARTTLS, or 465 with SSL)"
+            )
+        return f"{err.status} at {server}; set the host, port and SSL/TLS extras of the connection"

@@ -130,3 +130,31 @@ class CollectorWarehouseHook(BaseHook):
         else:
             self.log.info("Warehouse schema is up to date")
         return applied
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Preflight (``collector doctor``): connect, then compare ``schema_migrations`` with the
+        migrations this code ships (read only: nothing is migrated). Never names the password."""
+        from collector.core.db import closing_transaction, pending_migrations  # noqa: PLC0415
+
+        conn = self.get_connection(self.warehouse_conn_id)
+        where = f"{conn.host or '127.0.0.1'}:{conn.port or 5432}/{conn.schema or 'collector'}"
+        try:
+            with closing_transaction(self.get_conn()) as db:
+                pending, changed = pending_migrations(db)
+        except WarehouseUnavailable as err:
+            fix = {
+                "password refused": "the login and password",
+                "database does not exist": "the schema (the database name; or create it)",
+            }.get(err.status, "the host and port (is PostgreSQL running there?)")
+            return False, f"{err.status} at {where}; set {fix} of `{self.warehouse_conn_id}`"
+        if changed:
+            return False, (
+                f"reached {where}, but applied migrations changed since: {', '.join(changed)}; "
+                "restore those files from the release (a schema change is a new migration)"
+            )
+        if pending:
+            return False, (
+                f"reached {where}, but {len(pending)} migration(s) are not applied: "
+                f"{', '.join(pending)}; run `collector db migrate` (or the hook's migrate())"
+            )
+        return True, f"reached {where} as {conn.login or '(no login)'}; schema up to date"
