@@ -260,16 +260,25 @@ def _sandbox_admin(url: str, path: str, body: dict | None = None) -> dict:
 
 @pytest.fixture
 def sheets_connection(sandbox_url: str, service_account: dict, monkeypatch: pytest.MonkeyPatch):
-    """google_sheets_default pointing at the sandbox; quotas and faults reset for the test."""
+    """google_sheets_default pointing at the sandbox; quotas and faults reset for the test.
+    New spreadsheets go to a shared-drive folder the service account writes to (extra
+    ``drive_folder_id``; ``configure(drive_folder_id="")`` leaves it out, as production before
+    issue 20)."""
     import json as _json
 
     _sandbox_admin(sandbox_url, "reset-stats", {})
     _sandbox_admin(sandbox_url, "quota", {"per_user": 60, "per_project": 300, "window_s": 60})
+    drive = _sandbox_admin(
+        sandbox_url,
+        "shared-drives",
+        {"name": "Collector platform", "writers": [service_account["client_email"]]},
+    )
 
     def configure(**extra) -> None:
+        settings = {"drive_folder_id": drive["folder_id"], **extra}
         conn = {
             "conn_type": "google_sheets",
-            "extra": {"keyfile_dict": service_account, "api_base_url": sandbox_url, **extra},
+            "extra": {"keyfile_dict": service_account, "api_base_url": sandbox_url, **settings},
         }
         monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT", _json.dumps(conn))
 

@@ -96,11 +96,13 @@ def connections(args: argparse.Namespace) -> None:
     if not args.key_file.exists():
         args.key_file.parent.mkdir(parents=True, exist_ok=True)
         args.key_file.write_text(json.dumps(service_account_info(args.base_url)))
+    key = json.loads(args.key_file.read_text())
     sheets = {
         "conn_type": "google_sheets",
         "extra": {
-            "keyfile_dict": json.loads(args.key_file.read_text()),
+            "keyfile_dict": key,
             "api_base_url": args.base_url,
+            "drive_folder_id": _shared_drive_folder(args, key["client_email"]),
         },
     }
     _export("AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT", json.dumps(sheets))
@@ -120,6 +122,32 @@ def connections(args: argparse.Namespace) -> None:
             "&from_email=collector%40visym.com"
         )
         _export("AIRFLOW_CONN_SMTP_DEFAULT", smtp)
+
+
+DEMO_DRIVE = "Collector platform"
+
+
+def _shared_drive_folder(args: argparse.Namespace, writer: str) -> str:
+    """The folder of the demo's shared drive, where the service account creates spreadsheets
+    (it has no Drive storage of its own, docs/sandbox.md); asked of the running sandbox, or
+    written to its state for its next start."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    body = json.dumps({"name": DEMO_DRIVE, "writers": [writer]}).encode()
+    request = urllib.request.Request(
+        f"{args.base_url.rstrip('/')}/_sandbox/shared-drives",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())["folder_id"]
+    except (urllib.error.URLError, OSError):
+        from sandbox.google.drives import Directory  # noqa: PLC0415
+
+        args.state_dir.mkdir(parents=True, exist_ok=True)
+        return Directory(args.state_dir).ensure_drive(DEMO_DRIVE, [writer]).folder_id
 
 
 def _payment_connections(state_dir: Path, base: str) -> None:

@@ -58,6 +58,17 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
                 "Only for an emulator: every *.googleapis.com call goes there. Leave empty for "
                 "Google.",
             ),
+            "drive_folder_id": _text(
+                "Shared drive folder id",
+                "Where new spreadsheets are created: a folder of a shared drive where the service "
+                "account is a Contributor (the id in the folder's URL). Service accounts have no "
+                "Drive storage of their own: without this (or a delegated user) creating fails.",
+            ),
+            "subject": _text(
+                "Act as user (domain-wide delegation)",
+                "Optional: a Workspace user the service account acts as; files made without a "
+                "shared drive folder go to that user's My Drive. Leave empty otherwise.",
+            ),
             "reads_per_minute": _number(
                 "Reads per minute",
                 55,

@@ -234,3 +234,77 @@ def test_a_collector_is_her_address_dashboard_and_mail_never_a_folded_one(
     enqueue()
     assert send_outbox()["sent"] == {"welcome": 1}
     assert [m["to"] for m in smtp_connection()] == [maria]
+
+
+def _share_modes(warehouse) -> dict[str, str | None]:
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT collector_id, share_mode FROM collector_dashboards")
+        modes = dict(cur.fetchall())
+    warehouse.commit()
+    return modes
+
+
+def test_without_a_shared_drive_folder_creation_fails_naming_it_and_is_not_retried(
+    boards, sandbox_admin, sheets_connection, warehouse
+):
+    """Issue 20: a service account has no Drive storage. Without `drive_folder_id` every
+    dashboard fails as in production (403 storageQuotaExceeded), in one request each, with a
+    sentence naming the setting; once the folder is configured, the next run creates them."""
+    sheets_connection(drive_folder_id="")
+    sandbox_admin("reset-stats", {})
+    refused = _refresh()
+    assert (refused["created"], refused["written"], refused["failed"]) == (0, 0, 2)
+    for failure in refused["failures"]:
+        assert "The user's Drive storage quota has been exceeded" in failure
+        assert "set the extra `drive_folder_id`" in failure and "`subject`" in failure
+    assert sandbox_admin("stats")["requests"] == 2  # one files.create each, no retry
+    assert _share_modes(warehouse) == {}
+    sheets_connection()  # the shared-drive folder configured
+    created = _refresh()
+    assert (created["created"], created["written"], created["failed"]) == (2, 2, 0)
+
+
+def test_a_google_account_is_shared_directly_and_an_other_address_by_invitation(
+    boards, sandbox_admin, warehouse
+):
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    sandbox_admin("google-accounts", {"emails": ["alice@example.com"], "replace": True})
+    before = len(sandbox_admin("invitations")["invitations"])
+    first = _refresh()
+    assert (first["created"], first["failed"]) == (2, 0)
+    assert _share_modes(warehouse) == {
+        "alice@example.com": "direct",
+        "bob@example.com": "invitation",
+    }
+    invited = sandbox_admin("invitations")["invitations"][before:]
+    assert [i["email"] for i in invited] == ["bob@example.com"]
+    assert "Google account" in invited[0]["message"]
+    with warehouse.cursor() as cur:
+        cur.execute("SELECT collector_id, spreadsheet_id FROM collector_dashboards")
+        ids = dict(cur.fetchall())
+    warehouse.commit()
+    hook = GoogleSheetsHook()
+    for collector, sheet_id in ids.items():
+        readers = {
+            p.get("emailAddress")
+            for p in hook.open(sheet_id).list_permissions()
+            if p["role"] == "reader"
+        }
+        assert readers == {collector}
+
+
+@pytest.mark.airflow
+def test_the_dag_shares_by_invitation_or_directly_and_records_it(
+    airflow_db, boards, sandbox_admin, warehouse
+):
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS / "dashboard_refresh.py")).get_dag("dashboard_refresh")
+    sandbox_admin("google-accounts", {"emails": ["bob@example.com"], "replace": True})
+    run = dag.test(run_conf={"chunk_size": 1})
+    assert str(run.state) == "success"
+    assert _share_modes(warehouse) == {
+        "alice@example.com": "invitation",
+        "bob@example.com": "direct",
+    }

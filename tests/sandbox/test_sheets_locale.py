@@ -57,7 +57,17 @@ def test_an_american_sheet_keeps_a_decimal_comma_as_text(hook):
     assert hook.get_rows(book.id, "T") == [["3,50", "1,200", "$3.50", "12/1/2026", "WAHR"]]
 
 
-def test_a_locale_is_set_at_create_and_unknown_options_are_refused(hook):
+def test_a_locale_is_set_at_create_and_unknown_options_are_refused(
+    sheets_connection, sandbox_admin
+):
+    # Sheets' own create has no parent folder: only a user with a My Drive may call it, so
+    # the service account acts as one (domain-wide delegation, issue 20).
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    sandbox_admin("google-accounts", {"emails": ["sheets-owner@collector.example"]})
+    sandbox_admin("delegation", {"domains": ["collector.example"]})
+    sheets_connection(subject="sheets-owner@collector.example")
+    hook = GoogleSheetsHook()
     http = hook.http
     made = http.request(
         "post",

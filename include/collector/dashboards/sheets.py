@@ -55,16 +55,18 @@ def record_dashboard(
     collector_id: str,
     spreadsheet_id: str,
     sheet_ids: dict[str, int],
+    share_mode: str | None = None,
 ) -> DashboardSheet:
-    """Remember a newly created dashboard (no layout, no content yet) and commit.
+    """Remember a newly created dashboard (no layout, no content yet) and how it was shared
+    (``'direct'``, ``'invitation'``, None when shared with no one), and commit.
 
     Raises psycopg2.errors.UniqueViolation when the collector or the spreadsheet has one.
     """
     with conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO collector_dashboards (collector_id, spreadsheet_id, sheet_ids) "
-            "VALUES (%s, %s, %s)",
-            (collector_id, spreadsheet_id, json.dumps(sheet_ids)),
+            "INSERT INTO collector_dashboards (collector_id, spreadsheet_id, sheet_ids, share_mode) "
+            "VALUES (%s, %s, %s, %s)",
+            (collector_id, spreadsheet_id, json.dumps(sheet_ids), share_mode),
         )
     conn.commit()
     return DashboardSheet(spreadsheet_id, sheet_ids, {}, None)

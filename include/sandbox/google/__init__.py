@@ -1,7 +1,8 @@
 """Google Sheets API v4 and Drive API v3, the subset gspread 6 uses, on 127.0.0.1.
 
 Contract points kept: paths, JSON shapes, error bodies ``{"error": {code, message, status}}``,
-OAuth token exchange for service accounts (JWT bearer), per-user and per-project per-minute
+OAuth token exchange for service accounts (JWT bearer, with domain-wide delegation), no Drive
+storage for service accounts outside shared drives, per-user and per-project per-minute
 quotas for read and write requests answered with 429 RESOURCE_EXHAUSTED, grid limits on
 writes, formulas stored as written, a spreadsheet locale that decides how USER_ENTERED text is
 parsed and how FORMATTED_VALUE shows values, and the three value render options and two
@@ -19,7 +20,9 @@ Public contracts followed (what gspread and google-auth call is in docs/service-
 One module per API resource; each says what it follows and lists its "Assumptions":
 
 - :mod:`~sandbox.google.oauth`: ``POST /token``, the service-account JWT bearer grant.
-- :mod:`~sandbox.google.drive`: Drive ``files`` and ``permissions``.
+- :mod:`~sandbox.google.drive`: Drive ``files`` and ``permissions``;
+  :mod:`~sandbox.google.drives` decides who may own and be shared what (shared drives, Google
+  accounts, domain-wide delegation) and lists those "Assumptions".
 - :mod:`~sandbox.google.spreadsheets`: ``spreadsheets`` create, get, batchUpdate;
   :mod:`~sandbox.google.batch_update` holds the batchUpdate request kinds.
 - :mod:`~sandbox.google.values`: ``spreadsheets.values`` get, update, append, clear, batch*.

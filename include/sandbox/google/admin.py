@@ -4,6 +4,8 @@
 next matching calls: a status (429, 500...) or a delay long enough for the client to time out.
 ``quota`` changes the per-minute limits of :mod:`sandbox.google.quota`; ``stats`` and
 ``reset-stats`` count requests; ``spreadsheets/{id}`` shows everything stored for one book.
+``shared-drives``, ``google-accounts`` and ``delegation`` set who may own and be shared what
+(:mod:`sandbox.google.drives`); ``invitations`` lists the shares made with a notification.
 """
 
 from __future__ import annotations
@@ -69,3 +71,39 @@ async def raw_state(book_id: str, state: GoogleDep):
     """Everything stored for a spreadsheet, validations and protections included."""
     book = state.store.get(book_id)
     return dict(book.__dict__, sheets=[s.__dict__ for s in book.sheets])
+
+
+@router.post("/_sandbox/shared-drives")
+async def shared_drive(request: Request, state: GoogleDep):
+    """``{"name", "writers": [...]}``: that shared drive (made if new) with one folder; answers
+    its ``drive_id`` and ``folder_id``."""
+    body = await request.json()
+    drive = state.directory.ensure_drive(str(body["name"]), list(body.get("writers", [])))
+    return drive.__dict__
+
+
+@router.post("/_sandbox/google-accounts")
+async def google_accounts(request: Request, state: GoogleDep):
+    """``{"emails": [...], "replace": false}``: these addresses are Google accounts."""
+    body = await request.json()
+    directory = state.directory
+    if body.get("replace"):
+        directory.accounts.clear()
+    directory.accounts.update(str(e).lower() for e in body.get("emails", []))
+    directory.save()
+    return {"emails": sorted(directory.accounts)}
+
+
+@router.post("/_sandbox/delegation")
+async def delegation(request: Request, state: GoogleDep):
+    """``{"domains": [...]}``: the service accounts may act as these domains' Google accounts
+    (domain-wide delegation); replaces the earlier list."""
+    body = await request.json()
+    state.directory.delegated_domains = {str(d).lower() for d in body.get("domains", [])}
+    state.directory.save()
+    return {"domains": sorted(state.directory.delegated_domains)}
+
+
+@router.get("/_sandbox/invitations")
+async def invitations(state: GoogleDep):
+    return {"invitations": state.directory.invitations}

@@ -4,7 +4,9 @@ Follows https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets 
 ``Spreadsheet`` resource as gspread reads it: properties, sheets with their grid properties and
 protected ranges, ``spreadsheetUrl``). ``properties.locale`` and ``properties.timeZone`` may be
 given at create (a locale the sandbox does not emulate is refused, :mod:`sandbox.google.store`)
-and changed with ``updateSpreadsheetProperties``. The batchUpdate request kinds are in
+and changed with ``updateSpreadsheetProperties``. Create puts the spreadsheet in the caller's
+My Drive (the API has no parent), so a service account is refused 403 ``storageQuotaExceeded``
+as by Drive ``files.create`` (assumption: the same error body; :mod:`sandbox.google.drives`). The batchUpdate request kinds are in
 :mod:`sandbox.google.batch_update`; ``spreadsheetUrl`` points at the read-only view.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from sandbox.google.batch_update import apply_request
+from sandbox.google.drive import storage_quota_exceeded
+from sandbox.google.drives import is_service_account
 from sandbox.google.state import GoogleDep
 from sandbox.google.store import check_locale
 
@@ -22,6 +26,8 @@ router = APIRouter()
 @router.post("/v4/spreadsheets")
 async def sheets_create(request: Request, state: GoogleDep):
     body = await request.json()
+    if is_service_account(request.state.user):
+        raise storage_quota_exceeded()
     titles = [s["properties"]["title"] for s in body.get("sheets", [])] or None
     props = body.get("properties", {})
     title = props.get("title") or "Untitled spreadsheet"

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from sandbox.google.drives import Directory
 from sandbox.google.quota import Quota
 from sandbox.google.store import Store
 
@@ -16,9 +17,10 @@ from sandbox.google.store import Store
 @dataclass
 class GoogleState:
     store: Store
+    directory: Directory
     base_url: str = ""
     quota: Quota = field(default_factory=Quota)
-    tokens: dict[str, str] = field(default_factory=dict)  # access token -> service account
+    tokens: dict[str, str] = field(default_factory=dict)  # access token -> acting principal
     faults: list[dict] = field(default_factory=list)
     stats: dict[str, int] = field(
         default_factory=lambda: {"requests": 0, "writes": 0, "reads": 0, "faults_injected": 0}
@@ -26,7 +28,7 @@ class GoogleState:
 
     @classmethod
     def open(cls, state_dir: Path, base_url: str = "") -> GoogleState:
-        return cls(Store(state_dir), base_url)
+        return cls(Store(state_dir), Directory(state_dir), base_url)
 
 
 def google_state(request: Request) -> GoogleState:

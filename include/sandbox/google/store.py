@@ -109,6 +109,7 @@ class Spreadsheet:
     next_sheet_id: int = 1
     locale: str = DEFAULT_LOCALE
     time_zone: str = "America/New_York"
+    drive_id: str | None = None  # the shared drive it is in; None: its owner's My Drive
 
     def resource(self, base_url: str) -> dict:
         return {
@@ -174,7 +175,10 @@ class Store:
         *,
         locale: str = DEFAULT_LOCALE,
         time_zone: str = "America/New_York",
+        drive: tuple[str, list[str]] | None = None,
     ) -> Spreadsheet:
+        """A new spreadsheet: in ``owner``'s My Drive, or with ``drive`` (shared drive id,
+        its writers) in that shared drive, where no one is its owner."""
         book_id = secrets.token_urlsafe(30)[:44]
         sheets = [Sheet(i, t, i) for i, t in enumerate(sheet_titles or ["Sheet1"])]
         book = Spreadsheet(
@@ -185,16 +189,19 @@ class Store:
             next_sheet_id=len(sheets) + 1,
             locale=locale,
             time_zone=time_zone,
+            drive_id=drive[0] if drive else None,
         )
-        book.permissions.append(
-            {
-                "id": uuid.uuid4().hex,
-                "type": "user",
-                "role": "owner",
-                "emailAddress": owner,
-                "kind": "drive#permission",
-            }
-        )
+        for email in drive[1] if drive else [owner]:
+            book.permissions.append(
+                {
+                    "id": uuid.uuid4().hex,
+                    "type": "user",
+                    "role": "writer" if drive else "owner",
+                    "emailAddress": email,
+                    "kind": "drive#permission",
+                    **({"permissionDetails": [{"inherited": True}]} if drive else {}),
+                }
+            )
         self.books[book_id] = book
         self.save(book)
         return book

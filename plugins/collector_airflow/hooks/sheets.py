@@ -8,6 +8,15 @@ Connection ``google_sheets_default`` (type ``google_sheets``), extras:
 * ``reads_per_minute`` / ``writes_per_minute``: client-side limits (default 55 each, under
   Google's 60 per user per minute), ``quota_window_s`` (default 60), ``max_attempts`` for
   429/408/5xx/timeouts (default 6), ``timeout_s`` per request (default 60).
+* ``drive_folder_id``: the shared-drive folder new spreadsheets are created in. Service
+  accounts have no Drive storage of their own (since 2025 Google refuses their files with 403
+  ``storageQuotaExceeded``): the service account must be a Contributor of that shared drive.
+* ``subject``: optional; a Workspace user the service account acts as (domain-wide
+  delegation), whose My Drive then holds the files made without ``drive_folder_id``.
+
+Sharing tries a direct share first and, when Google answers ``invalidSharingRequest`` (the
+address has no Google account), sends Google's invitation email instead
+(:meth:`GoogleSheetsHook.share` says which one happened).
 
 When a call still fails after those attempts, or cannot reach Google at all, or Google refuses
 the service account (401/403, a token refused), the hook raises :class:`SheetsUnavailable`: one
@@ -30,6 +39,7 @@ import google.auth.exceptions
 import gspread
 import requests
 from airflow.sdk import BaseHook
+from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError, WorksheetNotFound
 from gspread.http_client import BackOffHTTPClient, HTTPClient
 from requests.adapters import HTTPAdapter
@@ -69,6 +79,16 @@ class _RedirectAdapter(HTTPAdapter):
 
 
 GOOGLE_STATUS = "Google's status page https://www.google.com/appsstatus"
+INVITATION_MESSAGE = (
+    "You have been given access to this spreadsheet. Open it with a Google account for this "
+    "address, or create one for it."
+)
+
+
+def google_reason(err: APIError) -> str | None:
+    """The first ``errors[].reason`` of a Google answer (``storageQuotaExceeded``...)."""
+    errors = err.error.get("errors") if isinstance(err.error, dict) else None
+    return (errors[0].get("reason") if errors and isinstance(errors[0], dict) else None) or None
 
 
 class SheetsUnavailable(ExternalServiceError):
@@ -98,6 +118,8 @@ class _BoundedBackOffClient(BackOffHTTPClient):
     base_url: str | None = None
     conn_id: str = "google_sheets_default"
     account_email: str = ""
+    folder_id: str = ""
+    subject: str = ""
     read_limiter: SlidingWindowLimiter | None = None
     write_limiter: SlidingWindowLimiter | None = None
     max_attempts: int = 6
@@ -164,6 +186,8 @@ class _BoundedBackOffClient(BackOffHTTPClient):
             )
         elif err.code == HTTPStatus.UNAUTHORIZED:
             step = self._key_step()
+        elif google_reason(err) == "storageQuotaExceeded":
+            step = self._storage_step()
         elif err.code == HTTPStatus.FORBIDDEN and not self._retryable(err):
             who = self.account_email or "the service account"
             step = (
@@ -178,6 +202,21 @@ class _BoundedBackOffClient(BackOffHTTPClient):
             "status": status,
             "next_step": step,
         }
+
+    def _storage_step(self) -> str:
+        who = self.account_email or "the service account"
+        if self.subject and not self.folder_id:
+            return (
+                f"the Drive of `{self.subject}` (extra `subject`) is full: free space there, or "
+                f"set the extra `drive_folder_id` of the connection `{self.conn_id}` to a "
+                f"shared-drive folder where {who} is a Contributor"
+            )
+        return (
+            f"service accounts have no Drive storage: set the extra `drive_folder_id` of the "
+            f"connection `{self.conn_id}` (Admin → Connections) to a shared-drive folder where "
+            f"{who} is a Contributor, or the extra `subject` to a Workspace user it may act as "
+            "(domain-wide delegation)"
+        )
 
     def _key_step(self) -> str:
         return (
@@ -235,6 +274,8 @@ class _BoundedBackOffClient(BackOffHTTPClient):
         raise AssertionError("unreachable")
 
     def _retryable(self, err: APIError) -> bool:
+        if google_reason(err) == "storageQuotaExceeded":
+            return False  # a usageLimits 403 that no wait cures (gspread issue 1592)
         if err.code in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS):
             return True
         if err.code >= HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -289,9 +330,16 @@ class GoogleSheetsHook(BaseHook):
                     "timeout_s": float(extras.get("timeout_s") or 60),
                     "conn_id": self.gcp_conn_id,
                     "account_email": str(info.get("client_email") or ""),
+                    "folder_id": str(extras.get("drive_folder_id") or ""),
+                    "subject": str(extras.get("subject") or ""),
                 },
             )
-            self._client = gspread.service_account_from_dict(info, http_client=self._http_class)
+            credentials = Credentials.from_service_account_info(
+                info,
+                scopes=gspread.auth.DEFAULT_SCOPES,
+                subject=extras.get("subject") or None,
+            )
+            self._client = gspread.Client(auth=credentials, http_client=self._http_class)
         return self._client
 
     def test_connection(self) -> tuple[bool, str]:
@@ -436,6 +484,51 @@ class GoogleSheetsHook(BaseHook):
             body={"values": rows},
         )
 
+    def create_spreadsheet(
+        self, title: str, *, worksheets: list[str] | None = None
+    ) -> gspread.Spreadsheet:
+        """Create a spreadsheet with the given tabs in the connection's ``drive_folder_id``
+        (a shared drive, ``supportsAllDrives``), or in the ``subject``'s My Drive without one."""
+        client = self.get_conn()
+        folder = self.http.folder_id or None
+        try:
+            book = client.create(title, folder_id=folder)
+        except APIError as err:
+            if err.code != HTTPStatus.NOT_FOUND or not folder:
+                raise
+            fields = self.http._api_fields(err, "POST", "https://www.googleapis.com/drive/v3/files")
+            who = self.http.account_email or "the service account"
+            fields["next_step"] = (
+                f"the extra `drive_folder_id` ({folder}) of the connection `{self.gcp_conn_id}` "
+                f"is not a shared-drive folder {who} can see: add {who} to the shared drive as "
+                "a Contributor, or correct the folder id"
+            )
+            raise SheetsAnswerError(response=err.response, **fields) from err
+        if worksheets:
+            book.sheet1.update_title(worksheets[0])
+            for name in worksheets[1:]:
+                book.add_worksheet(name, rows=100, cols=26)
+        self.log.info(
+            "Created spreadsheet %r (%s) with %d tabs", title, book.id, len(worksheets or [1])
+        )
+        return book
+
+    def share(self, book: gspread.Spreadsheet, email: str, role: str) -> str:
+        """Give ``email`` the ``role``: directly (``"direct"``, no email) when the address is a
+        Google account; else Google answers ``invalidSharingRequest`` and the address gets
+        Google's invitation email (``"invitation"``)."""
+        try:
+            book.share(email, perm_type="user", role=role, notify=False)
+            return "direct"
+        except APIError as err:
+            if google_reason(err) != "invalidSharingRequest":
+                raise
+        book.share(
+            email, perm_type="user", role=role, notify=True, email_message=INVITATION_MESSAGE
+        )
+        self.log.info("%s has no Google account: shared with an invitation", email)
+        return "invitation"
+
     def create_and_share(
         self,
         title: str,
@@ -445,18 +538,9 @@ class GoogleSheetsHook(BaseHook):
         writers: list[str] = (),
     ) -> str:
         """Create a spreadsheet with the given tabs, share it, and return its id."""
-        client = self.get_conn()
-        book = client.create(title)
-        if worksheets:
-            first = book.sheet1
-            first.update_title(worksheets[0])
-            for name in worksheets[1:]:
-                book.add_worksheet(name, rows=100, cols=26)
+        book = self.create_spreadsheet(title, worksheets=worksheets)
         for email in writers:
-            book.share(email, perm_type="user", role="writer", notify=False)
+            self.share(book, email, "writer")
         for email in readers:
-            book.share(email, perm_type="user", role="reader", notify=False)
-        self.log.info(
-            "Created spreadsheet %r (%s) with %d tabs", title, book.id, len(worksheets or [1])
-        )
+            self.share(book, email, "reader")
         return book.id

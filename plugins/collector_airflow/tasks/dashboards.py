@@ -106,16 +106,17 @@ def refresh_ops_summary(conn_id: str = "collector_warehouse") -> str:
 
 
 def _create_dashboard(hook: GoogleSheetsHook, conn, collector: str):
-    """Create, lay out and share a collector's spreadsheet; remember it (sheet ids included)."""
+    """Create, lay out and share a collector's spreadsheet; remember it (sheet ids included)
+    and how it was shared: directly to her Google account, or by Google's invitation email
+    when her address has none (the portal's page stays her dashboard either way)."""
     from collector.core.identity import normalize_email  # noqa: PLC0415
     from collector.dashboards.sheets import record_dashboard  # noqa: PLC0415
 
     email = normalize_email(collector) if "@" in collector else None
-    sheet_id = hook.create_and_share(
-        f"Collector dashboard: {collector}", worksheets=list(TABS), readers=[email] if email else []
-    )
-    ids = {ws.title: ws.id for ws in hook.open(sheet_id).worksheets()}
-    return record_dashboard(conn, collector, sheet_id, ids)
+    book = hook.create_spreadsheet(f"Collector dashboard: {collector}", worksheets=list(TABS))
+    share_mode = hook.share(book, email, "reader") if email else None
+    ids = {ws.title: ws.id for ws in hook.open(book.id).worksheets()}
+    return record_dashboard(conn, collector, book.id, ids, share_mode)
 
 
 def _write_dashboard(
