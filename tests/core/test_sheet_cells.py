@@ -111,6 +111,13 @@ def test_money_text_reads_as_written_or_is_refused(text):
     assert Decimal(cents) / 100 == Decimal(body)
 
 
+@pytest.mark.parametrize("text", ["-0", "-0.00", "$-0", "-$0"])
+def test_money_is_never_written_with_a_minus_even_for_nothing(text):
+    """Found by Hypothesis in a full run: ``-0`` read as 0 cents; money text has no minus."""
+    with pytest.raises(ValueError):
+        parse_money_cents(text)
+
+
 @given(
     day=st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
     locale=st.sampled_from(LOCALE_NAMES),

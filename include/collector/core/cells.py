@@ -175,7 +175,7 @@ def parse_money_cents(value: Any) -> int:
         number = _decimal_text(value, money=True)
     else:
         number = parse_decimal(value)
-    if number < 0:
+    if number < 0 or number.is_signed():  # "-0" too: money is never written with a minus
         raise ValueError(f"must be 0 or more, got {_shown(value)}")
     cents = number * 100
     if cents != cents.to_integral_value():
