@@ -132,6 +132,15 @@ def _connections(sandbox_url: str, service_account: dict) -> dict[str, dict]:
             return json.loads(answer.read())
 
     clients, app = admin("payments/clients"), admin("dropbox/app")
+    request = urllib.request.Request(
+        f"{sandbox_url}/_sandbox/shared-drives",
+        data=json.dumps(
+            {"name": "Collector platform", "writers": [service_account["client_email"]]}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        folder = json.loads(answer.read())["folder_id"]
     return {
         "paypal": {
             "login": clients["paypal"]["client_id"],
@@ -154,7 +163,11 @@ def _connections(sandbox_url: str, service_account: dict) -> dict[str, dict]:
             "extra": {"api_base_url": sandbox_url, "timeout_s": 5},
         },
         "google_sheets": {
-            "extra": {"keyfile_dict": json.dumps(service_account), "api_base_url": sandbox_url}
+            "extra": {
+                "keyfile_dict": json.dumps(service_account),
+                "api_base_url": sandbox_url,
+                "drive_folder_id": folder,
+            }
         },
     }
 
@@ -164,7 +177,23 @@ def _connections(sandbox_url: str, service_account: dict) -> dict[str, dict]:
 def test_the_test_button_passes_against_the_sandbox(api, sandbox_url, service_account, conn_type):
     ok, message = _test(api, conn_type, **_connections(sandbox_url, service_account)[conn_type])
     assert ok is True, message
-    assert "nothing was" in message
+    if conn_type == "google_sheets":  # the one Test that writes: a probe, deleted at once
+        assert "probe spreadsheet created and deleted in the shared-drive folder" in message
+    else:
+        assert "nothing was" in message
+
+
+@pytest.mark.airflow
+def test_the_sheets_test_proves_where_spreadsheets_go(api, sandbox_url, service_account):
+    """Issue 20: a service account owns no Drive storage, so the Test fails without a
+    shared-drive folder (naming the setting) and with a folder it cannot see."""
+    conn = _connections(sandbox_url, service_account)["google_sheets"]
+    without = {k: v for k, v in conn["extra"].items() if k != "drive_folder_id"}
+    ok, message = _test(api, "google_sheets", extra=without)
+    assert ok is False and "owns no Drive storage" in message, message
+    assert "`drive_folder_id`" in message and "`subject`" in message
+    ok, message = _test(api, "google_sheets", extra=without | {"drive_folder_id": "no-such-folder"})
+    assert ok is False and "`drive_folder_id` (no-such-folder)" in message, message
 
 
 WRONG = "wrong-secret-0123456789"

@@ -343,9 +343,12 @@ class GoogleSheetsHook(BaseHook):
         return self._client
 
     def test_connection(self) -> tuple[bool, str]:
-        """The Connections form's Test: fetch a token with the service account key, then list
-        at most one spreadsheet the account can see (Drive ``files.list``). Reads only, one
-        attempt each (no backoff behind the Test button)."""
+        """The Connections form's Test (and ``collector doctor``): fetch a token with the service
+        account key, list at most one spreadsheet the account can see (Drive ``files.list``),
+        then prove that spreadsheets can be created where the pipelines create them: a probe
+        spreadsheet made in the shared-drive folder (``drive_folder_id``) or the ``subject``'s
+        Drive, and deleted at once. Without either it fails naming them (a service account owns
+        no Drive storage). One attempt each, no backoff behind the Test button."""
         import google.auth.transport.requests  # noqa: PLC0415
 
         secrets: list[str | None] = []
@@ -385,9 +388,30 @@ class GoogleSheetsHook(BaseHook):
             return connection_test_failure(err, hint)
         except Exception as exc:
             return False, connection_test_crash("Google Sheets", exc, secrets)
+        return self._probe_where_spreadsheets_go(str(info.get("client_email")), secrets)
+
+    def _probe_where_spreadsheets_go(self, account: str, secrets: list) -> tuple[bool, str]:
+        """Create and delete a probe spreadsheet where :meth:`create_spreadsheet` would."""
+        folder, subject = self.http.folder_id, self.http.subject
+        if not folder and not subject:
+            return False, (
+                f"Google accepted the service account {account}, but it owns no Drive storage: "
+                "set the extra `drive_folder_id` to a shared-drive folder it may write to (or "
+                "`subject` to a Workspace user it may act as)"
+            )
+        where = f"the shared-drive folder {folder}" if folder else f"the Drive of {subject}"
+        try:
+            probe = self.create_spreadsheet("collector-connection-test (deleted at once)")
+            self.get_conn().del_spreadsheet(probe.id)
+        except SheetsUnavailable as err:
+            return connection_test_failure(err, err.next_step or f"check {where}")
+        except APIError as err:
+            return False, connection_test_crash("Google Sheets", err, secrets)
+        except Exception as exc:
+            return False, connection_test_crash("Google Sheets", exc, secrets)
         return True, (
-            f"Google accepted the service account {info.get('client_email')}: token fetched "
-            "and Drive listed; nothing was written"
+            f"Google accepted the service account {account}: token fetched, Drive listed, and a "
+            f"probe spreadsheet created and deleted in {where}"
         )
 
     @property
