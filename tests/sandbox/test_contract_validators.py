@@ -68,9 +68,12 @@ def _google_book(sandbox_url: str, service_account: dict, monkeypatch) -> Exchan
         service_account, scopes=["https://www.googleapis.com/auth/spreadsheets"]
     )
     session = AuthorizedSession(credentials)
+    # A service account creates in the shared-drive folder (issue 20), as the hook does.
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    book_id = GoogleSheetsHook().create_spreadsheet("Contract: validator").id
     exchanges = record_exchanges(monkeypatch)
-    created = session.post(f"{sandbox_url}/v4/spreadsheets", json={}, timeout=10).json()
-    session.get(f"{sandbox_url}/v4/spreadsheets/{created['spreadsheetId']}", timeout=10)
+    session.get(f"{sandbox_url}/v4/spreadsheets/{book_id}", timeout=10)
     session.get(f"{sandbox_url}/v4/spreadsheets/no-such-book", timeout=10)
     return exchanges[-2], exchanges[-1]
 

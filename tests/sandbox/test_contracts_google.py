@@ -34,7 +34,11 @@ def _exercise(hook, sandbox_url: str, sandbox_admin) -> None:
     book = client.open_by_key(book_id)
     client.open("Contract: calls")  # Drive files list by name
     book.list_permissions()
-    client.http_client.request("get", f"https://www.googleapis.com/drive/v3/files/{book_id}")
+    client.http_client.request(
+        "get",
+        f"https://www.googleapis.com/drive/v3/files/{book_id}",
+        params={"supportsAllDrives": "true"},  # a shared-drive file (issue 20)
+    )
     data = book.worksheet("Data")
     data.update([["name", "score"], ["a", 0.83]], "A1:B2")
     data.append_rows([["b", "=1/2"]], value_input_option="USER_ENTERED")

@@ -405,8 +405,6 @@ class GoogleSheetsHook(BaseHook):
             self.get_conn().del_spreadsheet(probe.id)
         except SheetsUnavailable as err:
             return connection_test_failure(err, err.next_step or f"check {where}")
-        except APIError as err:
-            return False, connection_test_crash("Google Sheets", err, secrets)
         except Exception as exc:
             return False, connection_test_crash("Google Sheets", exc, secrets)
         return True, (
