@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from processes import start_api_server, stop_group
+from processes import call_json, start_api_server, stop_group
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 TYPES = {
@@ -29,19 +29,7 @@ TYPES = {
 }
 
 
-def _call(url: str, method: str = "GET", body=None, token: str | None = None):
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+_call = call_json
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -132,15 +120,13 @@ def _connections(sandbox_url: str, service_account: dict) -> dict[str, dict]:
             return json.loads(answer.read())
 
     clients, app = admin("payments/clients"), admin("dropbox/app")
-    request = urllib.request.Request(
+    _, drive = call_json(
         f"{sandbox_url}/_sandbox/shared-drives",
-        data=json.dumps(
-            {"name": "Collector platform", "writers": [service_account["client_email"]]}
-        ).encode(),
-        headers={"Content-Type": "application/json"},
+        "POST",
+        {"name": "Collector platform", "writers": [service_account["client_email"]]},
+        timeout=10,
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        folder = json.loads(answer.read())["folder_id"]
+    folder = drive["folder_id"]
     return {
         "paypal": {
             "login": clients["paypal"]["client_id"],

@@ -12,12 +12,10 @@ import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from processes import start_api_server, stop_group
+from processes import call_json, start_api_server, stop_group
 from test_trigger_form import ui_is_required
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -29,18 +27,7 @@ DAG_IDS = sorted(
 
 
 def _call(url: str, method: str = "GET", body=None, token: str | None = None):
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    return call_json(url, method, body, token, timeout=30)
 
 
 @pytest.fixture(scope="module")

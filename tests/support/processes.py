@@ -7,9 +7,12 @@ adopted by init). Each process gets a session of its own and the whole group is 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import urllib.error
+import urllib.request
 
 
 def start_group(args: list[str], **kwargs) -> subprocess.Popen:
@@ -67,3 +70,22 @@ def start_api_server(env: dict, log_path) -> tuple[subprocess.Popen, str]:
                     f"api-server did not start: {Path(log_path).read_text()[-3000:]}"
                 ) from None
             time.sleep(0.5)
+
+
+def call_json(
+    url: str, method: str = "GET", body=None, token: str | None = None, timeout: float = 60
+) -> tuple[int, object]:
+    """One JSON request to a local server (Airflow's API, the sandbox): (HTTP status, the
+    decoded answer), or (status, the error body as text) for an HTTP error."""
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
