@@ -9,13 +9,13 @@ The validator's own tests (does it reject a dropped field, an invented status?) 
 from __future__ import annotations
 
 import time
-import uuid
 
 import paypalrestsdk
 import pytest
 import requests
 from http_recording import record_exchanges
 from paypal_contract import check
+from paypal_payouts import payout_body
 from paypalrestsdk import exceptions as pp_errors
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
@@ -45,22 +45,7 @@ def api(sandbox_url: str) -> paypalrestsdk.Api:
 
 
 def _payout(receivers: list[str], batch_id: str | None = None, value: str = "2.50") -> dict:
-    return {
-        "sender_batch_header": {
-            "sender_batch_id": batch_id or f"contract-{uuid.uuid4().hex[:12]}",
-            "email_subject": "Your payment",
-        },
-        "items": [
-            {
-                "recipient_type": "EMAIL",
-                "amount": {"currency": "USD", "value": value},
-                "receiver": receiver,
-                "note": "thanks",
-                "sender_item_id": f"item-{n}",
-            }
-            for n, receiver in enumerate(receivers)
-        ],
-    }
+    return payout_body(receivers, batch_id, value, prefix="contract")
 
 
 def _settled(api: paypalrestsdk.Api, batch_id: str) -> dict:

@@ -8,13 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import paypalrestsdk
 import pytest
 import requests
+from paypal_payouts import payout_body
 from paypalrestsdk import exceptions as pp_errors
 
 
@@ -76,23 +76,7 @@ def api(sandbox_url: str, clients: dict, admin: Admin) -> paypalrestsdk.Api:
     )
 
 
-def _payout(receivers: list[str], batch_id: str | None = None, value: str = "2.50") -> dict:
-    return {
-        "sender_batch_header": {
-            "sender_batch_id": batch_id or f"test-{uuid.uuid4().hex}",
-            "email_subject": "Your payment",
-        },
-        "items": [
-            {
-                "recipient_type": "EMAIL",
-                "amount": {"currency": "USD", "value": value},
-                "receiver": receiver,
-                "note": "thanks",
-                "sender_item_id": f"item-{n}",
-            }
-            for n, receiver in enumerate(receivers)
-        ],
-    }
+_payout = payout_body
 
 
 def _create(api: paypalrestsdk.Api, body: dict) -> paypalrestsdk.Payout:
