@@ -31,7 +31,7 @@ def test_profiles_are_validated_and_normalized():
         "ann.lee@example.com",
     )
     assert normalize_payment_profile("payoneer", " PAYEE-17 ") == ("payoneer", "PAYEE-17")
-    with pytest.raises(ProfileError, match="PayPal needs the email"):
+    with pytest.raises(ProfileError, match=r"PayPal email: 'ann@example' is not an email"):
         normalize_payment_profile("paypal", "ann@example")
     with pytest.raises(ProfileError, match="payee id"):
         normalize_payment_profile("payoneer", "two words")
@@ -107,12 +107,18 @@ def test_freeze_pays_accepted_videos_with_the_perfect_bonus_and_holds_the_rest(w
 
 def test_a_paypal_email_is_paid_as_typed_never_case_folded_into_another(warehouse):
     """Issue 19: ``casefold`` made ``Maria.Weiß@`` into ``maria.weiss@``, another PayPal
-    account; the frozen item pays the address typed (ASCII case, pasted invisibles aside)."""
+    account; the frozen item pays the address typed (ASCII case aside). Issue 21: a pasted
+    invisible character is refused with where it is, not silently removed."""
     world = _world(warehouse)
     world.video(collector="maria.weiß@example.de", labels=("good", "good"))
     score_videos(warehouse)
+    with pytest.raises(ProfileError, match="U\\+200B ZERO WIDTH SPACE at position 22"):
+        set_payment_profile(
+            warehouse, "maria.weiß@example.de", "paypal", " Maria.Weiß@Example.de\u200b", "test"
+        )
+    warehouse.rollback()
     profile = set_payment_profile(
-        warehouse, "maria.weiß@example.de", "paypal", " Maria.Weiß@Example.de\u200b", "test"
+        warehouse, "maria.weiß@example.de", "paypal", " Maria.Weiß@Example.de ", "test"
     )
     assert profile == ("paypal", "maria.weiß@example.de")
     freeze_week(warehouse, WEEK, ["paypal"], "test")

@@ -24,6 +24,7 @@ from datetime import date, datetime
 import psycopg2.extensions
 
 from collector.core.money import usd
+from collector.payouts.profiles import unpayable
 
 PROVIDERS = ("paypal", "payoneer")
 # Items per provider request: PayPal's documented limit; Payoneer's is not public, the
@@ -135,7 +136,8 @@ CREATE TEMP TABLE payout_new_items ON COMMIT DROP AS
 SELECT nextval('payout_items_item_id_seq') AS item_id, collector_id, receiver, amount_cents,
        ((row_number() OVER (ORDER BY collector_id) - 1) / %(per_request)s + 1)::integer AS chunk
 FROM (SELECT collector_id, min(receiver) AS receiver, sum(pay_cents + bonus_cents) AS amount_cents
-      FROM payout_candidates WHERE method = %(provider)s GROUP BY collector_id) per_collector
+      FROM payout_candidates WHERE method = %(provider)s AND hold_reason IS NULL
+      GROUP BY collector_id) per_collector
 ORDER BY collector_id
 """
 
@@ -163,6 +165,7 @@ def freeze_week(
         # One freezer at a time: a concurrent trigger waits here, then resumes what we froze.
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('collector.payout_freeze'))")
         cur.execute(_CANDIDATES, {"week": week})
+        _hold_unpayable(cur)
         for provider in providers:
             cur.execute(
                 """SELECT batch_id, attempt, state, item_count, total_cents FROM payout_batches
@@ -178,6 +181,22 @@ def freeze_week(
                 result.batches.append(batch)
         result.held_collectors, result.held_cents = _record_holds(cur, week, providers)
     return result
+
+
+def _hold_unpayable(cur) -> None:
+    """Check the candidates' stored receivers again (issue 21): details stored before the
+    rules of ``collector.payouts.profiles`` that fail them now are held with the reason, never
+    sent, and the freeze goes on for everyone else (fail closed)."""
+    cur.execute("ALTER TABLE payout_candidates ADD COLUMN hold_reason text")
+    cur.execute("SELECT DISTINCT collector_id FROM payout_candidates WHERE method IS NOT NULL")
+    reasons = unpayable(cur, [row[0] for row in cur.fetchall()])
+    if reasons:
+        cur.execute(
+            """UPDATE payout_candidates c SET hold_reason = h.reason
+               FROM unnest(%s::text[], %s::text[]) AS h(collector_id, reason)
+               WHERE c.collector_id = h.collector_id""",
+            (list(reasons), list(reasons.values())),
+        )
 
 
 def _freeze_provider(cur, week: date, provider: str, frozen_by: str) -> FrozenBatch | None:
@@ -220,7 +239,7 @@ def _freeze_provider(cur, week: date, provider: str, frozen_by: str) -> FrozenBa
            SELECT n.item_id, c.video_id, c.collection_id, c.collection_version, c.video_week,
                   c.pay_cents, c.bonus_cents
            FROM payout_new_items n JOIN payout_candidates c
-             ON c.collector_id = n.collector_id AND c.method = %s""",
+             ON c.collector_id = n.collector_id AND c.method = %s AND c.hold_reason IS NULL""",
         (provider,),
     )
     cur.execute("DROP TABLE payout_new_items")
@@ -259,11 +278,12 @@ def _record_holds(cur, week: date, providers) -> tuple[int, int]:
            SELECT %(week)s, collector_id,
                   CASE WHEN method IS NULL
                        THEN 'no payment details: enter PayPal or Payoneer under Profile'
+                       WHEN hold_reason IS NOT NULL THEN hold_reason
                        ELSE method || ' not included in this payout run' END,
                   count(*), sum(pay_cents + bonus_cents)
            FROM payout_candidates
-           WHERE method IS NULL OR NOT (method = ANY(%(providers)s))
-           GROUP BY collector_id, method""",
+           WHERE method IS NULL OR NOT (method = ANY(%(providers)s)) OR hold_reason IS NOT NULL
+           GROUP BY collector_id, method, hold_reason""",
         {"week": week, "providers": list(providers)},
     )
     cur.execute(
@@ -332,6 +352,7 @@ def unsettled_week(conn: psycopg2.extensions.connection, week: date, since: date
     if week.weekday() != 0:
         raise LedgerError(f"a payout week starts on a Monday, got {week} ({week:%A})")
     with conn.cursor() as cur:
+        held = list(unpayable(cur))  # held by the freeze as for missing details
         cur.execute(
             f"""WITH candidates AS ({_CANDIDATE_SELECT}),
                left_over AS (
@@ -342,7 +363,7 @@ def unsettled_week(conn: psycopg2.extensions.connection, week: date, since: date
                        SELECT ch.old_accepted FROM video_score_changes ch
                        WHERE ch.video_id = c.video_id AND ch.changed_at > %(since)s
                        ORDER BY ch.changed_at, ch.change_id LIMIT 1) later ON true
-                   WHERE c.method IS NOT NULL
+                   WHERE c.method IS NOT NULL AND NOT (c.collector_id = ANY(%(held)s::text[]))
                      -- accepted at `since`: the first change after it started from accepted,
                      -- or no change since and the score was there already
                      AND coalesce(later.old_accepted,
@@ -358,7 +379,7 @@ def unsettled_week(conn: psycopg2.extensions.connection, week: date, since: date
                SELECT count(*), count(DISTINCT collector_id), coalesce(sum(cents), 0),
                       count(*) FILTER (WHERE unsent)
                FROM left_over""",
-            {"week": week, "since": since},
+            {"week": week, "since": since, "held": held},
         )
         videos, collectors, cents, unsent = cur.fetchone()
         cur.execute(
