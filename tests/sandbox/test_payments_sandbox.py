@@ -272,6 +272,30 @@ def test_receivers_are_validated_as_documented(api, admin):
     _create(api, fine)
 
 
+def test_receivers_are_measured_in_utf8_bytes_and_refuse_invisible_characters(api, admin):
+    """Issue 21: PayPal's 127 "single-byte characters" are bytes: 60 ``ß`` are 60 characters
+    but 120 bytes; an internationalized address that fits is taken (as our Profile takes it),
+    a zero-width or fullwidth character never is, nor a million-character receiver."""
+    body = _payout(
+        [
+            "ß" * 60 + "@example.de",  # 71 characters, 131 bytes
+            "ann@x.com\u200b",
+            "ａnn@x.com",
+            "a" * 1_000_000 + "@x.com",
+        ]
+    )
+    refused = paypalrestsdk.Payout(body, api=api)
+    assert refused.create(sync_mode=False) is False
+    assert [(d["field"], d["issue"]) for d in refused.error["details"]] == [
+        ("items[0].receiver", "Receiver exceeds the maximum length of 127."),
+        ("items[1].receiver", "Receiver is not a valid email address."),
+        ("items[2].receiver", "Receiver is not a valid email address."),
+        ("items[3].receiver", "Receiver exceeds the maximum length of 127."),
+    ]
+    assert admin.get("batches")["paypal"] == []
+    _create(api, _payout(["maria.weiß@example.de", "ß" * 58 + "@example.de"]))  # 127 bytes
+
+
 def test_limits_validation_and_speed(api, sandbox_url, clients, admin):
     too_many = paypalrestsdk.Payout(_payout(["a@x.com"] * 15_001), api=api)
     assert too_many.create(sync_mode=False) is False
@@ -461,6 +485,17 @@ def test_payoneer_create_and_status(payoneer, admin):
 
     missing = payoneer.status("nope")
     assert missing.status_code == 404 and missing.json()["error_details"]["sub_code"] == 2306
+
+
+def test_payoneer_refuses_a_payee_id_outside_the_format(payoneer, admin):
+    """Issue 21: the payee id format our Profile checks (an assumption: Payoneer publishes
+    none) is the one the sandbox holds the request to; nothing of the request is created."""
+    for payee in ("<script>", "ann@x.org", "ＤＥＥ-1", "DEE-1\u200b", "x" * 65):
+        refused = payoneer.pay([_payment("ref-ok"), _payment("ref-bad", payee)])
+        assert refused.status_code == 400, payee
+        assert "payments[1].payee_id" in refused.text
+        assert payoneer.status("ref-ok").status_code == 404
+    assert payoneer.pay([_payment("ref-ok", "DEE-1.x_2")]).status_code == 201
 
 
 def test_payoneer_rejections(payoneer, sandbox_url, admin):

@@ -9,6 +9,10 @@ answered 201 ``{"result": "Payments Created"}``; ``GET
 ``Transferred`` or ``Cancelled``, and 404 with ``sub_code`` 2306 for an unknown reference. A payee
 id containing ``unregistered`` (any case) ends Cancelled; everyone else is paid.
 
+Assumption: a ``payee_id`` is 1 to 64 letters, digits, ``.``, ``_`` or ``-``, starting with a
+letter or digit (Payoneer publishes no format; the rule ``collector.payouts.profiles`` checks);
+any other is refused with a 400 naming the field.
+
 Assumption: a request containing any ``client_reference_id`` that already exists (or repeats
 one within the request) is rejected as a whole and nothing is created: 400 ``Duplicate client
 reference id`` with ``error_details.client_reference_ids``.
@@ -16,6 +20,7 @@ reference id`` with ``error_details.client_reference_ids``.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from decimal import Decimal, InvalidOperation
@@ -42,6 +47,7 @@ from sandbox.payments.state import PaymentsDep, PaymentsState
 
 PAYONEER_MAX_PAYMENTS = 1000
 PAYONEER_TOKEN_SECONDS = 2592000
+PAYEE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 router = APIRouter()
 
@@ -75,6 +81,11 @@ def validate_payments(body: Any) -> JSONResponse | list[dict]:
             value = payment.get(key)
             if not isinstance(value, str) or not value.strip():
                 return payoneer_invalid(f"{where}.{key} is required", f"{where}.{key}")
+        if not PAYEE_ID.match(payment["payee_id"]):
+            return payoneer_invalid(
+                f"{where}.payee_id must be 1 to 64 letters, digits, '.', '_' or '-'",
+                f"{where}.payee_id",
+            )
         if not CURRENCY.match(payment["currency"]):
             return payoneer_invalid(
                 f"{where}.currency must be a three-letter code", f"{where}.currency"

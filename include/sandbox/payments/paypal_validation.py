@@ -15,8 +15,15 @@ Assumptions:
 
 - Every problem is reported (up to the first 100), in request order, with the sandbox's own
   ``issue`` texts, as 400 ``VALIDATION_ERROR`` with ``details``.
-- An EMAIL receiver must be ASCII with one ``@``, no spaces and a dotted domain; a PAYPAL_ID
-  receiver 13 uppercase letters or digits (the form of PayPal account ids we have seen).
+- A receiver's 127 "single-byte characters" are counted as UTF-8 bytes (issue 21), so an
+  internationalized address (PayPal's own ``email_address`` type is documented as "the
+  internationalized email address") passes only while it fits in 127 bytes.
+- An EMAIL receiver has one ``@``, no whitespace, a dotted domain, and no control, format
+  (zero-width, bidi), private-use or unassigned character, and no fullwidth or other
+  compatibility form (one that NFKC changes): never kinder than ``collector.payouts.profiles``,
+  whose every accepted address this accepts (tests/sandbox/test_receivers_sandbox.py). A
+  PAYPAL_ID receiver is 13 uppercase letters or digits (the form of PayPal account ids we have
+  seen).
 - A PHONE receiver is not checked at create: the contract says the API does not immediately
   validate receiver phone numbers (and PayPal's own sandbox does not support PHONE).
 """
@@ -24,6 +31,7 @@ Assumptions:
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +43,7 @@ _PAYPAL_VALUE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 _RECIPIENT_TYPES = ("EMAIL", "PHONE", "PAYPAL_ID")  # the contract's recipient_enum
 _WALLETS = ("PAYPAL", "VENMO", "RECIPIENT_SELECTED")  # recipient_wallet_enum
 PAYPAL_MAX_RECEIVER = 127  # payout_item.receiver maxLength (EMAIL: 127 single-byte characters)
+_NOT_IN_AN_ADDRESS = ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp", "Zs")
 # One @, no spaces, a dotted domain: what an email receiver must look like (an assumption).
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _PAYPAL_ID = re.compile(r"^[A-Z0-9]{13}$")  # a PayPal account (payer) id: an assumption
@@ -69,13 +78,22 @@ def _receiver_problems(where: str, receiver: Any, kind: Any) -> list[dict]:
     """The receiver as its recipient type requires (any type: 1 to 127 characters)."""
     if not isinstance(receiver, str) or not receiver.strip():
         return [detail(where, "Required field is missing.")]
-    if len(receiver) > PAYPAL_MAX_RECEIVER:
+    if len(receiver.encode("utf-8", "surrogatepass")) > PAYPAL_MAX_RECEIVER:
         return [detail(where, f"Receiver exceeds the maximum length of {PAYPAL_MAX_RECEIVER}.")]
-    if kind == "EMAIL" and not (receiver.isascii() and _EMAIL.match(receiver)):
+    if kind == "EMAIL" and not (_EMAIL.match(receiver) and _plain_characters(receiver)):
         return [detail(where, "Receiver is not a valid email address.")]
     if kind == "PAYPAL_ID" and not _PAYPAL_ID.match(receiver):
         return [detail(where, "Receiver is not a valid PayPal account ID.")]
     return []
+
+
+def _plain_characters(text: str) -> bool:
+    """No invisible, control, unassigned or compatibility character (see the assumptions)."""
+    return all(
+        unicodedata.category(ch) not in _NOT_IN_AN_ADDRESS
+        and unicodedata.normalize("NFKC", ch) == ch
+        for ch in text
+    )
 
 
 def _header_problems(header: Any) -> list[dict]:
