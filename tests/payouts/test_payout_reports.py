@@ -72,7 +72,7 @@ def test_rerunning_a_paid_week_keeps_the_first_report_byte_identical_and_adds_on
     # The re-run's report says what the week already paid: ann and dee paid, bob unclaimed.
     page = _local(again["report_html"]).read_text()
     assert "Already paid for this week by earlier batches: $19.50" in page
-    assert "a***@x.org" in page and "b***@x.org" in page and "****2345" in page
+    assert "an…@…org" in page and "bo…@…org" in page and "****2345" in page
     assert "ann.pays@x.org" not in page and "DEE-12345" not in page
     assert (
         "**Already paid for this week** by earlier batches: 3 payments, $19.50."
@@ -124,12 +124,12 @@ def test_the_report_lists_payees_masked_with_a_subject_and_a_browser_link(wareho
     markdown = report["markdown"]
     assert f"[{url}]({url})" in markdown and "file://" not in markdown
     assert "**Payees**: 3 payments to 3 collectors:" in markdown
-    assert "| bob@x.org | paypal | b***@x.org | 6.50 |" in markdown
+    assert "| bob@x.org | paypal | bo…@…org | 6.50 |" in markdown
     assert "| dee@x.org | payoneer | ****2345 | 6.50 |" in markdown
     assert "bob+unclaimed@x.org" not in markdown and "DEE-12345" not in markdown
     page = _local(report["report_html"]).read_text()
     assert "Payees: 3 payments to 3 collectors" in page
-    for collector, receiver in (("ann@x.org", "a***@x.org"), ("dee@x.org", "****2345")):
+    for collector, receiver in (("ann@x.org", "an…@…org"), ("dee@x.org", "****2345")):
         assert f"<td>{collector}</td><td>{PAYEES[collector][0]}</td><td>{receiver}</td>" in page
     assert "bob+unclaimed@x.org" not in page and "DEE-12345" not in page
     assert f"Written by run <code>{SCHEDULED_RUN}</code>, try 1." in page

@@ -105,7 +105,7 @@ def test_approved_payout_is_paid_reconciled_and_published(
         "Approval pending: Approve $19.50 to 3 collectors for the week of 2026-11-16"
         in answered.stdout
     )
-    assert "| bob@x.org | paypal | b***@x.org | 6.50 |" in answered.stdout
+    assert "| bob@x.org | paypal | bo…@…org | 6.50 |" in answered.stdout
     assert "/ops/payout-reports/" in answered.stdout and "file://" not in answered.stdout
     assert "Held (not paid, with the reason): 1 collectors" in answered.stdout
 

@@ -43,11 +43,39 @@ def normalize_email(value: str | None) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+HIDDEN = "\u2026"  # the ellipsis standing for what a mask hides
+
+
+def _start(part: str) -> str:
+    """The first characters of a part of a receiver that a mask shows: two when at least two
+    stay hidden, one when the part has two or three, none for a single character; so at least
+    one character of every masked part is hidden."""
+    shown = 2 if len(part) >= 4 else 1 if len(part) >= 2 else 0
+    return part[:shown] + HIDDEN
+
+
 def mask_receiver(method: str | None, receiver: str | None) -> str | None:
-    """Enough to recognise, never enough to use: ``a***@example.com``, ``****1234``."""
+    """Enough to tell two receivers apart, never enough to use one (issue 21): the one mask of
+    a receiver everywhere it is shown (Profile, its audit and email, finance's pages, ops).
+
+    A PayPal email shows the first two characters of the local part and of the domain, and the
+    top-level domain: ``maria@gmail.com`` -> ``ma…@gm…com``, ``pat@yahoo.de`` -> ``p…@ya…de``
+    (a part of two or three characters shows one, a single character none). A Payoneer payee id
+    (or anything else) shows its last four characters when it has eight or more, else at most
+    half of them: ``DEE-12345`` -> ``****2345``, ``DEE-1`` -> ``****-1``.
+
+    Invariants (tests/core/test_receiver_masks.py, Hypothesis): the mask never contains the
+    whole receiver, nor the whole local part of an email; and two receivers that differ in a
+    shown part (the shown start of the local part or of the domain, the top-level domain, the
+    shown end of an id) get different masks.
+    """
     if not receiver:
         return None
     if method == "paypal" and "@" in receiver:
-        local, domain = receiver.split("@", 1)
-        return f"{local[:1]}***@{domain}"
-    return "****" + receiver[-4:] if len(receiver) > 4 else "****"
+        local, domain = receiver.rsplit("@", 1)
+        host, dot, tld = domain.rpartition(".")
+        if not dot or not host:
+            return f"{_start(local)}@{_start(domain)}"
+        return f"{_start(local)}@{_start(host)}{tld}"
+    shown = 4 if len(receiver) >= 8 else len(receiver) // 2
+    return "****" + (receiver[-shown:] if shown else "")
