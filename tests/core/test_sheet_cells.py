@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 
 from collector.core import settings
 from collector.core.cells import (
+    FORMULA_TRIGGERS,
+    neutral_cell,
+    neutral_row,
     parse_boolean,
     parse_count,
     parse_date,
@@ -207,3 +210,24 @@ def test_a_malformed_pay_bound_is_a_configuration_error(monkeypatch, raw):
     monkeypatch.setenv("COLLECTOR_MAX_PAY_PER_VIDEO_USD", raw)
     with pytest.raises(settings.ConfigurationError, match="COLLECTOR_MAX_PAY_PER_VIDEO_USD"):
         settings.max_pay_per_video_cents()
+
+
+# --- Issue 21: cells from outside are never formulas (OWASP CSV injection) -----------------
+
+
+def test_text_starting_a_formula_gets_a_quote_and_numbers_stay_numbers():
+    for text in ('=HYPERLINK("x")', "+1+1", "-2+3@x.com", "@SUM(A1)", "\tx", "\rx", "＝1+1"):
+        assert neutral_cell(text) == "'" + text
+    assert neutral_cell("  =1+1") == "'  =1+1"  # leading spaces do not hide a formula
+    for kept in (-3.5, 0, 12, None, True, "-3.50", "-12", "ann@x.org", "", "$3.50"):
+        assert neutral_cell(kept) == kept
+    assert neutral_row(["=1", 2, "ok"]) == ["'=1", 2, "ok"]
+
+
+@given(st.text())
+def test_a_neutral_cell_never_starts_a_formula(text):
+    cell = neutral_cell(text)
+    stripped = cell.lstrip(" ")
+    is_number = cell == text and text.lstrip("-").replace(".", "", 1).isdigit()
+    assert not stripped or stripped[0] not in FORMULA_TRIGGERS or is_number
+    assert cell in (text, "'" + text)

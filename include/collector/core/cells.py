@@ -254,3 +254,31 @@ def parse_boolean(value: Any) -> bool:
     if text in ("false", "no", "n", "0", "disabled"):
         return False
     raise ValueError(f"expected TRUE or FALSE, got {_shown(value)}")
+
+
+# --- Cells fed by outside text, neutralized (OWASP "CSV Injection") -----------------------
+# A spreadsheet reads a cell starting with one of these as a formula (Excel, LibreOffice and
+# Google Sheets; tab and carriage return start one in Excel's CSV import). The fullwidth forms
+# are included because some IMEs and locales turn them into the ASCII ones.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_NUMBER_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def neutral_cell(value: Any) -> Any:
+    """A cell that came from outside (names, receivers, notes, labels: anything a collector,
+    reviewer or ops typed) as a spreadsheet may hold it: text whose first character (leading
+    spaces aside) is one of :data:`FORMULA_TRIGGERS` gets a single quote in front, OWASP's rule,
+    so Sheets and Excel show it as text instead of running it. Numbers, booleans, None and text
+    that is a plain number (``-3.50``: a negative amount is a number) are returned unchanged.
+    Our own formulas (``=IF(...)``, ``=IMAGE(...)``) must not be passed here."""
+    if not isinstance(value, str) or _NUMBER_TEXT.match(value):
+        return value
+    stripped = value.lstrip(" ")
+    if stripped and stripped[0] in FORMULA_TRIGGERS:
+        return "'" + value
+    return value
+
+
+def neutral_row(row: list[Any]) -> list[Any]:
+    """:func:`neutral_cell` of every cell of a row with no formula of ours in it."""
+    return [neutral_cell(value) for value in row]

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import psycopg2.extensions
 
+from collector.core.cells import neutral_row
 from collector.core.db import packaged_sql
 from collector.core.identity import mask_receiver
 from collector.core.money import dollars, usd
@@ -153,10 +154,17 @@ class FinanceReport:
         return "\n".join(lines)
 
     def csv_text(self) -> str:
+        """Accounting's file. Every text cell goes through
+        :func:`collector.core.cells.neutral_cell` (a receiver or collector id starting with
+        ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading ``'``, so Excel and LibreOffice
+        never run it); numbers stay numbers; the csv module quotes a value holding a comma,
+        quote or line break. It starts with a UTF-8 byte order mark, without which Excel reads
+        the file as the local code page (``maria.weiß@`` would show as ``maria.weiÃŸ@``)."""
         out = io.StringIO()
+        out.write("\ufeff")
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_HEADER)
-        writer.writerows(self.items)
+        writer.writerows(neutral_row(row) for row in self.items)
         return out.getvalue()
 
     def html_text(self, run_id: str | None = None, try_number: int | None = None) -> str:
