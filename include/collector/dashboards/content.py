@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import psycopg2.extensions
 
+from collector.core.cells import neutral_cell, neutral_row
 from collector.core.clock import BUSINESS_TZ, week_start
 from collector.core.db import packaged_sql
 from collector.core.money import sheet_money
@@ -78,16 +79,32 @@ class Dashboard:
     payments: list[list[Any]] = field(default_factory=list)
     summary: list[list[Any]] = field(default_factory=list)
 
-    def tabs(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    def frames(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
+        """The tabs' header and rows as the pages show them (the HTML page, the portal)."""
         return {
             "Videos": (VIDEOS_HEADER, self.videos),
             "Payments": (PAYMENTS_HEADER, self.payments),
             "Summary": (SUMMARY_HEADER, self.summary),
         }
 
+    def tabs(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
+        """The tabs as the spreadsheet is written (``USER_ENTERED``): every cell through
+        :func:`sheet_cell`, so text from outside (collection names, labels, reasons naming a
+        subject) can never become a formula, while our Accepted? formula stays one."""
+        return {
+            tab: (header, [[sheet_cell(value) for value in row] for row in rows])
+            for tab, (header, rows) in self.frames().items()
+        }
+
     def content_hash(self) -> str:
         payload = json.dumps(self.tabs(), default=str, sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()
+
+
+def sheet_cell(value: Any) -> Any:
+    """A frame cell for the sheet: our own Accepted? formula (an :class:`Accepted` built from
+    two numbers) as is, anything else through :func:`collector.core.cells.neutral_cell`."""
+    return value if isinstance(value, Accepted) else neutral_cell(value)
 
 
 def accepted_cell(status: str | None, score: Decimal | None, threshold: Decimal) -> Accepted:
@@ -210,7 +227,8 @@ def ops_summary(
         ["Oldest unrated video", ago(oldest_unrated)],
         ["Last dashboard refresh", ago(last_refresh)],
     ]
-    return rows, lag
+    # Collection ids come from the master sheet ops type: text, never a formula.
+    return [neutral_row(row) for row in rows], lag
 
 
 def _fill_activities(conn: psycopg2.extensions.connection, boards: dict[str, Dashboard]) -> None:

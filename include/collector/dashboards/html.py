@@ -57,7 +57,7 @@ def weekly_chart(payments: list[list]) -> str:
 
 
 def render_html(board: Dashboard) -> str:
-    tabs = board.tabs()
+    tabs = board.frames()
     videos_header, videos = tabs["Videos"]
     payments_header, payments = tabs["Payments"]
     summary_header, summary = tabs["Summary"]

@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg2.extensions
 
-from collector.core.cells import CellProblem, cell_ref
+from collector.core.cells import CellProblem, cell_ref, neutral_cell
 from collector.core.identity import normalize_email
 from collector.review.quicklook_jobs import NEWEST_CONSENTS
 from collector.review.ratings import REVIEWER_RATINGS, reviewer_rating_code
@@ -142,16 +142,17 @@ def pending_rows(
     return [
         [
             queue_id(vid, idx),
-            vid,
-            cid,
-            cname,
-            label,
+            # Text from the app and the master sheet is never a formula; =IMAGE is ours.
+            neutral_cell(vid),
+            neutral_cell(cid),
+            neutral_cell(cname),
+            neutral_cell(label),
             f"{start}-{end}",
             quicklook_cell(status, uri, reason, public_base, quicklook_root),
             quicklook_cell(
                 c_status, c_uri, c_reason, public_base, quicklook_root, what="consent quicklook"
             ),
-            description,
+            neutral_cell(description),
             "",
             "",
             "",
@@ -181,7 +182,9 @@ def record_queued(conn: psycopg2.extensions.connection, rows: list[list[Any]]) -
     """Remember which activities are in the sheet (idempotent)."""
     with conn.cursor() as cur:
         for row in rows:
-            vid, index = row[1], int(row[0].rsplit("-", 1)[1])
+            # From the queue id (``Q-<video>-<n>``): the sheet's video cell may be neutralized.
+            vid, index = row[0][2:].rsplit("-", 1)
+            index = int(index)
             cur.execute(
                 "INSERT INTO review_queue_rows (queue_id, video_id, activity_index) VALUES (%s,%s,%s) "
                 "ON CONFLICT DO NOTHING",
