@@ -128,7 +128,8 @@ def test_digest_after_the_payout_and_unsubscribe_stops_digests_only(mail, wareho
     assert unsubscribe.startswith(f"{PORTAL}/unsubscribe?")
     assert digest["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     [problem] = _by(messages, "did not arrive", "bob@example.com")
-    assert "RECEIVER_UNREGISTERED" in problem["text"] and f"{PORTAL}/profile" in problem["text"]
+    assert "no PayPal account uses the address under Profile" in problem["text"]
+    assert "RECEIVER_UNREGISTERED" not in problem["text"] and f"{PORTAL}/profile" in problem["text"]
     assert "List-Unsubscribe" not in problem["headers"]  # transactional: no opting out
 
     # One click (RFC 8058): POST to the header's URL, no login.

@@ -89,7 +89,7 @@ def test_happy_path_pays_each_collector_once_and_rolls_failures_over(warehouse, 
     assert payments["bob@x.org"][0][4] == "unclaimed: accept the payment in your PayPal account"
     # A failed payment: its videos are expected again, and the failure says what to fix.
     assert payments["cy@x.org"][0][4] == "expected"
-    assert payments["cy@x.org"][1][4].startswith("failed (RECEIVER_UNREGISTERED")
+    assert payments["cy@x.org"][1][4].startswith("failed: no PayPal account uses the address")
     assert "rolls into the next payout" in payments["eve@x.org"][1][4]
     assert boards["ann@x.org"].videos[0][8] == "$3.00 paid via PayPal"
     # Submitting or reconciling again changes nothing and sends nothing.

@@ -24,6 +24,7 @@ from collector.core.cells import neutral_cell, neutral_row
 from collector.core.clock import BUSINESS_TZ, week_start
 from collector.core.db import packaged_sql
 from collector.core.money import sheet_money
+from collector.core.payment_failures import collector_words
 from collector.scoring.accepted import Accepted, accepted
 
 VIDEOS_HEADER = [
@@ -118,17 +119,23 @@ PRACTICE_PAYMENT = "$0.00 practice collection: never paid, rated so you can lear
 
 
 def payment_words(status: str, provider: str, reason: str | None = None) -> str:
-    """A payout item's status as a collector reads it, with what to do when it needs them."""
+    """A payout item's status as a collector reads it, with what to do when it needs them. A
+    failure says whose side it is on (:func:`collector.core.payment_failures.collector_words`)
+    and never quotes the provider's reason (batch keys, error payloads, our balance)."""
     name = PROVIDER_NAMES.get(provider, provider)
+    if status in ("failed", "returned"):
+        words = collector_words(provider, status, reason)
+        return (
+            f"{'failed' if status == 'failed' else 'returned'}: {words.why}; it rolls into "
+            "the next payout"
+            if words.theirs
+            else f"delayed by {words.why}; it goes out with the next payout"
+        )
     return {
         "frozen": "in this week's payout, awaiting approval",
         "pending": f"sent to {name}, processing",
         "paid": f"paid via {name}",
         "unclaimed": f"unclaimed: accept the payment in your {name} account",
-        "failed": f"failed ({reason or 'refused'}): check your payment details under Profile; "
-        "it rolls into the next payout",
-        "returned": f"returned by {name}: check your payment details under Profile; it rolls "
-        "into the next payout",
     }.get(status, status)
 
 

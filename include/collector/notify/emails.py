@@ -25,7 +25,8 @@ from collector.accounts import logins
 from collector.core import settings
 from collector.core.clock import BUSINESS_TZ
 from collector.core.money import dollars
-from collector.dashboards.content import ADVICE, PROVIDER_NAMES
+from collector.core.payment_failures import collector_words
+from collector.dashboards.content import ADVICE, PROVIDER_NAMES, payment_words
 from collector.scoring.accepted import PENDING, YES, accepted
 
 MAX_ATTEMPTS = 5
@@ -389,21 +390,13 @@ def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]
         )
         facts = _digest_tallies(cur.fetchall())
         cur.execute(
-            """SELECT i.collector_id, i.provider, i.status, sum(i.amount_cents)
+            """SELECT i.collector_id, i.provider, i.status, i.failure_reason, i.amount_cents
                FROM payout_items i JOIN payout_batches b USING (batch_id)
                WHERE i.collector_id = ANY(%s) AND b.week_start = %s AND i.status <> 'released'
-               GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
+               ORDER BY 1, 2, 3""",
             (collector_ids, week),
         )
-        payments: dict[str, list[dict]] = {}
-        for collector, provider, status, cents in cur.fetchall():
-            payments.setdefault(collector, []).append(
-                {
-                    "provider": PROVIDER_NAMES.get(provider, provider),
-                    "status": status,
-                    "amount": dollars(cents),
-                }
-            )
+        payments = _digest_payments(cur.fetchall())
     found = {}
     for collector in collector_ids:
         submitted, accepted, pending, reasons = facts.get(collector, (0, 0, 0, []))
@@ -422,6 +415,27 @@ def _digest_batch(conn, collector_ids: list[str], week: date) -> dict[str, dict]
             "reasons": [{"reason": r, "count": n, "advice": ADVICE[r]} for r, n in top],
         }
     return found
+
+
+def _digest_payments(rows) -> dict[str, list[dict]]:
+    """(collector, provider, status, failure reason, cents) rows -> per collector: amount,
+    provider and status as the collector reads it, summed per line. A failure says whose side
+    it is on and what to do (``payment_words``), never the provider's reason itself."""
+    sums: dict[str, dict[tuple[str, str], int]] = {}
+    for collector, provider, status, reason, cents in rows:
+        shown = (
+            payment_words(status, provider, reason) if status in ("failed", "returned") else status
+        )
+        lines = sums.setdefault(collector, {})
+        key = (PROVIDER_NAMES.get(provider, provider), shown)
+        lines[key] = lines.get(key, 0) + cents
+    return {
+        collector: [
+            {"provider": provider, "status": shown, "amount": dollars(cents)}
+            for (provider, shown), cents in lines.items()
+        ]
+        for collector, lines in sums.items()
+    }
 
 
 def _digest_tallies(rows) -> dict[str, tuple[int, int, int, list[str]]]:
@@ -452,11 +466,15 @@ def _payment_problem(conn, item_id: int) -> dict:
             (item_id,),
         )
         provider, status, cents, reason, week = cur.fetchone()
+    # The provider's reason stays with finance and ops: the collector reads whose side it is
+    # and what to do (collector.core.payment_failures), never batch keys or our balance.
+    words = collector_words(provider, status, reason)
     return {
         "provider": PROVIDER_NAMES.get(provider, provider),
         "status": status,
         "amount": dollars(cents),
-        "reason": reason,
+        "theirs": words.theirs,
+        "why": words.why,
         "week_label": week.strftime("%B %d, %Y"),
     }
 
