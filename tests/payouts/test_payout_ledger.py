@@ -269,3 +269,36 @@ def test_anomaly_when_a_week_is_far_above_the_collectors_median(warehouse):
         {"collector_id": "ann@x.org", "cents": 1200, "median_cents": 300, "weeks": 4}
     ]
     warehouse.rollback()
+
+
+def test_a_stored_receiver_failing_the_rules_is_held_with_a_reason_the_collector_sees(warehouse):
+    """Issue 21: a receiver stored before the entry rules (here with a zero-width space and a
+    script tag) is checked again at freeze: held like missing details, the reason masked, the
+    others paid; the collector's dashboard says why until the details are entered again."""
+    from collector.dashboards.content import build_dashboards
+
+    world = _world(warehouse)
+    world.video(collector="ann@x.org")
+    world.video(collector="bob@x.org")
+    score_videos(warehouse)
+    set_payment_profile(warehouse, "ann@x.org", "paypal", "ann@x.org", "test")
+    set_payment_profile(warehouse, "bob@x.org", "paypal", "bob@x.org", "test")
+    with warehouse.cursor() as cur:
+        cur.execute(
+            "UPDATE payment_profiles SET receiver = %s, updated_at = now() - interval '1 day' "
+            "WHERE collector_id = 'bob@x.org'",
+            ("<script>bob@x.org",),
+        )
+    frozen = freeze_week(warehouse, WEEK, ["paypal"], "test")
+    warehouse.commit()
+    assert frozen.held_collectors == 1
+    assert _ledger(warehouse, "SELECT collector_id FROM payout_items") == [("ann@x.org",)]
+    [(reason,)] = _ledger(warehouse, "SELECT reason FROM payout_holds")
+    assert reason.startswith("payment details on file cannot be paid: PayPal email: '<'")
+    assert "enter them again under Profile" in reason and "bob@x.org" not in reason
+    summary = dict(build_dashboards(warehouse, ["bob@x.org"], T0).get("bob@x.org").summary)
+    assert summary["Payment details"] == reason
+    set_payment_profile(warehouse, "bob@x.org", "paypal", "bob@x.org", "bob@x.org")
+    warehouse.commit()
+    summary = dict(build_dashboards(warehouse, ["bob@x.org"], T0).get("bob@x.org").summary)
+    assert summary["Payment details"] == "on file (change them under Profile)"

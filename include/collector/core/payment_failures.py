@@ -27,6 +27,9 @@ import re
 from dataclasses import dataclass
 
 RECEIVER, OURS = "receiver", "ours"
+# How a freeze's hold reason starts when stored details fail the receiver rules (the ledger
+# writes it, the dashboards show it to the collector until they change their details).
+UNPAYABLE_DETAILS = "payment details on file cannot be paid"
 PROVIDER_NAMES = {"paypal": "PayPal", "payoneer": "Payoneer"}
 
 # (pattern in the provider's reason, what the collector can do), first match wins.

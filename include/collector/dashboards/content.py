@@ -24,7 +24,7 @@ from collector.core.cells import neutral_cell, neutral_row
 from collector.core.clock import BUSINESS_TZ, week_start
 from collector.core.db import packaged_sql
 from collector.core.money import sheet_money
-from collector.core.payment_failures import collector_words
+from collector.core.payment_failures import UNPAYABLE_DETAILS, collector_words
 from collector.scoring.accepted import Accepted, accepted
 
 VIDEOS_HEADER = [
@@ -311,12 +311,18 @@ def build_dashboards(
         )
         rows = [_VideoRow(*row) for row in cur.fetchall()]
         ledger_rows = _payout_items(cur, collector_ids)
+        # Details on file, and why the last freeze since they were saved held them, if it did.
         cur.execute(
-            """SELECT collector_id FROM payment_profiles
-               WHERE %(ids)s::text[] IS NULL OR collector_id = ANY(%(ids)s::text[])""",
-            {"ids": collector_ids},
+            """SELECT p.collector_id, h.reason FROM payment_profiles p
+               LEFT JOIN LATERAL (
+                   SELECT reason FROM payout_holds h
+                   WHERE h.collector_id = p.collector_id AND h.recorded_at >= p.updated_at
+                     AND h.reason LIKE %(unpayable)s
+                   ORDER BY h.week_start DESC LIMIT 1) h ON true
+               WHERE %(ids)s::text[] IS NULL OR p.collector_id = ANY(%(ids)s::text[])""",
+            {"ids": collector_ids, "unpayable": UNPAYABLE_DETAILS + "%"},
         )
-        with_profile = {r[0] for r in cur.fetchall()}
+        with_profile = dict(cur.fetchall())
     conn.commit()
     dashboards: dict[str, Dashboard] = {}
     tallies: dict[str, _Tally] = defaultdict(_Tally)
@@ -330,7 +336,9 @@ def build_dashboards(
         tally = tallies[collector]
         board.payments = _expected_payments(tally, this_week) + ledger_rows.get(collector, [])
         url = (dashboard_urls or {}).get(collector, "")
-        board.summary = _summary(tally, this_week, url, collector in with_profile)
+        board.summary = _summary(
+            tally, this_week, url, collector in with_profile, with_profile.get(collector)
+        )
     return dashboards
 
 
@@ -401,9 +409,11 @@ def _expected_payments(tally: _Tally, this_week: date) -> list[list[Any]]:
     ]
 
 
-def _summary(tally: _Tally, this_week: date, url: str, has_profile: bool) -> list[list[Any]]:
-    """The Summary tab: this week, acceptance rate, practice, links, the three commonest
-    reasons with the FAQ's advice."""
+def _summary(
+    tally: _Tally, this_week: date, url: str, has_profile: bool, held: str | None = None
+) -> list[list[Any]]:
+    """The Summary tab: this week, acceptance rate, practice, links, the payment details (and
+    why a payout held them), the three commonest reasons with the FAQ's advice."""
     outcomes = tally.decided
     rate = f"{sum(outcomes) / len(outcomes):.0%}" if outcomes else "-"
     current = tally.weekly.get(this_week, [0, 0])
@@ -419,9 +429,12 @@ def _summary(tally: _Tally, this_week: date, url: str, has_profile: bool) -> lis
         ["Dashboard", url],
         [
             "Payment details",
-            "on file (change them under Profile)"
-            if has_profile
-            else "missing: enter PayPal or Payoneer under Profile to get paid",
+            held
+            or (
+                "on file (change them under Profile)"
+                if has_profile
+                else "missing: enter PayPal or Payoneer under Profile to get paid"
+            ),
         ],
     ] + [
         [f"Most common: {reason} ({n})", ADVICE[reason]]

@@ -22,6 +22,7 @@ import psycopg2.extensions
 from email_validator import EmailNotValidError, validate_email
 
 from collector.core.identity import INVISIBLE, mask_receiver, normalize_email
+from collector.core.payment_failures import UNPAYABLE_DETAILS
 
 METHODS = ("paypal", "payoneer")
 FIELD = {"paypal": "PayPal email", "payoneer": "Payoneer payee id"}
@@ -210,7 +211,7 @@ def hold_reason(method: str, receiver: str) -> str | None:
     problem = receiver_problem(method, receiver, shown=mask_receiver(method, receiver))
     if problem is None:
         return None
-    return f"payment details on file cannot be paid: {problem}; enter them again under Profile"
+    return f"{UNPAYABLE_DETAILS}: {problem}; enter them again under Profile"
 
 
 def unpayable(cur, collector_ids: list[str] | None = None) -> dict[str, str]:
