@@ -1,7 +1,8 @@
 """What every page of the portal shares, as FastAPI dependencies and small helpers: the portal's
 state (templates, cookie signer, secrets, Dropbox app, warehouse pool) kept on ``app.state``,
-the request-scoped warehouse connection and where it is committed, the current session, the
-CSRF checks of forms posted with and without a session, and the common refusals.
+the request-scoped warehouse connection, ``commit`` (which every write route calls before it
+builds its answer), the current session, the CSRF checks of forms posted with and without a
+session, and the common refusals.
 
 Throttling of logins is the domain's (``collector.accounts.authenticate``); the login page only
 turns its answer into a 429 with ``Retry-After``.
@@ -9,13 +10,14 @@ turns its answer into a 429 with ``Retry-After``.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg2
 import psycopg2.pool
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,6 +29,8 @@ from collector.accounts import logins
 SESSION_COOKIE = "collector_session"
 LOGIN_CSRF_COOKIE = "collector_login_csrf"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+log = logging.getLogger("portal")
 
 # (account, the session's CSRF token) for a live session, as ``current`` returns it.
 Who = tuple[logins.Account, str]
@@ -57,28 +61,48 @@ def portal_state(request: Request) -> PortalState:
     return request.app.state.portal
 
 
-@contextlib.contextmanager
-def connection(pool: psycopg2.pool.ThreadedConnectionPool) -> Iterator:
-    """A pooled warehouse connection: committed when the block ends normally, rolled back on
-    any exception (the exception goes on), always returned to the pool. The one place where a
-    request's work is committed."""
-    conn = pool.getconn()
-    try:
-        yield conn
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        pool.putconn(conn)
+class NotSaved(Exception):
+    """The warehouse refused to commit a request's writes: nothing of it was kept. The app
+    answers 503 with a page that says so (``app.not_saved``), never the route's success page."""
 
 
 def db(request: Request) -> Iterator:
     """The request's warehouse connection (one per request: FastAPI caches the dependency, so
-    ``current`` and the route share it), committed by ``connection`` when the dependency is
-    closed after the route returns."""
-    with connection(portal_state(request).pool) as conn:
+    ``current`` and the route share it). Nothing is committed here: FastAPI closes this
+    dependency after the answer is sent, too late to tell anyone a write failed, so a route
+    that writes calls ``commit`` before it builds its answer. What is left open when the
+    dependency closes (reads, or writes of a route that did not commit) is rolled back."""
+    pool = portal_state(request).pool
+    conn = pool.getconn()
+    try:
         yield conn
+    finally:
+        try:
+            conn.rollback()
+        finally:
+            pool.putconn(conn)
+
+
+def commit(conn) -> None:
+    """Make the request's writes durable now, before the answer is built (the next request,
+    maybe on another connection or process, sees them). Raises ``NotSaved`` when the
+    warehouse refuses (a deferred constraint, a lost connection, a serialization failure):
+    the route's success page is then never sent. Logs the error's SQLSTATE, never its text
+    (which can quote the values written)."""
+    try:
+        conn.commit()
+    except psycopg2.Error as exc:
+        log.error("commit refused (%s %s): nothing saved", type(exc).__name__, exc.pgcode)
+        with_rollback(conn)
+        raise NotSaved from exc
+
+
+def with_rollback(conn) -> None:
+    """Roll back what is left of a failed transaction, if the connection still can."""
+    try:
+        conn.rollback()
+    except psycopg2.Error:
+        pass
 
 
 def current(request: Request, conn=Depends(db)) -> Who | None:

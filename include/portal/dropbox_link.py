@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from collector.delivery import links
 from collector.delivery.vault import TokenVault
-from portal.deps import collector_form, current, db, now, portal_state, refuse
+from portal.deps import collector_form, commit, current, db, now, portal_state, refuse
 from portal.profile import profile_page
 
 log = logging.getLogger("portal")
@@ -34,7 +34,9 @@ def link_dropbox(
             portal.dropbox_callback, now(),
         )  # fmt: skip
     except links.LinkError as exc:
+        commit(conn)  # what the domain recorded about the refusal
         return profile_page(request, conn, who, 400, dropbox_error=str(exc))
+    commit(conn)  # the pending link (PKCE verifier, state) exists before Dropbox sends back
     return RedirectResponse(target, 303)
 
 
@@ -55,6 +57,7 @@ def dropbox_callback_page(
         return refuse(request, 403, "Only collectors link a Dropbox.")
     if error or not code:
         links.abandon_link(conn, who[0].collector_id, state, now())
+        commit(conn)
         message = (
             "You did not allow the link on Dropbox, so nothing changed."
             if error == "access_denied"
@@ -69,8 +72,10 @@ def dropbox_callback_page(
                 portal.dropbox_app, portal.dropbox_callback, now(),
             )  # fmt: skip
         except links.LinkError as exc:
+            commit(conn)  # what the domain recorded about the refusal
             response = profile_page(request, conn, who, 400, dropbox_error=str(exc))
         else:
+            commit(conn)
             log.info("Dropbox linked: account %s", who[0].account_id)
             response = profile_page(request, conn, who, dropbox_saved=link)
     response.headers["Referrer-Policy"] = "no-referrer"  # the code and state are in this URL
@@ -89,5 +94,6 @@ def unlink_dropbox(
     removed = links.unlink(
         conn, TokenVault(portal.vault_keys), who[0].collector_id, portal.dropbox_app
     )
+    commit(conn)
     log.info("Dropbox unlinked: account %s (%s)", who[0].account_id, removed)
     return profile_page(request, conn, who, dropbox_unlinked=removed)

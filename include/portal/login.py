@@ -17,6 +17,7 @@ from collector.accounts import logins
 from portal.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    commit,
     current,
     db,
     login_csrf_ok,
@@ -66,13 +67,14 @@ def login(
     client = request.client.host if request.client else "unknown"
     result = logins.authenticate(conn, email, password, client, now())
     if result.account is None:
-        conn.commit()  # the failed attempt counts
+        commit(conn)  # the failed attempt counts, whatever happens next
         status = 429 if result.retry_after_s else 401
         response = login_form(request, status, error=result.message, email=email)
         if result.retry_after_s:
             response.headers["Retry-After"] = str(result.retry_after_s)
         return response
     raw, _ = logins.open_session(conn, result.account, now())
+    commit(conn)  # the session exists before the browser is told to use it
     response = RedirectResponse(start_page(result.account.role), 303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -96,6 +98,7 @@ def logout(request: Request, csrf_token: str = Form(""), who=Depends(current), c
         return refuse(request, 403, "The form expired. Please go back and try again.")
     raw = portal_state(request).signer.loads(request.cookies[SESSION_COOKIE])
     logins.close_session(conn, raw, now())
+    commit(conn)
     response = RedirectResponse("/login?bye=1", 303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -133,6 +136,7 @@ def set_password(
         return render(
             request, "set_password.html", 400, token=token, csrf=csrf_token, error=str(exc)
         )
+    commit(conn)  # the old sessions and links end before the page says the password is set
     return login_form(request, info="Your password is set. You can log in now.")
 
 
@@ -150,6 +154,7 @@ def request_reset(
     if not login_csrf_ok(request, csrf_token):
         return refuse(request, 403, "The form expired. Please try again.")
     logins.request_reset(conn, email, now())
+    commit(conn)
     return render(request, "message.html", title="Check your email", message=(
         "If an account exists for that address, a link to choose a new password is on its "
         "way. It works once, for two hours."

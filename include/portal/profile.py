@@ -14,7 +14,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from collector.accounts import logins
 from collector.delivery import links
 from collector.payouts.profiles import ProfileError
-from portal.deps import Who, collector_form, current, db, now, portal_state, refuse, render
+from portal.deps import (
+    Who,
+    collector_form,
+    commit,
+    current,
+    db,
+    now,
+    portal_state,
+    refuse,
+    render,
+)
 
 log = logging.getLogger("portal")
 router = APIRouter()
@@ -69,6 +79,7 @@ def change_profile(
         return profile_page(
             request, conn, who, 400, error=str(exc), method=method, receiver=receiver
         )
+    commit(conn)  # "Saved" is said only of what the warehouse kept
     log.info("payment details changed: account %s, %s", who[0].account_id, change.method)
     return profile_page(request, conn, who, saved=change)
 
@@ -87,4 +98,5 @@ def email_settings(
     if stop := collector_form(request, who, csrf_token, "get collector emails"):
         return stop
     emails.set_digest_subscription(conn, who[0].collector_id, digest == "on")
+    commit(conn)
     return profile_page(request, conn, who)

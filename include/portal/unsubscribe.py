@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from collector.accounts.directory import is_collector
 from collector.core.identity import normalize_email
-from portal.deps import db, portal_state, refuse, render
+from portal.deps import commit, db, portal_state, refuse, render
 
 router = APIRouter()
 
@@ -36,6 +36,7 @@ def unsubscribe(request: Request, c: str = "", t: str = "", conn=Depends(db)) ->
     if not is_collector(conn, collector):
         return refuse(request, 403, "This unsubscribe link is not valid.")
     emails.set_digest_subscription(conn, collector, False)
+    commit(conn)
     return render(request, "message.html", title="Unsubscribed", message=(
         "You will no longer get the weekly digest. Emails about your account and your "
         "payments still come."
