@@ -15,19 +15,24 @@ import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import psycopg2.pool
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from collector.accounts import logins
 
 SESSION_COOKIE = "collector_session"
 LOGIN_CSRF_COOKIE = "collector_login_csrf"
+DEVICE_COOKIE = (
+    "collector_device"  # accounts this browser logged in to (collector.accounts.throttle)
+)
+DEVICE_TTL = timedelta(days=180)
+DEVICE_ACCOUNTS = 5  # the most accounts one browser is remembered for
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 log = logging.getLogger("portal")
@@ -125,8 +130,45 @@ def render(request: Request, name: str, status: int = 200, **context) -> HTMLRes
 
 
 def secure(request: Request) -> bool:
-    """Whether cookies get ``Secure``: everywhere but on a local address."""
-    return request.url.hostname not in LOCAL_HOSTS
+    """Whether cookies get ``Secure``: over HTTPS (directly or from a trusted proxy), and
+    everywhere but on a local address."""
+    return request.url.scheme == "https" or request.url.hostname not in LOCAL_HOSTS
+
+
+def client_address(request: Request) -> str:
+    """The client's address as throttling counts it: the TCP peer, or what a trusted proxy
+    forwarded (``portal.security`` decides, before any route runs)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _device_signer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(portal_state(request).secret_key, salt="collector-device")
+
+
+def known_accounts(request: Request) -> frozenset[int]:
+    """The accounts this browser logged in to or set a password of, from its signed device
+    cookie (none when missing, forged or older than ``DEVICE_TTL``)."""
+    try:
+        ids = _device_signer(request).loads(
+            request.cookies.get(DEVICE_COOKIE, ""), max_age=int(DEVICE_TTL.total_seconds())
+        )
+    except BadSignature:
+        return frozenset()
+    return frozenset(i for i in ids if isinstance(i, int)) if isinstance(ids, list) else frozenset()
+
+
+def remember_device(request: Request, response: Response, account_id: int) -> None:
+    """Mark this browser as known to ``account_id`` (it proved the password or the emailed
+    link): login throttling for distributed guessing no longer holds it for that account."""
+    ids = [account_id, *sorted(known_accounts(request) - {account_id})][:DEVICE_ACCOUNTS]
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_signer(request).dumps(ids),
+        max_age=int(DEVICE_TTL.total_seconds()),
+        httponly=True,
+        secure=secure(request),
+        samesite="lax",
+    )
 
 
 def sessionless_form(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:

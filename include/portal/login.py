@@ -17,14 +17,17 @@ from collector.accounts import logins
 from portal.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    client_address,
     commit,
     current,
     db,
+    known_accounts,
     login_csrf_ok,
     login_form,
     now,
     portal_state,
     refuse,
+    remember_device,
     render,
     secure,
     session_csrf_ok,
@@ -64,8 +67,9 @@ def login(
     credentials, 429 with ``Retry-After`` while throttled (the login page again, each time)."""
     if not login_csrf_ok(request, csrf_token):
         return login_form(request, 403, error="The form expired. Please try again.")
-    client = request.client.host if request.client else "unknown"
-    result = logins.authenticate(conn, email, password, client, now())
+    result = logins.authenticate(
+        conn, email, password, client_address(request), now(), known_accounts(request)
+    )
     if result.account is None:
         commit(conn)  # the failed attempt counts, whatever happens next
         status = 429 if result.retry_after_s else 401
@@ -85,6 +89,7 @@ def login(
         samesite="lax",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
+    remember_device(request, response, result.account.account_id)
     log.info("login: account %s (%s)", result.account.account_id, result.account.role)
     return response
 
@@ -130,14 +135,16 @@ def set_password(
             error="The two passwords are not the same.",
         )  # fmt: skip
     try:
-        logins.use_link(conn, token, password, now())
+        account = logins.use_link(conn, token, password, now())
     except logins.AccountError as exc:
         conn.rollback()
         return render(
             request, "set_password.html", 400, token=token, csrf=csrf_token, error=str(exc)
         )
     commit(conn)  # the old sessions and links end before the page says the password is set
-    return login_form(request, info="Your password is set. You can log in now.")
+    response = login_form(request, info="Your password is set. You can log in now.")
+    remember_device(request, response, account.account_id)  # it proved the mailbox
+    return response
 
 
 @router.get("/reset")
