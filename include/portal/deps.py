@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import psycopg2.pool
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
@@ -36,6 +36,36 @@ DEVICE_ACCOUNTS = 5  # the most accounts one browser is remembered for
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 log = logging.getLogger("portal")
+
+# Every value a page takes is bounded, and refused with a sentence (``portal.security``) when
+# longer or holding a control character: nothing unbounded reaches the warehouse or Argon2.
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control character but tab, newlines
+EMAIL_MAX = 254  # RFC 5321's longest forward path
+SECRET_MAX = 200  # tokens and CSRF tokens we issue are 32-64 characters
+RECEIVER_MAX = 254  # the payout providers' own limits are checked by the domain, with a sentence
+PAGE_MAX = 100_000
+
+
+def form_field(max_length: int):
+    """A form field of at most ``max_length`` characters without control characters
+    (missing: empty)."""
+    return Form("", max_length=max_length, pattern=PLAIN_TEXT)
+
+
+def query_field(max_length: int):
+    """The same for a query parameter."""
+    return Query("", max_length=max_length, pattern=PLAIN_TEXT)
+
+
+def path_field(max_length: int):
+    """The same for a path parameter."""
+    return Path(max_length=max_length, pattern=PLAIN_TEXT)
+
+
+def page_number():
+    """``?page=``: 1 to ``PAGE_MAX``."""
+    return Query(1, ge=1, le=PAGE_MAX)
+
 
 # (account, the session's CSRF token) for a live session, as ``current`` returns it.
 Who = tuple[logins.Account, str]

@@ -7,12 +7,23 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from collector.delivery import links
 from collector.delivery.vault import TokenVault
-from portal.deps import collector_form, commit, current, db, now, portal_state, refuse
+from portal.deps import (
+    SECRET_MAX,
+    collector_form,
+    commit,
+    current,
+    db,
+    form_field,
+    now,
+    portal_state,
+    query_field,
+    refuse,
+)
 from portal.profile import profile_page
 
 log = logging.getLogger("portal")
@@ -21,7 +32,10 @@ router = APIRouter()
 
 @router.post("/dropbox/link")
 def link_dropbox(
-    request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)
+    request: Request,
+    csrf_token: str = form_field(SECRET_MAX),
+    who=Depends(current),
+    conn=Depends(db),
 ) -> Response:
     """Off to Dropbox's page (OAuth 2 code flow, PKCE, offline access): a 303 there, or 400
     with the Profile page when the link cannot start."""
@@ -43,9 +57,9 @@ def link_dropbox(
 @router.get("/dropbox/callback")
 def dropbox_callback_page(
     request: Request,
-    code: str = "",
-    state: str = "",
-    error: str = "",
+    code: str = query_field(1024),
+    state: str = query_field(SECRET_MAX),
+    error: str = query_field(1024),
     who=Depends(current),
     conn=Depends(db),
 ) -> Response:
@@ -84,7 +98,10 @@ def dropbox_callback_page(
 
 @router.post("/dropbox/unlink")
 def unlink_dropbox(
-    request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)
+    request: Request,
+    csrf_token: str = form_field(SECRET_MAX),
+    who=Depends(current),
+    conn=Depends(db),
 ) -> Response:
     """Removes the link (asking Dropbox to revoke its token first, best effort); the Profile
     page again."""

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from collector.accounts import logins
+from collector.accounts import logins, passwords
 from portal.deps import (
+    EMAIL_MAX,
     LOGIN_CSRF_COOKIE,
+    SECRET_MAX,
     SESSION_COOKIE,
     client_address,
     commit,
     current,
     db,
+    form_field,
     known_accounts,
     login_csrf_ok,
     login_form,
     now,
     portal_state,
+    query_field,
     refuse,
     remember_device,
     render,
@@ -58,9 +62,9 @@ def login_page(request: Request) -> HTMLResponse:
 @router.post("/login")
 def login(
     request: Request,
-    email: str = Form(""),
-    password: str = Form(""),
-    csrf_token: str = Form(""),
+    email: str = form_field(EMAIL_MAX),
+    password: str = form_field(passwords.MAX_LENGTH),
+    csrf_token: str = form_field(SECRET_MAX),
     conn=Depends(db),
 ) -> Response:
     """303 to the start page with the session cookie; 403 for an expired form, 401 for wrong
@@ -95,7 +99,12 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)):
+def logout(
+    request: Request,
+    csrf_token: str = form_field(SECRET_MAX),
+    who=Depends(current),
+    conn=Depends(db),
+):
     """Ends the server-side session and drops its cookie (303 to ``/login?bye=1``)."""
     if who is None:
         return RedirectResponse("/login", 303)
@@ -110,7 +119,7 @@ def logout(request: Request, csrf_token: str = Form(""), who=Depends(current), c
 
 
 @router.get("/set-password")
-def set_password_page(request: Request, token: str = "") -> HTMLResponse:
+def set_password_page(request: Request, token: str = query_field(SECRET_MAX)) -> HTMLResponse:
     response = sessionless_form(request, "set_password.html", token=token)
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
     return response
@@ -119,10 +128,10 @@ def set_password_page(request: Request, token: str = "") -> HTMLResponse:
 @router.post("/set-password")
 def set_password(
     request: Request,
-    token: str = Form(""),
-    password: str = Form(""),
-    confirm: str = Form(""),
-    csrf_token: str = Form(""),
+    token: str = form_field(SECRET_MAX),
+    password: str = form_field(passwords.MAX_LENGTH),
+    confirm: str = form_field(passwords.MAX_LENGTH),
+    csrf_token: str = form_field(SECRET_MAX),
     conn=Depends(db),
 ) -> Response:
     """Uses the single-use link: the login page on success; 400 with the form again for
@@ -154,7 +163,10 @@ def reset_page(request: Request) -> HTMLResponse:
 
 @router.post("/reset")
 def request_reset(
-    request: Request, email: str = Form(""), csrf_token: str = Form(""), conn=Depends(db)
+    request: Request,
+    email: str = form_field(EMAIL_MAX),
+    csrf_token: str = form_field(SECRET_MAX),
+    conn=Depends(db),
 ) -> HTMLResponse:
     """The same answer whether or not the email has an account; the link itself is made and
     mailed by the notifications pipeline (only its hash is ever stored)."""

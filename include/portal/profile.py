@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from collector.accounts import logins
 from collector.delivery import links
 from collector.payouts.profiles import ProfileError
 from portal.deps import (
+    RECEIVER_MAX,
+    SECRET_MAX,
     Who,
     collector_form,
     commit,
     current,
     db,
+    form_field,
     now,
     portal_state,
     refuse,
@@ -62,9 +65,9 @@ def profile(request: Request, who=Depends(current), conn=Depends(db)):
 @router.post("/profile")
 def change_profile(
     request: Request,
-    method: str = Form(""),
-    receiver: str = Form(""),
-    csrf_token: str = Form(""),
+    method: str = form_field(20),
+    receiver: str = form_field(RECEIVER_MAX),
+    csrf_token: str = form_field(SECRET_MAX),
     who=Depends(current),
     conn=Depends(db),
 ):
@@ -87,8 +90,8 @@ def change_profile(
 @router.post("/profile/emails")
 def email_settings(
     request: Request,
-    digest: str = Form(""),
-    csrf_token: str = Form(""),
+    digest: str = form_field(10),
+    csrf_token: str = form_field(SECRET_MAX),
     who=Depends(current),
     conn=Depends(db),
 ):

@@ -120,13 +120,11 @@ def add_security_headers(
         headers["Strict-Transport-Security"] = "max-age=31536000"
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes is answered 413 with a sentence,
-    before any of it is parsed (Starlette reads a form whole into memory)."""
+    before any of it is parsed (Starlette reads a form whole into memory). A declared length
+    is judged at once; a streamed body when it passes the limit: the app then sees the client
+    gone, and whatever it answers is dropped."""
 
     def __init__(self, app, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -141,26 +139,29 @@ class BodyLimit:
             await too_large(self.limit)(scope, receive, send)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted():
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise BodyTooLarge
+                refused = True
+                if not started:
+                    await too_large(self.limit)(scope, receive, send)
+                return {"type": "http.disconnect"}
             return message
 
         async def tracked(message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 was the answer
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            if not started:
-                await too_large(self.limit)(scope, receive, send)
+        await self.app(scope, counted, tracked)
 
 
 def too_large(limit: int) -> HTMLResponse:
