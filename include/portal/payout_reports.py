@@ -73,7 +73,11 @@ def payout_report_page(
         headers={
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
-            # The page is ours, but served as a record: no script, nothing loaded.
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            # The page is ours, but served as a record: no script, nothing loaded, no form,
+            # never framed (its own styles are inline, so this page keeps its own policy).
+            "Content-Security-Policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                "form-action 'none'; base-uri 'none'"
+            ),
         },
     )
