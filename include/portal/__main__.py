@@ -32,6 +32,7 @@ def main() -> None:
         # uvicorn's own default believes X-Forwarded-For from 127.0.0.1; the app believes it
         # only from COLLECTOR_PORTAL_TRUSTED_PROXIES (portal.security), whoever serves it.
         proxy_headers=False,
+        server_header=False,  # no "server: uvicorn" (ASVS 14.3.3)
     )
 
 

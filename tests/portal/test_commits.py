@@ -103,6 +103,23 @@ def test_a_refused_commit_answers_503_not_saved_on_every_write_route(live_portal
     assert ann.get("/", follow_redirects=False).headers["location"] == "/dashboard"
 
 
+def test_an_unexpected_failure_answers_500_in_words_without_a_traceback(live_portal, warehouse):
+    """ASVS 7.4.1, 14.3.2: a failure nobody planned for (here a table gone) is a page in words,
+    with the security headers, and no traceback or SQL reaches the browser."""
+    ann = http_client(live_portal)
+    set_password(ann, invite(warehouse, "ann@example.com"))
+    assert login(ann, "ann@example.com").status_code == 303
+    with warehouse.cursor() as cur:
+        cur.execute("ALTER TABLE email_preferences RENAME TO gone")
+    warehouse.commit()
+    answer = ann.get("/profile")
+    assert answer.status_code == 500
+    assert "Something went wrong on our side" in answer.text
+    assert "Traceback" not in answer.text and "email_preferences" not in answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+
+
 @pytest.mark.slow  # 200 logins (Argon2 each)
 def test_200_logins_each_hold_for_the_very_next_request(live_portal, warehouse):
     """The issue's race: 19 of 200 logins were bounced to /login by the next request, because

@@ -85,6 +85,18 @@ def test_every_route_answers_with_the_security_headers(live_portal, warehouse, w
     check(ann.post("/logout", data={"csrf_token": csrf_token(ann.get("/profile").text)}))
 
 
+def test_nothing_extra_is_served_or_said(live_portal):
+    """No API documents, no directory listing, no server banner, no CORS; HTML says its
+    charset (ASVS 14.3.3, 14.4.1, 14.5.3, 4.3.2)."""
+    visitor = http_client(live_portal)
+    for path in ("/docs", "/redoc", "/openapi.json", "/static/", "/static", "/.git/config"):
+        assert visitor.get(path, follow_redirects=True).status_code == 404, path
+    page = visitor.get("/login", headers={"Origin": "https://evil.example"})
+    assert "server" not in page.headers
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert not any(name.startswith("access-control-") for name in page.headers)
+
+
 def test_the_payment_details_page_is_never_stored_or_framed(live_portal, warehouse):
     """The issue's case: Profile (payment details) without no-store, and the one-click forms
     (Unlink, unsubscribe) could be framed."""

@@ -93,6 +93,22 @@ def test_every_value_of_every_route_is_bounded_with_a_sentence(
     assert client.get("/", follow_redirects=False).headers["location"] == "/dashboard"
 
 
+def test_sql_and_markup_in_values_are_only_data(live_portal, warehouse):
+    """ASVS 5.3.3, 5.3.4: quotes, SQL and markup typed into the forms change nothing and come
+    back escaped."""
+    client = http_client(live_portal)
+    set_password(client, invite(warehouse, "ann@example.com"))
+    for email in ("ann@example.com' OR '1'='1", "ann@example.com'--", "<script>x</script>@a.b"):
+        answer = login(client, email)
+        assert answer.status_code == 401, email
+        assert "<script>x" not in answer.text
+    ops = http_client(live_portal)
+    set_password(ops, invite(warehouse, "ops@example.com", "ops"))
+    assert login(ops, "ops@example.com").status_code == 303
+    listing = ops.get("/ops", params={"q": "%' OR '1'='1"})
+    assert listing.status_code == 200 and "ann@example.com" not in listing.text
+
+
 def test_a_body_over_64_kb_answers_413_before_it_is_read(live_portal):
     client = http_client(live_portal)
     big = client.post("/login", data={"email": "a@b.c", "password": "x" * 70_000})

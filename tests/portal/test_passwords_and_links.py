@@ -57,6 +57,7 @@ def test_long_passphrases_are_welcome(live_portal, warehouse):
         assert len(phrase) in (64, 1024)
         assert set_password(client, invite(warehouse, email), phrase).status_code == 200
         client.cookies.clear()
+        assert login(client, email, phrase[:-1]).status_code == 401  # never truncated
         assert login(client, email, phrase).status_code == 303
 
 
