@@ -135,7 +135,7 @@ lock:
 	rm -rf $(STATE)/lock-venv && $(PYTHON) -m venv $(STATE)/lock-venv
 	$(STATE)/lock-venv/bin/pip install --quiet "apache-airflow==3.3.2" apache-airflow-providers-postgres \
 	  apache-airflow-providers-standard pandas gspread google-auth psycopg2-binary ffmpeg-python \
-	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi dropbox import-linter \
+	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi zxcvbn dropbox import-linter \
 	  openapi-core google-api-python-client
 	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
 

@@ -29,6 +29,10 @@ def main() -> None:
         workers=args.workers,
         log_level="warning",
         access_log=False,  # URLs carry link tokens: keep them out of logs
+        # uvicorn's own default believes X-Forwarded-For from 127.0.0.1; the app believes it
+        # only from COLLECTOR_PORTAL_TRUSTED_PROXIES (portal.security), whoever serves it.
+        proxy_headers=False,
+        server_header=False,  # no "server: uvicorn" (ASVS 14.3.3)
     )
 
 

@@ -8,13 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from collector.accounts.directory import find_collectors
-from portal.deps import current, db, refuse, render
+from portal.deps import EMAIL_MAX, current, db, query_field, refuse, render
 
 router = APIRouter()
 
 
 @router.get("/ops")
-def ops_home(request: Request, q: str = "", who=Depends(current), conn=Depends(db)):
+def ops_home(
+    request: Request, q: str = query_field(EMAIL_MAX), who=Depends(current), conn=Depends(db)
+):
     """At most 200 collectors, by id; no session goes to /login, a collector gets a 404."""
     if who is None:
         return RedirectResponse("/login", 303)

@@ -22,7 +22,18 @@ from collector.dashboards.content import (
 from collector.dashboards.html import cell_text, weekly_chart
 from collector.dashboards.sheets import dashboard_sheet_id
 from collector.scoring.accepted import Accepted
-from portal.deps import Who, current, db, now, portal_state, refuse, render
+from portal.deps import (
+    EMAIL_MAX,
+    Who,
+    current,
+    db,
+    now,
+    page_number,
+    path_field,
+    portal_state,
+    refuse,
+    render,
+)
 
 PER_PAGE = 50
 router = APIRouter()
@@ -78,7 +89,9 @@ def dashboard_page(
 
 
 @router.get("/dashboard")
-def own_dashboard(request: Request, page: int = 1, who=Depends(current), conn=Depends(db)):
+def own_dashboard(
+    request: Request, page: int = page_number(), who=Depends(current), conn=Depends(db)
+):
     """The collector's own dashboard; no session goes to /login, ops to /ops."""
     if who is None:
         return RedirectResponse("/login", 303)
@@ -89,7 +102,11 @@ def own_dashboard(request: Request, page: int = 1, who=Depends(current), conn=De
 
 @router.get("/collectors/{collector_id}/dashboard")
 def any_dashboard(
-    request: Request, collector_id: str, page: int = 1, who=Depends(current), conn=Depends(db)
+    request: Request,
+    collector_id: str = path_field(EMAIL_MAX),
+    page: int = page_number(),
+    who=Depends(current),
+    conn=Depends(db),
 ):
     """Ops: that collector's dashboard, read-only. A collector: their own is a 303 to
     /dashboard, anyone else's a 404 (never confirming that others exist)."""

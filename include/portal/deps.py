@@ -1,7 +1,8 @@
 """What every page of the portal shares, as FastAPI dependencies and small helpers: the portal's
 state (templates, cookie signer, secrets, Dropbox app, warehouse pool) kept on ``app.state``,
-the request-scoped warehouse connection and where it is committed, the current session, the
-CSRF checks of forms posted with and without a session, and the common refusals.
+the request-scoped warehouse connection, ``commit`` (which every write route calls before it
+builds its answer), the current session, the CSRF checks of forms posted with and without a
+session, and the common refusals.
 
 Throttling of logins is the domain's (``collector.accounts.authenticate``); the login page only
 turns its answer into a 429 with ``Retry-After``.
@@ -9,24 +10,62 @@ turns its answer into a 429 with ``Retry-After``.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import psycopg2
 import psycopg2.pool
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from collector.accounts import logins
 
 SESSION_COOKIE = "collector_session"
 LOGIN_CSRF_COOKIE = "collector_login_csrf"
+DEVICE_COOKIE = (
+    "collector_device"  # accounts this browser logged in to (collector.accounts.throttle)
+)
+DEVICE_TTL = timedelta(days=180)
+DEVICE_ACCOUNTS = 5  # the most accounts one browser is remembered for
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+log = logging.getLogger("portal")
+
+# Every value a page takes is bounded, and refused with a sentence (``portal.security``) when
+# longer or holding a control character: nothing unbounded reaches the warehouse or Argon2.
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control character but tab, newlines
+EMAIL_MAX = 254  # RFC 5321's longest forward path
+SECRET_MAX = 200  # tokens and CSRF tokens we issue are 32-64 characters
+RECEIVER_MAX = 254  # the payout providers' own limits are checked by the domain, with a sentence
+PAGE_MAX = 100_000
+
+
+def form_field(max_length: int):
+    """A form field of at most ``max_length`` characters without control characters
+    (missing: empty)."""
+    return Form("", max_length=max_length, pattern=PLAIN_TEXT)
+
+
+def query_field(max_length: int):
+    """The same for a query parameter."""
+    return Query("", max_length=max_length, pattern=PLAIN_TEXT)
+
+
+def path_field(max_length: int):
+    """The same for a path parameter."""
+    return Path(max_length=max_length, pattern=PLAIN_TEXT)
+
+
+def page_number():
+    """``?page=``: 1 to ``PAGE_MAX``."""
+    return Query(1, ge=1, le=PAGE_MAX)
+
 
 # (account, the session's CSRF token) for a live session, as ``current`` returns it.
 Who = tuple[logins.Account, str]
@@ -57,28 +96,48 @@ def portal_state(request: Request) -> PortalState:
     return request.app.state.portal
 
 
-@contextlib.contextmanager
-def connection(pool: psycopg2.pool.ThreadedConnectionPool) -> Iterator:
-    """A pooled warehouse connection: committed when the block ends normally, rolled back on
-    any exception (the exception goes on), always returned to the pool. The one place where a
-    request's work is committed."""
-    conn = pool.getconn()
-    try:
-        yield conn
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        pool.putconn(conn)
+class NotSaved(Exception):
+    """The warehouse refused to commit a request's writes: nothing of it was kept. The app
+    answers 503 with a page that says so (``app.not_saved``), never the route's success page."""
 
 
 def db(request: Request) -> Iterator:
     """The request's warehouse connection (one per request: FastAPI caches the dependency, so
-    ``current`` and the route share it), committed by ``connection`` when the dependency is
-    closed after the route returns."""
-    with connection(portal_state(request).pool) as conn:
+    ``current`` and the route share it). Nothing is committed here: FastAPI closes this
+    dependency after the answer is sent, too late to tell anyone a write failed, so a route
+    that writes calls ``commit`` before it builds its answer. What is left open when the
+    dependency closes (reads, or writes of a route that did not commit) is rolled back."""
+    pool = portal_state(request).pool
+    conn = pool.getconn()
+    try:
         yield conn
+    finally:
+        try:
+            conn.rollback()
+        finally:
+            pool.putconn(conn)
+
+
+def commit(conn) -> None:
+    """Make the request's writes durable now, before the answer is built (the next request,
+    maybe on another connection or process, sees them). Raises ``NotSaved`` when the
+    warehouse refuses (a deferred constraint, a lost connection, a serialization failure):
+    the route's success page is then never sent. Logs the error's SQLSTATE, never its text
+    (which can quote the values written)."""
+    try:
+        conn.commit()
+    except psycopg2.Error as exc:
+        log.error("commit refused (%s %s): nothing saved", type(exc).__name__, exc.pgcode)
+        with_rollback(conn)
+        raise NotSaved from exc
+
+
+def with_rollback(conn) -> None:
+    """Roll back what is left of a failed transaction, if the connection still can."""
+    try:
+        conn.rollback()
+    except psycopg2.Error:
+        pass
 
 
 def current(request: Request, conn=Depends(db)) -> Who | None:
@@ -101,8 +160,45 @@ def render(request: Request, name: str, status: int = 200, **context) -> HTMLRes
 
 
 def secure(request: Request) -> bool:
-    """Whether cookies get ``Secure``: everywhere but on a local address."""
-    return request.url.hostname not in LOCAL_HOSTS
+    """Whether cookies get ``Secure``: over HTTPS (directly or from a trusted proxy), and
+    everywhere but on a local address."""
+    return request.url.scheme == "https" or request.url.hostname not in LOCAL_HOSTS
+
+
+def client_address(request: Request) -> str:
+    """The client's address as throttling counts it: the TCP peer, or what a trusted proxy
+    forwarded (``portal.security`` decides, before any route runs)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _device_signer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(portal_state(request).secret_key, salt="collector-device")
+
+
+def known_accounts(request: Request) -> frozenset[int]:
+    """The accounts this browser logged in to or set a password of, from its signed device
+    cookie (none when missing, forged or older than ``DEVICE_TTL``)."""
+    try:
+        ids = _device_signer(request).loads(
+            request.cookies.get(DEVICE_COOKIE, ""), max_age=int(DEVICE_TTL.total_seconds())
+        )
+    except BadSignature:
+        return frozenset()
+    return frozenset(i for i in ids if isinstance(i, int)) if isinstance(ids, list) else frozenset()
+
+
+def remember_device(request: Request, response: Response, account_id: int) -> None:
+    """Mark this browser as known to ``account_id`` (it proved the password or the emailed
+    link): login throttling for distributed guessing no longer holds it for that account."""
+    ids = [account_id, *sorted(known_accounts(request) - {account_id})][:DEVICE_ACCOUNTS]
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_signer(request).dumps(ids),
+        max_age=int(DEVICE_TTL.total_seconds()),
+        httponly=True,
+        secure=secure(request),
+        samesite="lax",
+    )
 
 
 def sessionless_form(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:

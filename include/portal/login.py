@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from collector.accounts import logins
+from collector.accounts import logins, passwords
 from portal.deps import (
+    EMAIL_MAX,
     LOGIN_CSRF_COOKIE,
+    SECRET_MAX,
     SESSION_COOKIE,
+    client_address,
+    commit,
     current,
     db,
+    form_field,
+    known_accounts,
     login_csrf_ok,
     login_form,
     now,
     portal_state,
+    query_field,
     refuse,
+    remember_device,
     render,
     secure,
     session_csrf_ok,
@@ -54,25 +62,27 @@ def login_page(request: Request) -> HTMLResponse:
 @router.post("/login")
 def login(
     request: Request,
-    email: str = Form(""),
-    password: str = Form(""),
-    csrf_token: str = Form(""),
+    email: str = form_field(EMAIL_MAX),
+    password: str = form_field(passwords.MAX_LENGTH),
+    csrf_token: str = form_field(SECRET_MAX),
     conn=Depends(db),
 ) -> Response:
     """303 to the start page with the session cookie; 403 for an expired form, 401 for wrong
     credentials, 429 with ``Retry-After`` while throttled (the login page again, each time)."""
     if not login_csrf_ok(request, csrf_token):
         return login_form(request, 403, error="The form expired. Please try again.")
-    client = request.client.host if request.client else "unknown"
-    result = logins.authenticate(conn, email, password, client, now())
+    result = logins.authenticate(
+        conn, email, password, client_address(request), now(), known_accounts(request)
+    )
     if result.account is None:
-        conn.commit()  # the failed attempt counts
+        commit(conn)  # the failed attempt counts, whatever happens next
         status = 429 if result.retry_after_s else 401
         response = login_form(request, status, error=result.message, email=email)
         if result.retry_after_s:
             response.headers["Retry-After"] = str(result.retry_after_s)
         return response
     raw, _ = logins.open_session(conn, result.account, now())
+    commit(conn)  # the session exists before the browser is told to use it
     response = RedirectResponse(start_page(result.account.role), 303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -83,12 +93,18 @@ def login(
         samesite="lax",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
+    remember_device(request, response, result.account.account_id)
     log.info("login: account %s (%s)", result.account.account_id, result.account.role)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: str = Form(""), who=Depends(current), conn=Depends(db)):
+def logout(
+    request: Request,
+    csrf_token: str = form_field(SECRET_MAX),
+    who=Depends(current),
+    conn=Depends(db),
+):
     """Ends the server-side session and drops its cookie (303 to ``/login?bye=1``)."""
     if who is None:
         return RedirectResponse("/login", 303)
@@ -96,13 +112,14 @@ def logout(request: Request, csrf_token: str = Form(""), who=Depends(current), c
         return refuse(request, 403, "The form expired. Please go back and try again.")
     raw = portal_state(request).signer.loads(request.cookies[SESSION_COOKIE])
     logins.close_session(conn, raw, now())
+    commit(conn)
     response = RedirectResponse("/login?bye=1", 303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
 @router.get("/set-password")
-def set_password_page(request: Request, token: str = "") -> HTMLResponse:
+def set_password_page(request: Request, token: str = query_field(SECRET_MAX)) -> HTMLResponse:
     response = sessionless_form(request, "set_password.html", token=token)
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
     return response
@@ -111,10 +128,10 @@ def set_password_page(request: Request, token: str = "") -> HTMLResponse:
 @router.post("/set-password")
 def set_password(
     request: Request,
-    token: str = Form(""),
-    password: str = Form(""),
-    confirm: str = Form(""),
-    csrf_token: str = Form(""),
+    token: str = form_field(SECRET_MAX),
+    password: str = form_field(passwords.MAX_LENGTH),
+    confirm: str = form_field(passwords.MAX_LENGTH),
+    csrf_token: str = form_field(SECRET_MAX),
     conn=Depends(db),
 ) -> Response:
     """Uses the single-use link: the login page on success; 400 with the form again for
@@ -127,13 +144,16 @@ def set_password(
             error="The two passwords are not the same.",
         )  # fmt: skip
     try:
-        logins.use_link(conn, token, password, now())
+        account = logins.use_link(conn, token, password, now())
     except logins.AccountError as exc:
         conn.rollback()
         return render(
             request, "set_password.html", 400, token=token, csrf=csrf_token, error=str(exc)
         )
-    return login_form(request, info="Your password is set. You can log in now.")
+    commit(conn)  # the old sessions and links end before the page says the password is set
+    response = login_form(request, info="Your password is set. You can log in now.")
+    remember_device(request, response, account.account_id)  # it proved the mailbox
+    return response
 
 
 @router.get("/reset")
@@ -143,13 +163,17 @@ def reset_page(request: Request) -> HTMLResponse:
 
 @router.post("/reset")
 def request_reset(
-    request: Request, email: str = Form(""), csrf_token: str = Form(""), conn=Depends(db)
+    request: Request,
+    email: str = form_field(EMAIL_MAX),
+    csrf_token: str = form_field(SECRET_MAX),
+    conn=Depends(db),
 ) -> HTMLResponse:
     """The same answer whether or not the email has an account; the link itself is made and
     mailed by the notifications pipeline (only its hash is ever stored)."""
     if not login_csrf_ok(request, csrf_token):
         return refuse(request, 403, "The form expired. Please try again.")
     logins.request_reset(conn, email, now())
+    commit(conn)
     return render(request, "message.html", title="Check your email", message=(
         "If an account exists for that address, a link to choose a new password is on its "
         "way. It works once, for two hours."

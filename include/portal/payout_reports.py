@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from collector.core.money import usd
 from collector.payouts import report
-from portal.deps import Who, current, db, refuse, render
+from portal.deps import Who, current, db, path_field, refuse, render
 
 log = logging.getLogger("portal")
 router = APIRouter()
@@ -44,7 +44,7 @@ def payout_reports(request: Request, who=Depends(current), conn=Depends(db)) -> 
 
 @router.get("/ops/payout-reports/{report_id}")
 def payout_report_page(
-    request: Request, report_id: str, who=Depends(current), conn=Depends(db)
+    request: Request, report_id: str = path_field(40), who=Depends(current), conn=Depends(db)
 ) -> Response:
     """The report's HTML exactly as written, found by id in ``payout_reports`` (never by a
     path from the request), and only while it matches its recorded SHA-256. The CSV is not
@@ -73,7 +73,11 @@ def payout_report_page(
         headers={
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
-            # The page is ours, but served as a record: no script, nothing loaded.
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            # The page is ours, but served as a record: no script, nothing loaded, no form,
+            # never framed (its own styles are inline, so this page keeps its own policy).
+            "Content-Security-Policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                "form-action 'none'; base-uri 'none'"
+            ),
         },
     )

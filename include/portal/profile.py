@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from collector.accounts import logins
 from collector.delivery import links
 from collector.payouts.profiles import ProfileError
-from portal.deps import Who, collector_form, current, db, now, portal_state, refuse, render
+from portal.deps import (
+    RECEIVER_MAX,
+    SECRET_MAX,
+    Who,
+    collector_form,
+    commit,
+    current,
+    db,
+    form_field,
+    now,
+    portal_state,
+    refuse,
+    render,
+)
 
 log = logging.getLogger("portal")
 router = APIRouter()
@@ -52,9 +65,9 @@ def profile(request: Request, who=Depends(current), conn=Depends(db)):
 @router.post("/profile")
 def change_profile(
     request: Request,
-    method: str = Form(""),
-    receiver: str = Form(""),
-    csrf_token: str = Form(""),
+    method: str = form_field(20),
+    receiver: str = form_field(RECEIVER_MAX),
+    csrf_token: str = form_field(SECRET_MAX),
     who=Depends(current),
     conn=Depends(db),
 ):
@@ -69,6 +82,7 @@ def change_profile(
         return profile_page(
             request, conn, who, 400, error=str(exc), method=method, receiver=receiver
         )
+    commit(conn)  # "Saved" is said only of what the warehouse kept
     log.info("payment details changed: account %s, %s", who[0].account_id, change.method)
     return profile_page(request, conn, who, saved=change)
 
@@ -76,8 +90,8 @@ def change_profile(
 @router.post("/profile/emails")
 def email_settings(
     request: Request,
-    digest: str = Form(""),
-    csrf_token: str = Form(""),
+    digest: str = form_field(10),
+    csrf_token: str = form_field(SECRET_MAX),
     who=Depends(current),
     conn=Depends(db),
 ):
@@ -87,4 +101,5 @@ def email_settings(
     if stop := collector_form(request, who, csrf_token, "get collector emails"):
         return stop
     emails.set_digest_subscription(conn, who[0].collector_id, digest == "on")
+    commit(conn)
     return profile_page(request, conn, who)

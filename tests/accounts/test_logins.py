@@ -27,6 +27,23 @@ def test_typo_suggestion(typed, suggested):
     assert logins.suggest_email(typed) == suggested
 
 
+def test_sessions_end_after_14_days_on_logout_and_on_a_new_password(warehouse):
+    """ASVS 3.3.1, 3.3.2: a session ends by itself after SESSION_TTL, on logout, and when the
+    password changes."""
+    account = logins.create_account(warehouse, "ann@example.com")
+    now = datetime.now(UTC)
+    raw, _ = logins.open_session(warehouse, account, now)
+    assert logins.session_account(warehouse, raw, now + logins.SESSION_TTL - timedelta(seconds=1))
+    assert logins.session_account(warehouse, raw, now + logins.SESSION_TTL) is None
+    logins.close_session(warehouse, raw, now)
+    assert logins.session_account(warehouse, raw, now) is None
+    other, _ = logins.open_session(warehouse, account, now)
+    link = logins.issue_link(warehouse, account, "reset_password", now)
+    logins.use_link(warehouse, link, PASSWORD, now)
+    assert logins.session_account(warehouse, other, now) is None
+    warehouse.rollback()
+
+
 def test_links_are_single_use_and_expire(warehouse):
     account = logins.create_account(warehouse, "ann@example.com")
     now = datetime.now(UTC)

@@ -17,6 +17,7 @@ import psycopg2.extensions
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from collector.accounts import passwords, throttle
 from collector.core.clock import previous_week
 from collector.core.identity import mask_receiver, normalize_email
 from collector.payouts.profiles import set_payment_profile
@@ -24,13 +25,10 @@ from collector.payouts.profiles import set_payment_profile
 _HASHER = PasswordHasher()  # argon2-cffi's default type is Argon2id
 # Verified when the email has no account, so both answers take as long (no account probing).
 _DUMMY_HASH = _HASHER.hash("no account has this password")
-MIN_PASSWORD = 10
 LINK_TTL = {"set_password": timedelta(days=7), "reset_password": timedelta(hours=2)}
 SESSION_TTL = timedelta(days=14)
-THROTTLE_WINDOW = timedelta(minutes=15)
 RESET_EVERY = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_CLIENT = 20
+MAX_EMAIL = 254  # RFC 5321's longest path: no longer address reaches a mailbox
 COMMON_DOMAINS = (
     "gmail.com",
     "yahoo.com",
@@ -46,6 +44,10 @@ COMMON_DOMAINS = (
     "mail.com",
 )
 LOGIN_REFUSED = "That email and password do not match an account."
+LINK_REFUSED = (
+    "This link has expired or was already used, or a newer link replaced it. Use the link in "
+    "the newest email, or ask for a new one on the login page."
+)
 
 
 class AccountError(ValueError):
@@ -75,9 +77,13 @@ def suggest_email(email: str) -> str | None:
     return f"{local}@{best}" if _distance(domain, best) <= 2 else None
 
 
-def hash_password(password: str) -> str:
-    if len(password or "") < MIN_PASSWORD:
-        raise AccountError(f"Choose a password of at least {MIN_PASSWORD} characters.")
+def hash_password(password: str, email: str = "") -> str:
+    """The Argon2id hash of a new password that ``passwords.refusal`` accepts (ASVS 2.1: 12 to
+    1,024 characters, not common or breached, nothing else required); AccountError saying why
+    otherwise."""
+    why = passwords.refusal(password or "", email)
+    if why:
+        raise AccountError(why)
     return _HASHER.hash(password)
 
 
@@ -132,9 +138,20 @@ def find_account(conn: psycopg2.extensions.connection, email: str) -> Account | 
 def issue_link(
     conn: psycopg2.extensions.connection, account: Account, purpose: str, now: datetime
 ) -> str:
-    """A single-use token for a set-password or reset link; only its hash is stored."""
+    """A single-use token for a set-password or reset link; only its hash is stored. Every
+    older unused link of the account stops working (only the newest email's link opens)."""
     raw = secrets.token_urlsafe(32)
     with conn.cursor() as cur:
+        # One account's links are issued one at a time: two at once cannot both stay valid.
+        cur.execute(
+            "SELECT 1 FROM portal_accounts WHERE account_id = %s FOR UPDATE",
+            (account.account_id,),
+        )
+        cur.execute(
+            """UPDATE portal_tokens SET superseded_at = %s
+               WHERE account_id = %s AND used_at IS NULL AND superseded_at IS NULL""",
+            (now, account.account_id),
+        )
         cur.execute(
             """INSERT INTO portal_tokens (token_hash, account_id, purpose, expires_at)
                VALUES (%s, %s, %s, %s)""",
@@ -146,20 +163,24 @@ def issue_link(
 def use_link(
     conn: psycopg2.extensions.connection, raw: str, password: str, now: datetime
 ) -> Account:
-    """Set the password with a link token, once: expired, used or unknown tokens are refused."""
-    new_hash = hash_password(password)
+    """Set the password with a link token, once: expired, used, superseded or unknown tokens
+    are refused (the link is checked before the password, so a dead link is said first)."""
     with conn.cursor() as cur:
         cur.execute(
-            """UPDATE portal_tokens SET used_at = %s
-               WHERE token_hash = %s AND used_at IS NULL AND expires_at > %s
-               RETURNING account_id""",
-            (now, _sha256(raw or ""), now),
+            """SELECT t.account_id, a.email FROM portal_tokens t JOIN portal_accounts a
+                   USING (account_id)
+               WHERE t.token_hash = %s AND t.used_at IS NULL AND t.superseded_at IS NULL
+                 AND t.expires_at > %s
+               FOR UPDATE OF t""",
+            (_sha256(raw or ""), now),
         )
         row = cur.fetchone()
         if row is None:
-            raise AccountError(
-                "This link has expired or was already used. Ask for a new one on the login page."
-            )
+            raise AccountError(LINK_REFUSED)
+        new_hash = hash_password(password, row[1])  # refused: nothing written, link still good
+        cur.execute(
+            "UPDATE portal_tokens SET used_at = %s WHERE token_hash = %s", (now, _sha256(raw))
+        )
         cur.execute(
             """UPDATE portal_accounts SET password_hash = %s, password_set_at = %s
                WHERE account_id = %s RETURNING account_id, email, role, collector_id""",
@@ -211,57 +232,38 @@ def authenticate(
     password: str,
     client: str,
     now: datetime,
+    known_accounts: frozenset[int] = frozenset(),
 ) -> LoginResult:
-    """Check a login. The refusal is the same whether or not the email has an account; too
-    many failures for the account or the client address are throttled for a while."""
+    """Check a login from ``client`` (an address), in a browser known to ``known_accounts``
+    (its device cookie). The refusal is the same whether or not the email has an account;
+    failures are slowed as ``throttle`` says: a wait answers before the password is checked."""
     email = normalize_email(email)
-    since = now - THROTTLE_WINDOW
+    if len(email) > MAX_EMAIL:
+        return LoginResult(None, LOGIN_REFUSED)  # no such account can exist; nothing recorded
+    throttle.lock(conn, email, client)
     with conn.cursor() as cur:
-        # Attempts from one address, and for one account, take turns (client first, then
-        # email, always in that order): parallel guesses cannot all read "under the limit".
         cur.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('portal-client:' || %s)),"
-            " pg_advisory_xact_lock(hashtext('portal-login:' || %s))",
-            (client, email),
-        )
-        cur.execute(
-            """SELECT (SELECT count(*) FROM portal_login_attempts
-                       WHERE email = %(email)s AND at > %(since)s AND NOT succeeded),
-                      (SELECT count(*) FROM portal_login_attempts
-                       WHERE client = %(client)s AND at > %(since)s AND NOT succeeded),
-                      (SELECT min(at) FROM (SELECT at FROM portal_login_attempts
-                       WHERE (email = %(email)s OR client = %(client)s) AND at > %(since)s
-                         AND NOT succeeded ORDER BY at DESC LIMIT 20) recent)""",
-            {"email": email, "client": client, "since": since},
-        )
-        by_account, by_client, oldest = cur.fetchone()
-        if by_account >= MAX_FAILURES_PER_ACCOUNT or by_client >= MAX_FAILURES_PER_CLIENT:
-            wait = int(((oldest or now) + THROTTLE_WINDOW - now).total_seconds()) + 1
-            return LoginResult(
-                None,
-                f"Too many failed attempts. Try again in {max(1, wait // 60)} minutes.",
-                max(wait, 1),
-            )
-        cur.execute(
-            """SELECT account_id, email, role, collector_id, password_hash
+            """SELECT account_id, email, role, collector_id, password_hash, password_set_at
                FROM portal_accounts WHERE email = %s""",
             (email,),
         )
         row = cur.fetchone()
-        stored = row[4] if row and row[4] else _DUMMY_HASH
-        try:
-            ok = _HASHER.verify(stored, password or "") and row is not None and row[4]
-        except (VerificationError, InvalidHashError):
-            ok = False
-        cur.execute(
-            "INSERT INTO portal_login_attempts (email, client, at, succeeded) VALUES (%s, %s, %s, %s)",
-            (email, client, now, bool(ok)),
-        )
-        if not ok:
-            suggestion = suggest_email(email)
-            message = LOGIN_REFUSED + (f" Did you mean {suggestion}?" if suggestion else "")
-            return LoginResult(None, message)
-        if _HASHER.check_needs_rehash(stored):
+    known = row is not None and row[0] in known_accounts
+    wait = throttle.wait_before_try(conn, email, client, known, row[5] if row else None, now)
+    if wait:
+        return LoginResult(None, throttle.wait_message(wait), wait.seconds)
+    stored = row[4] if row and row[4] else _DUMMY_HASH
+    try:
+        ok = _HASHER.verify(stored, password or "") and row is not None and bool(row[4])
+    except (VerificationError, InvalidHashError):
+        ok = False
+    throttle.record(conn, email, client, ok, known, now)
+    if not ok:
+        suggestion = suggest_email(email)
+        message = LOGIN_REFUSED + (f" Did you mean {suggestion}?" if suggestion else "")
+        return LoginResult(None, message)
+    if _HASHER.check_needs_rehash(stored):
+        with conn.cursor() as cur:
             cur.execute(
                 "UPDATE portal_accounts SET password_hash = %s WHERE account_id = %s",
                 (_HASHER.hash(password), row[0]),

@@ -6,6 +6,7 @@ Production sets the ``COLLECTOR_*`` variables (or Airflow connections) instead.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -138,6 +139,26 @@ def portal_secret() -> str:
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def portal_trusted_proxies() -> list[str]:
+    """The proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` the portal believes:
+    ``COLLECTOR_PORTAL_TRUSTED_PROXIES``, comma-separated addresses or networks
+    (``10.0.0.5, 10.1.0.0/16``). Default: none, the TCP peer is the client (login throttling
+    counts per client address, so a forged header must not choose it). Raises
+    :class:`ConfigurationError` for anything but addresses and networks (``*`` included:
+    trusting everyone is what the setting exists to avoid)."""
+    raw = os.environ.get("COLLECTOR_PORTAL_TRUSTED_PROXIES", "")
+    proxies = [p.strip() for p in raw.split(",") if p.strip()]
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                "COLLECTOR_PORTAL_TRUSTED_PROXIES must list the proxies' addresses or networks "
+                f"(like 10.0.0.5,10.1.0.0/16), got {proxy!r}"
+            ) from None
+    return proxies
 
 
 def token_keys() -> list[str]:
