@@ -220,6 +220,23 @@ def test_payment_details_changed_email_masks_the_receiver(mail, warehouse):
     assert "****8877" in changed["text"] and "PAYEE-998877" not in changed["text"] + changed["html"]
 
 
+def test_a_second_change_names_the_previous_details_masked(mail, warehouse):
+    account = logins.create_account(warehouse, "ann@example.com")
+    warehouse.commit()
+    _run()  # the welcome
+    logins.change_payment_profile(
+        warehouse, account, "paypal", "paula@gmail.com", datetime.now(UTC)
+    )
+    logins.change_payment_profile(
+        warehouse, account, "paypal", "pm.work@gmail.com", datetime.now(UTC)
+    )
+    warehouse.commit()
+    _run()
+    second = _by(mail(), "payment details were changed", "ann@example.com")[-1]
+    assert "PayPal pm…@gm…com instead of PayPal pa…@gm…com" in second["text"]
+    assert "paula@gmail.com" not in second["text"] + second["html"]
+
+
 @pytest.mark.slow  # a browser
 def test_email_html_renders_in_a_browser_and_links_resolve(
     mail, warehouse, warehouse_url, sandbox_url

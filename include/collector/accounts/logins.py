@@ -355,26 +355,9 @@ def change_payment_profile(
     method, receiver = set_payment_profile(conn, collector_id, method, value, account.email)
     next_payout = previous_week(now)  # the week the coming Tuesday pays
     with conn.cursor() as cur:
-        cur.execute(
-            """SELECT EXISTS (SELECT 1 FROM payout_batches WHERE week_start = %s
-                              AND state NOT IN ('rejected', 'cancelled'))""",
-            (next_payout,),
-        )
-        frozen = cur.fetchone()[0]
+        frozen, frozen_with = _coming_payout(cur, next_payout, collector_id)
         applies_from = next_payout + timedelta(days=7) if frozen else next_payout
-        cur.execute(
-            """SELECT i.provider, i.receiver FROM payout_items i JOIN payout_batches b
-               USING (batch_id)
-               WHERE b.week_start = %s AND b.state NOT IN ('rejected', 'cancelled')
-                 AND i.collector_id = %s ORDER BY i.item_id DESC LIMIT 1""",
-            (next_payout, collector_id),
-        )
-        item = cur.fetchone()
-        frozen_with = (
-            f"{'PayPal' if item[0] == 'paypal' else 'Payoneer'} {mask_receiver(*item)}"
-            if item
-            else None
-        )
+        old_masked, new_masked = mask_receiver(*old), mask_receiver(method, receiver)
         cur.execute(
             """INSERT INTO payment_profile_changes (collector_id, changed_by, changed_at,
                    old_method, old_receiver, new_method, new_receiver, applies_from)
@@ -384,33 +367,44 @@ def change_payment_profile(
                 account.email,
                 now,
                 old[0],
-                mask_receiver(*old),
+                old_masked,
                 method,
-                mask_receiver(method, receiver),
+                new_masked,
                 applies_from,
             ),
         )
+        payload = {
+            "method": method,
+            "receiver": new_masked,
+            "previous_method": old[0],
+            "previous_receiver": old_masked,  # the email says "instead of ..."
+            "applies_from": applies_from.isoformat(),
+        }
         cur.execute(
             """INSERT INTO collector_events (kind, collector_id, created_at, payload)
                VALUES ('payment_details_changed', %s, %s, %s)""",
-            (
-                collector_id,
-                now,
-                json.dumps(
-                    {
-                        "method": method,
-                        "receiver": mask_receiver(method, receiver),
-                        "previous_method": old[0],
-                        "applies_from": applies_from.isoformat(),
-                    }
-                ),
-            ),
+            (collector_id, now, json.dumps(payload)),
         )
-    return ProfileChange(
-        method,
-        mask_receiver(method, receiver),
-        applies_from,
-        frozen,
-        frozen_with,
-        old[0] is not None,
+    return ProfileChange(method, new_masked, applies_from, frozen, frozen_with, old[0] is not None)
+
+
+def _coming_payout(cur, week: date, collector_id: str) -> tuple[bool, str | None]:
+    """Whether the payout of ``week`` is frozen already, and what it pays this collector with
+    ("PayPal ma…@gm…com", masked), or None when the freeze holds no payment to them."""
+    cur.execute(
+        """SELECT EXISTS (SELECT 1 FROM payout_batches WHERE week_start = %s
+                          AND state NOT IN ('rejected', 'cancelled'))""",
+        (week,),
     )
+    frozen = cur.fetchone()[0]
+    cur.execute(
+        """SELECT i.provider, i.receiver FROM payout_items i JOIN payout_batches b
+           USING (batch_id)
+           WHERE b.week_start = %s AND b.state NOT IN ('rejected', 'cancelled')
+             AND i.collector_id = %s ORDER BY i.item_id DESC LIMIT 1""",
+        (week, collector_id),
+    )
+    item = cur.fetchone()
+    if item is None:
+        return frozen, None
+    return frozen, f"{'PayPal' if item[0] == 'paypal' else 'Payoneer'} {mask_receiver(*item)}"
