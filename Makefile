@@ -63,18 +63,23 @@ warehouse-up: venv
 demo: warehouse-up
 	@bash scripts/demo.sh
 
+# Tests run on every core (pytest-xdist), a file per worker at a time: module fixtures (a real
+# Airflow stack, a cluster) stay in one worker. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
 test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(LINT_IMPORTS)
-	$(BIN)/pytest
+	$(PYTEST)
 
 # Everything but the tests marked slow (`make airflow`'s real scheduler, browsers, > ~20 s each).
 test-fast: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(LINT_IMPORTS)
-	$(BIN)/pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
 browser:
@@ -135,7 +140,7 @@ lock:
 	rm -rf $(STATE)/lock-venv && $(PYTHON) -m venv $(STATE)/lock-venv
 	$(STATE)/lock-venv/bin/pip install --quiet "apache-airflow==3.3.2" apache-airflow-providers-postgres \
 	  apache-airflow-providers-standard pandas gspread google-auth psycopg2-binary ffmpeg-python \
-	  paypalrestsdk imageio-ffmpeg pgserver pytest ruff argon2-cffi zxcvbn dropbox import-linter \
+	  paypalrestsdk imageio-ffmpeg pgserver pytest pytest-xdist ruff argon2-cffi zxcvbn dropbox import-linter \
 	  openapi-core google-api-python-client
 	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
 

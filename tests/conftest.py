@@ -1,6 +1,11 @@
 """Shared fixtures: a real embedded PostgreSQL, a fresh database per test, real demo MP4s,
 and Airflow's metadata in a database `airflow` on that same server (as `make airflow` and
-`make demo` keep it). Environment is set before anything imports Airflow."""
+`make demo` keep it). Environment is set before anything imports Airflow.
+
+Under pytest-xdist (``make test`` runs ``-n 2``) every worker shares the one PostgreSQL server
+but has its own state folder (``.local/test/<worker>``: AIRFLOW_HOME, the portal secret, files),
+its own Airflow metadata database (``airflow_<worker>``) and its own sandbox on free ports; each
+test already has a database of its own. Nothing else is shared between workers."""
 
 from __future__ import annotations
 
@@ -15,8 +20,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STATE = ROOT / ".local" / "test"
+SERVER_STATE = ROOT / ".local" / "test"  # the embedded server, shared by every session
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under xdist, else ""
+STATE = SERVER_STATE / WORKER if WORKER else SERVER_STATE
 STATE.mkdir(parents=True, exist_ok=True)
+AIRFLOW_DATABASE = f"airflow_{WORKER}" if WORKER else "airflow"
 
 os.environ.update(
     {
@@ -47,13 +55,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # A shared hold on the server for this session: another pytest in the same checkout (a
     # second terminal) keeps it running when this one ends.
-    _SERVER_USERS.append(open(STATE / ".sessions.lock", "w"))  # held until the session ends
+    _SERVER_USERS.append(open(SERVER_STATE / ".sessions.lock", "w"))  # held to the end
     fcntl.flock(_SERVER_USERS[0], fcntl.LOCK_SH)
-    url = embedded.start(STATE / "warehouse", fast_unsafe=True)
+    url = embedded.start(SERVER_STATE / "warehouse", fast_unsafe=True)
     admin = url.rsplit("/", 1)[0] + "/postgres"
-    embedded.ensure_database(admin, "airflow")
+    embedded.ensure_database(admin, AIRFLOW_DATABASE)
     _SERVER["admin"] = admin
-    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_metadata_url(admin, "airflow")
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_metadata_url(
+        admin, AIRFLOW_DATABASE
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -67,7 +77,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     if "airflow.settings" in sys.modules:  # close Airflow's pool first, or its exit hook fails
         sys.modules["airflow.settings"].dispose_orm()  # on a server that is already gone
-    embedded.stop(STATE / "warehouse")
+    embedded.stop(SERVER_STATE / "warehouse")
 
 
 def airflow_metadata_url(admin_url: str, database: str) -> str:
