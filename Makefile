@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 LINT_IMPORTS = cd $(ROOT) && PYTHONPATH=$(ROOT)/include:$(ROOT)/plugins \
   $(BIN)/lint-imports --no-cache --no-logo .importlinter
 
-.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli cluster cluster-stop bench clean lock sandbox sandbox-stop portal portal-stop
+.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli cluster cluster-stop cluster-demo bench clean lock sandbox sandbox-stop portal portal-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
@@ -108,6 +108,13 @@ cluster: warehouse
 
 cluster-stop:
 	@bash scripts/cluster.sh stop
+
+# make demo's DAG sequence run by that cluster (a cluster of its own: stops a running one first).
+cluster-demo: warehouse
+	@bash scripts/cluster.sh stop >/dev/null
+	@if [ -z "$$COLLECTOR_DB_URL" ]; then $(BIN)/collector demo reset >/dev/null; fi
+	@COLLECTOR_CLUSTER_SCHEDULE=off bash scripts/cluster.sh start
+	@bash scripts/cluster.sh demo
 
 # Any airflow CLI command against make airflow's metadata database and settings, e.g.
 #   make airflow-cli ARGS="backfill create --dag-id score_aggregation --from-date 2026-11-16 --to-date 2026-11-23 --reprocess-behavior completed"

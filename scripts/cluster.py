@@ -122,10 +122,27 @@ def cluster_environment(base: dict[str, str]) -> dict[str, str]:
             **EMULATOR_KEYS,
         }
     )
+    env.update(machine_secrets())
+    if env.get("COLLECTOR_CLUSTER_SCHEDULE") == "off":  # runs only when triggered (cluster demo)
+        env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
     # Reviewers' browsers load quicklooks from the bucket (the emulator serves objects).
     quicklooks = env["COLLECTOR_QUICKLOOK_URL"].split("://", 1)[1]
     env.setdefault("COLLECTOR_QUICKLOOK_PUBLIC_URL", f"{s3}/{quicklooks}")
     return env
+
+
+def machine_secrets() -> dict[str, str]:
+    """What the settings would otherwise read from files under the state directory (the
+    warehouse URL, the token keys, the portal's cookie key), handed to every process as values:
+    each worker has a state directory of its own, so a setting read from a file there would
+    differ between workers (and between machines)."""
+    from collector.core import settings  # noqa: PLC0415
+
+    return {
+        "COLLECTOR_DB_URL": settings.database_url(),
+        "COLLECTOR_TOKEN_KEYS": ",".join(settings.token_keys()),
+        "COLLECTOR_PORTAL_SECRET": settings.portal_secret(),
+    }
 
 
 def components(env: dict[str, str]) -> dict[str, Component]:
@@ -163,12 +180,13 @@ def components(env: dict[str, str]) -> dict[str, Component]:
     restart = env.get("COLLECTOR_CLUSTER_RESTART_WORKERS", "on") != "off"
     for name in WORKERS:
         own = home / name
-        for folder in ("work", "tmp", "logs"):
+        for folder in ("work", "tmp", "logs", "state"):
             (own / folder).mkdir(parents=True, exist_ok=True)
         found[name] = Component(
             [airflow, "celery", "worker", "--celery-hostname", f"{name}@%h"],
             env={
                 "COLLECTOR_HOSTNAME": name,
+                "COLLECTOR_STATE_DIR": str(own / "state"),
                 "TMPDIR": str(own / "tmp"),
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(own / "logs"),
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port[name]),

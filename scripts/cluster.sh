@@ -19,4 +19,8 @@ fi
 curl -fs "$SANDBOX_URL/sheets/" >/dev/null 2>&1 || bash "$here/sandbox.sh" start
 eval "$(python -m sandbox connections --base-url "$SANDBOX_URL" --key-file "$COLLECTOR_STATE_DIR/sandbox-service-account.json" --state-dir "$COLLECTOR_STATE_DIR/sandbox" --smtp-port "${SANDBOX_SMTP_PORT:-8025}")"
 export COLLECTOR_PORTAL_URL="${COLLECTOR_PORTAL_URL:-http://127.0.0.1:${PORTAL_PORT:-8790}}"
+if [ "${1:-start}" = demo ]; then
+  # The cluster must run with COLLECTOR_CLUSTER_SCHEDULE=off (make cluster-demo starts it so).
+  exec python "$here/cluster_demo.py"
+fi
 exec python "$here/cluster.py" "${1:-start}"
