@@ -122,7 +122,7 @@ def cluster_environment(base: dict[str, str]) -> dict[str, str]:
             **EMULATOR_KEYS,
         }
     )
-    env.update(machine_secrets())
+    env.update(machine_secrets(env))
     if env.get("COLLECTOR_CLUSTER_SCHEDULE") == "off":  # runs only when triggered (cluster demo)
         env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
     # Reviewers' browsers load quicklooks from the bucket (the emulator serves objects).
@@ -131,18 +131,19 @@ def cluster_environment(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def machine_secrets() -> dict[str, str]:
+def machine_secrets(env: dict[str, str]) -> dict[str, str]:
     """What the settings would otherwise read from files under the state directory (the
     warehouse URL, the token keys, the portal's cookie key), handed to every process as values:
     each worker has a state directory of its own, so a setting read from a file there would
     differ between workers (and between machines)."""
     from collector.core import settings  # noqa: PLC0415
 
-    return {
-        "COLLECTOR_DB_URL": settings.database_url(),
-        "COLLECTOR_TOKEN_KEYS": ",".join(settings.token_keys()),
-        "COLLECTOR_PORTAL_SECRET": settings.portal_secret(),
+    values = {
+        "COLLECTOR_DB_URL": settings.database_url,
+        "COLLECTOR_TOKEN_KEYS": lambda: ",".join(settings.token_keys()),
+        "COLLECTOR_PORTAL_SECRET": settings.portal_secret,
     }
+    return {name: env.get(name) or value() for name, value in values.items()}
 
 
 def components(env: dict[str, str]) -> dict[str, Component]:
