@@ -97,7 +97,7 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
+def cluster(pg_server, sandbox_url, sandbox_home, sandbox_smtp_port, tmp_path_factory):
     import psycopg2
 
     from collector.core import db
@@ -121,7 +121,7 @@ def cluster(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "COLLECTOR_STATE_DIR": str(sandbox_home),
         "SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
-        "SANDBOX_SMTP_PORT": "0",
+        "SANDBOX_SMTP_PORT": str(sandbox_smtp_port),
         "COLLECTOR_DB_URL": warehouse_url,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://"
         + f"{base}/cluster_airflow_{tag}".split("://", 1)[1],
