@@ -179,17 +179,22 @@ def test_the_demo_runs_on_two_workers_with_every_file_in_the_bucket(cluster, san
     assert rows(conn, "SELECT count(*) FROM video_scores")[0][0] >= 5
     assert rows(conn, "SELECT count(*) FROM collector_dashboards")[0][0] >= 2
     assert s3.ls("collector/dashboards") and s3.ls("collector/payout_reports")
-    reports = rows(conn, "SELECT path FROM payout_reports")
-    assert reports and all(path.startswith("s3://collector/payout_reports/") for (path,) in reports)
+    reports = rows(conn, "SELECT html_path, csv_path FROM payout_reports")
+    files = [path for report in reports for path in report]
+    assert files and all(path.startswith("s3://collector/payout_reports/") for path in files)
+    assert all(s3.exists(path) for path in files)  # where the portal reads them
     paid = rows(conn, "SELECT count(*) FROM payout_items WHERE status = 'paid'")[0][0]
     assert paid == 2
     assert_paid_exactly_once(conn, sandbox_url)
     assert s3.exists("collector/releases/people-in-public-demo/1.0/manifest.json")
     assert s3.exists("collector/catalog/collections.json")
     hosts = rows(
-        _airflow(cluster), "SELECT hostname, count(*) FROM task_instance GROUP BY 1 ORDER BY 1"
+        _airflow(cluster),
+        "SELECT hostname, state, count(*) FROM task_instance GROUP BY 1, 2 ORDER BY 1, 2",
     )
-    assert {h for h, _ in hosts} == set(WORKERS), hosts  # both ran tasks, nothing else did
+    ran = {host for host, state, _ in hosts if state in ("success", "failed", "up_for_retry")}
+    assert ran == set(WORKERS), hosts  # both ran tasks, nothing else did
+    assert {state for host, state, _ in hosts if not host} <= {"skipped"}, hosts
     # Nothing of the pipelines on the workers' own disks: files went to the bucket only.
     for worker in WORKERS:
         own = cluster.home / worker
@@ -223,7 +228,7 @@ def _kill_worker(cluster, name: str) -> list[int]:
 @pytest.mark.slow
 def test_a_worker_killed_mid_quicklooks_loses_nothing(cluster):
     conn, s3 = cluster.conn, cluster.bucket()
-    before = rows(conn, "SELECT video_id, activity_index FROM quicklooks WHERE status = 'ok'")
+    before = set(rows(conn, "SELECT video_id, activity_index, status FROM quicklooks"))
     assert before, "the demo test runs first and leaves quicklooks"
     with conn.cursor() as cur:  # every activity needs its quicklook again
         cur.execute("DELETE FROM quicklooks")
@@ -263,9 +268,11 @@ def test_a_worker_killed_mid_quicklooks_loses_nothing(cluster):
     print("tries:", [(t["try_number"], t["hostname"], t["state"]) for t in tries])
     assert tries[0]["hostname"] == victim["hostname"] and tries[0]["state"] != "success"
     assert tries[-1]["hostname"] == survivor and tries[-1]["state"] == "success"
-    after = rows(conn, "SELECT video_id, activity_index, image_uri FROM quicklooks WHERE status = 'ok'")  # fmt: skip
-    assert sorted((v, i) for v, i, _ in after) == sorted(before)  # nothing lost
-    assert all(s3.exists(uri) for _, _, uri in after)
+    after = rows(conn, "SELECT video_id, activity_index, status, image_uri FROM quicklooks")
+    # Nothing lost: every quicklook is back with the same outcome (and the self-serve videos
+    # ingested after the demo's quicklook run have theirs now), every image in the bucket.
+    assert before <= {(v, i, status) for v, i, status, _ in after}
+    assert all(s3.exists(uri) for *_, status, uri in after if status == "ok")
     assert victim["hostname"] in (cluster.home / "cluster.out").read_text()  # "... not restarted"
 
 
