@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 LINT_IMPORTS = cd $(ROOT) && PYTHONPATH=$(ROOT)/include:$(ROOT)/plugins \
   $(BIN)/lint-imports --no-cache --no-logo .importlinter
 
-.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli bench clean lock sandbox sandbox-stop portal portal-stop
+.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli cluster cluster-stop cluster-demo bench clean lock sandbox sandbox-stop portal portal-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
@@ -34,6 +34,7 @@ help:
 	@echo "make lint    ruff and the import rules (.importlinter)"
 	@echo "make airflow Airflow UI on http://localhost:8080 with our DAGs and connections"
 	@echo "make airflow-cli ARGS='...'  the airflow CLI on the same metadata database"
+	@echo "make cluster Airflow on Celery: Redis, two workers, an S3 emulator for every file (make cluster-stop)"
 	@echo "make portal  the collectors' portal on http://127.0.0.1:8790"
 	@echo "make bench   benchmarks under bench/ (figures go in the README; ~3 min the first time)"
 
@@ -103,6 +104,23 @@ format: venv
 airflow: warehouse
 	@bash scripts/airflow.sh
 
+# Airflow on the CeleryExecutor as production runs it, on this machine: Redis (Debian's, installed
+# when missing), two Celery workers sharing no disk, every file in an S3 emulator's bucket, the
+# configuration of config/cluster.env (docker-compose.yaml's too). In the background; ports from
+# COLLECTOR_CLUSTER_PORT_BASE (18400): UI on 18480. See scripts/cluster.py.
+cluster: warehouse
+	@bash scripts/cluster.sh start
+
+cluster-stop:
+	@bash scripts/cluster.sh stop
+
+# make demo's DAG sequence run by that cluster (a cluster of its own: stops a running one first).
+cluster-demo: warehouse
+	@bash scripts/cluster.sh stop >/dev/null
+	@if [ -z "$$COLLECTOR_DB_URL" ]; then $(BIN)/collector demo reset >/dev/null; fi
+	@COLLECTOR_CLUSTER_SCHEDULE=off bash scripts/cluster.sh start
+	@bash scripts/cluster.sh demo
+
 # Any airflow CLI command against make airflow's metadata database and settings, e.g.
 #   make airflow-cli ARGS="backfill create --dag-id score_aggregation --from-date 2026-11-16 --to-date 2026-11-23 --reprocess-behavior completed"
 airflow-cli: warehouse
@@ -141,7 +159,8 @@ lock:
 	$(STATE)/lock-venv/bin/pip install --quiet "apache-airflow==3.3.2" apache-airflow-providers-postgres \
 	  apache-airflow-providers-standard pandas gspread google-auth psycopg2-binary ffmpeg-python \
 	  paypalrestsdk imageio-ffmpeg pgserver pytest pytest-xdist ruff argon2-cffi zxcvbn dropbox import-linter \
-	  openapi-core google-api-python-client
+	  openapi-core google-api-python-client apache-airflow-providers-celery s3fs "moto[s3]" flask \
+	  flask-cors "python-dateutil<3"
 	@echo "review the diff: $(STATE)/lock-venv/bin/pip freeze"
 
 clean:

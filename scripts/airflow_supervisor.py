@@ -30,6 +30,7 @@ import time
 import urllib.request
 import uuid
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -39,6 +40,17 @@ MARKER = "COLLECTOR_AIRFLOW_STACK"
 CRASH_WINDOW_S = 600
 MAX_CRASHES = 5
 STOP_GRACE_S = 20
+
+
+@dataclass
+class Component:
+    """A process the supervisor runs: its command, environment on top of the stack's, and
+    working directory (``make cluster`` gives each Celery worker its own)."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    restart: bool = True  # False: a component that dies stays down (a lost machine)
 
 
 def stack_environment(env: dict[str, str]) -> dict[str, str]:
@@ -76,14 +88,16 @@ def stack_processes(marker: str, sessions: set[int]) -> list[psutil.Process]:
 
 
 class Stack:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], components: dict[str, Component] | None = None):
         self.env = stack_environment(env)
         self.marker = self.env[MARKER]
         self.logs = Path(self.env["AIRFLOW_HOME"]) / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        self.components = components or {name: Component(self.command(name)) for name in COMPONENTS}
         self.procs: dict[str, subprocess.Popen] = {}
         self.sessions: set[int] = set()  # every session a component (or its restart) led
         self.crashes: deque[float] = deque()
+        self.down: set[str] = set()  # components that died and are not restarted
         self.stopping = False
 
     def command(self, name: str) -> list[str]:
@@ -93,10 +107,12 @@ class Stack:
         return [airflow, name]
 
     def start(self, name: str) -> None:
+        component = self.components[name]
         log = (self.logs / f"{name}.log").open("a")
         self.procs[name] = subprocess.Popen(
-            self.command(name),
-            env=self.env,
+            component.argv,
+            env={**self.env, **component.env},
+            cwd=component.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -127,7 +143,11 @@ class Stack:
         while not self.stopping:
             time.sleep(1)
             for name, proc in list(self.procs.items()):
-                if self.stopping or proc.poll() is None:
+                if self.stopping or proc.poll() is None or name in self.down:
+                    continue
+                if not self.components[name].restart:
+                    self.down.add(name)
+                    print(f"{name} exited with code {proc.returncode}; not restarted", flush=True)
                     continue
                 now = time.monotonic()
                 self.crashes.append(now)
@@ -184,7 +204,7 @@ def main() -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    for name in COMPONENTS:
+    for name in stack.components:
         stack.start(name)
     port = stack.env["AIRFLOW__API__PORT"]
     if stack.wait_for_api():

@@ -10,6 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+ENV_FILE = "config/cluster.env"  # what `make cluster` ran with (scripts/cluster.py reads it)
 SERVICES = COMPOSE["services"]
 AIRFLOW_SERVICES = {
     "airflow-init",
@@ -25,11 +26,48 @@ def test_the_official_airflow_3_services_our_warehouse_and_portal_are_there():
     assert {"postgres", "warehouse", "redis", "portal", *AIRFLOW_SERVICES} == set(SERVICES)
 
 
-def test_celery_pieces_are_behind_the_celery_profile():
-    assert SERVICES["redis"]["profiles"] == ["celery"]
-    assert SERVICES["airflow-worker"]["profiles"] == ["celery"]
-    core = set(SERVICES) - {"redis", "airflow-worker"}
-    assert all("profiles" not in SERVICES[name] for name in core)
+def cluster_env() -> dict[str, str]:
+    """config/cluster.env as compose's env_file reads it (KEY=value lines)."""
+    lines = (ROOT / ENV_FILE).read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {key: value for key, value in pairs}
+
+
+def effective_env(name: str) -> dict[str, str]:
+    """What a service's processes see: the env_file, then ``environment`` on top."""
+    service = SERVICES[name]
+    files = service.get("env_file", [])
+    files = [files] if isinstance(files, str) else files
+    base = cluster_env() if ENV_FILE in files else {}
+    return {**base, **service.get("environment", {})}
+
+
+def test_celery_is_the_executor_and_runs_without_a_profile():
+    """The cluster that ran here (make cluster) is what compose starts: Redis and workers too."""
+    assert cluster_env()["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert all("profiles" not in service for service in SERVICES.values())
+    assert SERVICES["airflow-worker"]["command"] == "celery worker"
+    assert "redis" in SERVICES["airflow-worker"]["depends_on"]
+
+
+def test_one_configuration_the_cluster_script_and_compose_share():
+    """Every Airflow service and the portal read config/cluster.env, and none overrides a key
+    of it: the file is the one place the executor, Celery options and storage URLs are set."""
+    shared = cluster_env()
+    for name in [*AIRFLOW_SERVICES, "portal"]:
+        service = SERVICES[name]
+        assert service.get("env_file") == ENV_FILE, name
+        assert not set(shared) & set(service.get("environment", {})), name
+    script = (ROOT / "scripts" / "cluster.py").read_text()
+    assert 'ENV_FILE = ROOT / "config" / "cluster.env"' in script
+
+
+def test_every_file_is_in_the_bucket_not_on_a_volume():
+    storage = {
+        k: v for k, v in cluster_env().items() if k.startswith("COLLECTOR_") and k.endswith("_URL")
+    }
+    assert len(storage) == 7 and all(v.startswith("s3://") for v in storage.values()), storage
+    assert set(COMPOSE["volumes"]) == {"postgres-db-volume", "warehouse-db-volume", "airflow-logs"}
 
 
 def test_every_named_volume_is_declared_and_every_declared_volume_used():
@@ -100,19 +138,16 @@ def test_the_business_time_zone_is_airflows_default_for_every_airflow_service():
     assert "default_timezone" in options["core"]["options"]
     assert not any("ui_timezone" in o for s in options.values() for o in s.get("options", {}))
     for name in AIRFLOW_SERVICES:
-        env = SERVICES[name]["environment"]
+        env = effective_env(name)
         assert env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] == "America/New_York", name
         assert not any("UI_TIMEZONE" in key for key in env), name
 
 
 def test_the_portal_reads_the_finance_reports_where_the_workers_write_them():
-    """The approval links a report on the portal; the portal serves the file the workers wrote
-    (its path is recorded in payout_reports), so both see the same volume at the same path."""
-    portal = SERVICES["portal"]
-    workers = SERVICES["airflow-worker"]
-    folder = workers["environment"]["COLLECTOR_PAYOUT_REPORTS_URL"].split(":-")[-1].rstrip("}")
-    assert portal["environment"]["COLLECTOR_PAYOUT_REPORTS_URL"].endswith(f":-{folder}}}")
-    mounts = {m.split(":")[0]: m.split(":")[1] for m in portal["volumes"]}
-    assert mounts["payout_reports"] == folder
-    assert f"payout_reports:{folder}" in workers["volumes"]
-    assert "COLLECTOR_PORTAL_URL" in workers["environment"]
+    """The approval links a report on the portal; the portal reads the object the workers wrote
+    (its URL is recorded in payout_reports): both take the bucket URL from the same env_file."""
+    portal, workers = effective_env("portal"), effective_env("airflow-worker")
+    url = workers["COLLECTOR_PAYOUT_REPORTS_URL"]
+    assert url.startswith("s3://") and portal["COLLECTOR_PAYOUT_REPORTS_URL"] == url
+    assert "COLLECTOR_PORTAL_URL" in workers
+    assert workers["COLLECTOR_PORTAL_SECRET"] and portal["COLLECTOR_PORTAL_SECRET"]

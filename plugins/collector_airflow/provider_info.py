@@ -204,4 +204,6 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Dropbox", "python-modules": [f"{HOOKS}.dropbox_api"]},
         ],
         "connection-types": CONNECTION_TYPES,
+        # s3:// for ObjectStoragePath without the Amazon provider (collector_airflow.fs.s3).
+        "filesystems": ["collector_airflow.fs.s3"],
     }

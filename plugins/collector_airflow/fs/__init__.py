@@ -1,0 +1,1 @@
+"""Filesystems this provider registers for ``ObjectStoragePath`` (Airflow's ``filesystems``)."""
