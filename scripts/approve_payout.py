@@ -69,8 +69,10 @@ def main() -> int:
     print(f"Approval pending: {detail['subject']}")
     for line in (detail.get("body") or "").splitlines():
         print(f"  | {line}")
-    # Answering within about a second of the task parking itself fails it (docs/airflow-facts.md).
-    time.sleep(3)
+    # An answer that resumes the task before the scheduler has heard that the parked try's
+    # process ended gets the resumed try failed and the approval asked again (Airflow 3.3.2;
+    # docs/airflow-facts.md). That process took 5 s to end on a loaded machine: wait 10 s.
+    time.sleep(10)
     _call(
         args.api,
         "PATCH",
