@@ -53,6 +53,8 @@ def score_videos(
     with conn.cursor() as cur:
         # Two runs over the same videos (a backfill overlapping the hourly run) take turns.
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('collector.scoring.scores'))")
+        # Sorts and hashes of a full re-score (200,000 videos) fit in memory, not on disk.
+        cur.execute("SET LOCAL work_mem = '128MB'")
         cur.execute(_query("score_videos"), {"video_ids": video_ids, "rules_version": version})
         scored, written, changed, activities = cur.fetchone()
     conn.commit()
