@@ -34,12 +34,6 @@ version_keys AS (
     FROM (SELECT app_version FROM target UNION SELECT min_app_version FROM target) x(version)
     WHERE version IS NOT NULL
 ),
-rating_labels AS (
-    SELECT r.video_id, r.activity_index, r.reviewer_email, label
-    FROM activity_ratings r
-    JOIN target t USING (video_id)
-    CROSS JOIN LATERAL unnest(r.labels) AS label
-),
 -- Subjects the video names who have no consent on file (FAQ 10): the video is held.
 consent_gaps AS (
     SELECT t.video_id, array_agg(s.subject ORDER BY s.n) AS missing
@@ -48,27 +42,45 @@ consent_gaps AS (
     WHERE NOT EXISTS (SELECT 1 FROM consent_records c WHERE c.subject_email = s.subject)
     GROUP BY t.video_id
 ),
--- One reviewer's verdict on one activity: the product of the labels' factors.
--- A label the rule set does not know counts as pending: no money on an unknown rule.
-reviewer_scores AS (
-    SELECT rl.video_id, rl.activity_index, rl.reviewer_email,
+-- A reviewer's verdict on one activity depends on the labels of the rating alone, so each
+-- distinct set of labels is scored once (there are few), not each rating: the product of the
+-- labels' factors. A label the rule set does not know counts as pending: no money on an
+-- unknown rule.
+label_sets AS (
+    SELECT DISTINCT r.labels FROM activity_ratings r JOIN target t USING (video_id)
+),
+label_set_scores AS (
+    SELECT ls.labels,
            CASE WHEN bool_or(lr.effect = 'factor' AND lr.factor = 0) THEN 0
                 ELSE round(exp(sum(CASE WHEN lr.effect = 'factor' AND lr.factor > 0 THEN ln(lr.factor) ELSE 0 END)), 6)
            END AS score,
            bool_or(coalesce(lr.effect, 'pending') = 'pending') AS pending,
            bool_or(lr.effect = 'block') AS blocks,
            bool_or(lr.effect = 'hold') AS holds
-    FROM rating_labels rl
+    FROM label_sets ls
+    CROSS JOIN LATERAL unnest(ls.labels) AS label
     LEFT JOIN label_rules lr USING (label)
-    GROUP BY rl.video_id, rl.activity_index, rl.reviewer_email
+    GROUP BY ls.labels
+),
+reviewer_scores AS (
+    SELECT r.video_id, r.activity_index, r.reviewer_email, s.score, s.pending, s.blocks, s.holds
+    FROM activity_ratings r
+    JOIN target t USING (video_id)
+    JOIN label_set_scores s USING (labels)
 ),
 activity_labels AS (
-    SELECT video_id, activity_index, array_agg(DISTINCT label ORDER BY label) AS labels
-    FROM rating_labels GROUP BY video_id, activity_index
+    SELECT r.video_id, r.activity_index, array_agg(DISTINCT label ORDER BY label) AS labels
+    FROM activity_ratings r
+    JOIN target t USING (video_id)
+    CROSS JOIN LATERAL unnest(r.labels) AS label
+    GROUP BY r.video_id, r.activity_index
 ),
+-- a video's labels: those of its activities (already distinct per activity)
 video_labels AS (
-    SELECT video_id, array_agg(DISTINCT label ORDER BY label) AS labels
-    FROM rating_labels GROUP BY video_id
+    SELECT al.video_id, array_agg(DISTINCT label ORDER BY label) AS labels
+    FROM activity_labels al
+    CROSS JOIN LATERAL unnest(al.labels) AS label
+    GROUP BY al.video_id
 ),
 -- The next submission of the same collector for the same collection (rate limit). Only paid
 -- videos are rate limited, and only by paid videos: a practice or self-serve video (also one
