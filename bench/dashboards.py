@@ -64,13 +64,19 @@ def configure(url: str, database: str) -> None:
     from sandbox.credentials import service_account_info
 
     admin(url, "quota", {"per_user": 10**9, "per_project": 10**9})
+    # A service account has no Drive storage of its own: new sheets go to a shared drive.
+    account = service_account_info(url)
+    drive = admin(
+        url, "shared-drives", {"name": "Collector platform", "writers": [account["client_email"]]}
+    )
     os.environ["AIRFLOW_CONN_COLLECTOR_WAREHOUSE"] = database
     os.environ["AIRFLOW_CONN_GOOGLE_SHEETS_DEFAULT"] = json.dumps(
         {
             "conn_type": "google_sheets",
             "extra": {
-                "keyfile_dict": service_account_info(url),
+                "keyfile_dict": account,
                 "api_base_url": url,
+                "drive_folder_id": drive["folder_id"],
                 "writes_per_minute": 10**9,
                 "reads_per_minute": 10**9,
             },
