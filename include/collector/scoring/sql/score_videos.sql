@@ -251,7 +251,11 @@ described AS (
 ),
 activity_upsert AS (
     INSERT INTO activity_scores (video_id, activity_index, score, reviewers, pending, labels)
-    SELECT video_id, activity_index, score, reviewers, pending, labels FROM activity_level
+    SELECT al.video_id, al.activity_index, al.score, al.reviewers, al.pending, al.labels
+    FROM activity_level al
+    LEFT JOIN activity_scores s USING (video_id, activity_index)
+    WHERE (s.score, s.reviewers, s.pending, s.labels)
+          IS DISTINCT FROM (al.score, al.reviewers, al.pending, al.labels)
     ON CONFLICT (video_id, activity_index) DO UPDATE SET
         score = EXCLUDED.score, reviewers = EXCLUDED.reviewers, pending = EXCLUDED.pending,
         labels = EXCLUDED.labels
@@ -272,9 +276,16 @@ video_upsert AS (
     INSERT INTO video_scores (video_id, collector_id, collection_id, collection_version,
                               rules_version, score, threshold, status, accepted, flags, reasons,
                               perfect, scored_at)
-    SELECT video_id, collector_id, collection_id, collection_version, %(rules_version)s, score,
-           score_threshold, status, status = 'accepted', flags, reasons, perfect, now()
-    FROM described
+    SELECT d.video_id, d.collector_id, d.collection_id, d.collection_version, %(rules_version)s,
+           d.score, d.score_threshold, d.status, d.status = 'accepted', d.flags, d.reasons,
+           d.perfect, now()
+    FROM described d
+    LEFT JOIN video_scores s USING (video_id)
+    WHERE (s.collector_id, s.collection_id, s.collection_version, s.rules_version, s.score,
+           s.threshold, s.status, s.flags, s.reasons, s.perfect)
+          IS DISTINCT FROM
+          (d.collector_id, d.collection_id, d.collection_version, %(rules_version)s, d.score,
+           d.score_threshold, d.status, d.flags, d.reasons, d.perfect)
     ON CONFLICT (video_id) DO UPDATE SET
         collector_id = EXCLUDED.collector_id, collection_id = EXCLUDED.collection_id,
         collection_version = EXCLUDED.collection_version, rules_version = EXCLUDED.rules_version,
