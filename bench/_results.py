@@ -13,6 +13,7 @@ import os
 import platform
 import shlex
 import sys
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,13 +50,33 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def filesystem(path: str) -> str:
+    """The type of the filesystem holding ``path`` (ext4, tmpfs, ...), from /proc/mounts."""
+    best, kind = "", "unknown"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return kind
+    resolved = str(Path(path).resolve())
+    for line in mounts:
+        _, point, fstype = line.split()[:3]
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(best):
+            best, kind = point, fstype
+    return kind
+
+
 def machine() -> dict:
-    """Cores, CPU model and load averages (1, 5, 15 min) at the start and now."""
+    """Cores, CPU model, load averages (1, 5, 15 min) at the start and now, and where the
+    embedded warehouse (COLLECTOR_STATE_DIR) and temporary files were: disk or memory."""
+    state = os.environ.get("COLLECTOR_STATE_DIR") or str(Path.cwd() / ".local")
     return {
         "cores": os.cpu_count(),
         "cpu": cpu_model(),
         "load_at_start": [round(x, 2) for x in STARTED_LOAD],
         "load_at_end": [round(x, 2) for x in os.getloadavg()],
+        "warehouse_fs": filesystem(state),
+        "tmp_fs": filesystem(tempfile.gettempdir()),
     }
 
 

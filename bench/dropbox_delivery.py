@@ -233,7 +233,8 @@ def record(args, rows: list[tuple], limit_s: float) -> None:
         f"delivering {files // 2:,} videos (1-10 MB, {mb / 1000:.2f} GB with their annotation "
         f"JSONs) for {args.users} users to the sandbox's Dropbox through the official SDK",
         f"first delivery {ours_first['s']:.1f} s, {ours_first['requests']:,} requests "
-        f"({ours_first['routes']}), {mb:,.0f} MB; `deliver()` per user, {args.threads} users at "
+        f"({', '.join(f'{n:,} {r}' for r, n in ours_first['routes'].items())}), {mb:,.0f} MB; "
+        f"`deliver()` per user, {args.threads} users at "
         "a time as the DAG maps them",
         f"one `files_upload(overwrite)` per file in sequence, no record, no content-hash check: "
         f"{ref_first['s']:.1f} s, {ref_first['requests']:,} requests",

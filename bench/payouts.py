@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import requests
 from _common import CONSENTS_SQL, admin, sandbox, scratch_database
@@ -217,7 +218,8 @@ def report(n: int, ours: Ours, naive: tuple[int, float, dict], limit: tuple[floa
     ours_s = ours.freeze_s + ours.report_s + ours.submit_s
     naive_total_s = naive_s / sampled * n
     row = Row(
-        f"weekly payout for {n:,} collectors ({2 * n:,} accepted videos, ${ours.total_usd}): "
+        f"weekly payout for {n:,} collectors ({2 * n:,} accepted videos, "
+        f"${Decimal(ours.total_usd):,.2f}): "
         "freeze + finance report + submit to the PayPal sandbox through paypalrestsdk",
         f"{ours_s:.1f} s (freeze {ours.freeze_s:.1f} s, report {ours.report_s:.1f} s, submit "
         f"{ours.submit_s:.1f} s); {calls['create']} create calls + {calls['token']} token",

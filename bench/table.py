@@ -51,9 +51,12 @@ def run_line(result: dict) -> str:
     m = result["machine"]
     start, end = m["load_at_start"][0], m["load_at_end"][0]
     note = f" {result['note']}" if result.get("note") else ""
+    places = ""
+    if "warehouse_fs" in m:
+        places = f"; warehouse data on {m['warehouse_fs']}, temporary files on {m['tmp_fs']}"
     return (
         f"- `{result['command']}`: {result['date']}, {m['cores']} cores ({m['cpu']}), "
-        f"load average {start:g} at start, {end:g} at end.{note}"
+        f"load average {start:g} at start, {end:g} at end{places}.{note}"
     )
 
 
