@@ -314,8 +314,14 @@ def score_ours(conn) -> tuple[Ours, list[str]]:
     """Ours: full score, rerun, rerun as a list of ids, and the increment; with the limits."""
     bare_s = bare(conn, None)
     full, full_s = timed(score_videos, conn)
-    _, rerun_s = timed(score_videos, conn)
-    listed, listed_s = timed(score_videos, conn, all_ids(conn))
+    # The set path and the list path twice each, interleaved, best of two: the cores are
+    # shared, and a burst of load on one of them would decide the comparison.
+    ids = all_ids(conn)
+    rerun_s = listed_s = math.inf
+    for _ in range(2):
+        rerun_s = min(rerun_s, timed(score_videos, conn)[1])
+        listed, seconds = timed(score_videos, conn, ids)
+        listed_s = min(listed_s, seconds)
     now = datetime.now(UTC)
     rated = new_ratings(conn, now)
     increment, increment_s = timed(
@@ -366,7 +372,7 @@ def report(videos: int, ours: Ours, rated: list[str], sampled: int, naive_s: flo
             f"<= 3x the limit: {'met' if full <= 3 * ours.bare_s else 'not met'}",
         ),
         Row(
-            f"full re-score, {size} (scores exist, nothing changes)",
+            f"full re-score, {size} (scores exist, nothing changes; best of 2)",
             f"{ours.rerun_s:.1f} s",
             f"{naive_full:.0f} s",
             f"{ours.bare_s:.2f} s",
@@ -375,7 +381,7 @@ def report(videos: int, ours: Ours, rated: list[str], sampled: int, naive_s: flo
             f"<= 3x the limit: {'met' if ours.rerun_s <= 3 * ours.bare_s else 'not met'}",
         ),
         Row(
-            f"same re-score given as an explicit list of {ours.listed.videos_scored:,} ids",
+            f"same re-score given as an explicit list of {ours.listed.videos_scored:,} ids (best of 2)",
             f"{listed:.1f} s ({listed / ours.rerun_s:.2f}x the set path)",
             f"{naive_full:.0f} s",
             f"{ours.bare_s:.2f} s",
