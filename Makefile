@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 LINT_IMPORTS = cd $(ROOT) && PYTHONPATH=$(ROOT)/include:$(ROOT)/plugins \
   $(BIN)/lint-imports --no-cache --no-logo .importlinter
 
-.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli cluster cluster-stop cluster-demo bench clean lock sandbox sandbox-stop portal portal-stop
+.PHONY: help venv browser warehouse warehouse-up demo test test-fast lint lint-imports format airflow airflow-cli cluster cluster-stop cluster-demo bench bench-table clean lock sandbox sandbox-stop portal portal-stop
 
 help:
 	@echo "make demo    set up everything and run the pipeline end to end (about 2 minutes)"
@@ -36,7 +36,8 @@ help:
 	@echo "make airflow-cli ARGS='...'  the airflow CLI on the same metadata database"
 	@echo "make cluster Airflow on Celery: Redis, two workers, an S3 emulator for every file (make cluster-stop)"
 	@echo "make portal  the collectors' portal on http://127.0.0.1:8790"
-	@echo "make bench   benchmarks under bench/ (figures go in the README; ~3 min the first time)"
+	@echo "make bench   benchmarks under bench/ (each writes bench/results/<name>.json; ~20 min)"
+	@echo "make bench-table  the README's benchmark table, generated from bench/results/*.json"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -152,6 +153,10 @@ bench: warehouse
 	$(BIN)/python bench/notifications.py
 	$(BIN)/python bench/release.py
 	$(BIN)/python bench/dropbox_delivery.py
+	$(BIN)/python bench/table.py
+
+bench-table: venv
+	$(BIN)/python bench/table.py
 
 # Re-resolve the pinned set (needs network access to PyPI).
 lock:

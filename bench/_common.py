@@ -18,11 +18,14 @@ import psycopg2
 from collector.core import db, settings
 
 # Every subject the seeded videos name gets a consent on file, as the app would have uploaded;
-# otherwise scoring holds the videos (FAQ 10) and nothing is accepted or paid.
+# otherwise scoring holds the videos (FAQ 10) and nothing is accepted or paid. Ingested long
+# ago, as the videos were: a consent ingested in the hour would make every video naming its
+# subject part of that hour's increment.
 CONSENTS_SQL = """
 INSERT INTO consent_records (consent_id, subject_email, collector_id, consented_at,
-        subject_confirmed_18_or_older, video_uri, file_name, sha256)
-    SELECT DISTINCT ON (s) 'C-' || s, s, collector_id, timestamptz '2025-01-01', true, '-', '-', '-'
+        subject_confirmed_18_or_older, video_uri, file_name, sha256, ingested_at)
+    SELECT DISTINCT ON (s) 'C-' || s, s, collector_id, timestamptz '2025-01-01', true, '-', '-', '-',
+           timestamptz '2025-01-01'
     FROM videos, unnest(subject_ids) s ORDER BY s
 """
 

@@ -8,17 +8,25 @@ Seeding is not timed. Ours: the outbox, rendered from templates with the warehou
 SMTP session by collector_airflow.tasks.notify.send_outbox. The reference renders the same way
 and sends through Airflow's SmtpHook opened per message (``send_email_smtp``), on ``--naive`` of
 them, and is extrapolated. Peak memory is Python's (tracemalloc) during each send.
+
+The limit is the SMTP sink's throughput: the same messages rendered beforehand and sent with
+smtplib, 500 per connection as ours does, nothing read or rendered while timed (``--naive`` of
+them). Ours cannot deliver faster than the server takes messages.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import smtplib
 import time
 import tracemalloc
 from datetime import UTC, date, datetime
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 
 from _common import admin, free_port, sandbox, scratch_database
+from _results import Row, times, write
 
 from collector.core import db
 
@@ -49,6 +57,109 @@ ANALYZE;
 """
 
 
+def send_ours(url: str, conn, collectors: int) -> dict:
+    """Seed, queue the digests and send them ours: seconds, sent, connections, peak bytes."""
+    from collector.notify import emails
+    from collector_airflow.tasks.notify import send_outbox
+
+    with conn.cursor() as cur:
+        cur.execute(SEED, {"n": collectors})
+    conn.commit()
+    queued = emails.enqueue_digests(conn, WEEK)
+    conn.commit()
+    print(f"set-up: {queued:,} digests queued for the week of {WEEK}", flush=True)
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = send_outbox()
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    sent = sum(result["sent"].values())
+    assert sent == queued, result
+    connections = admin(url, "mail/messages?summary=true")["connections"]
+    return {"s": seconds, "sent": sent, "connections": connections, "peak": peak}
+
+
+def sample_rows(conn, size: int) -> list:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT outbox_id, kind, collector_id, recipient, payload FROM email_outbox "
+            "ORDER BY outbox_id LIMIT %s",
+            (size,),
+        )
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
+
+
+def send_naive(url: str, conn, size: int) -> dict:
+    """The reference: the same messages, one SMTP connection (SmtpHook) per message."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    from collector.notify import emails
+
+    rows = sample_rows(conn, size)
+    before = admin(url, "mail/messages?summary=true")["connections"]
+    tracemalloc.start()
+    started = time.perf_counter()
+    for email in emails.render_batch(conn, rows, datetime.now(UTC)):
+        conn.commit()
+        with SmtpHook() as smtp:
+            smtp.send_email_smtp(
+                to=email.recipient, subject=email.subject, html_content=email.html,
+                custom_headers=email.headers,
+            )  # fmt: skip
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    connections = admin(url, "mail/messages?summary=true")["connections"] - before
+    return {"s": seconds, "sent": len(rows), "connections": connections, "peak": peak}
+
+
+def send_limit(smtp_port: int, conn, size: int) -> dict:
+    """The limit: the same messages rendered beforehand, sent 500 per SMTP connection."""
+    from collector.notify import emails
+
+    messages = []
+    for email in emails.render_batch(conn, sample_rows(conn, size), datetime.now(UTC)):
+        message = MIMEMultipart("alternative")  # as the mail hook builds it
+        message["From"], message["To"], message["Subject"] = (
+            "collector@visym.com", email.recipient, email.subject,
+        )  # fmt: skip
+        for name, value in email.headers.items():
+            message[name] = value
+        message.attach(MIMEText(email.text, "plain", "utf-8"))
+        message.attach(MIMEText(email.html, "html", "utf-8"))
+        messages.append((email.recipient, message.as_string()))
+    conn.commit()
+    started = time.perf_counter()
+    for start in range(0, len(messages), 500):
+        with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
+            for recipient, raw in messages[start : start + 500]:
+                smtp.sendmail("collector@visym.com", [recipient], raw)
+    return {"s": time.perf_counter() - started, "sent": len(messages)}
+
+
+def record(collectors: int, ours: dict, naive: dict, limit: dict) -> None:
+    ours_rate, naive_rate = ours["sent"] / ours["s"], naive["sent"] / naive["s"]
+    limit_rate = limit["sent"] / limit["s"]
+    row = Row(
+        f"weekly digest to {collectors:,} collectors through the local SMTP server (the "
+        "sandbox's aiosmtpd writing every message to disk), rendered from the outbox and "
+        "templates",
+        f"{ours_rate:,.0f} messages/s ({ours['sent']:,} in {ours['s']:.0f} s) over "
+        f"{ours['connections']:,} SMTP connections; peak {ours['peak'] / 1e6:.1f} MB",
+        f"same rendering, Airflow's `SmtpHook` opened per message: {naive_rate:,.0f} "
+        f"messages/s (measured on {naive['sent']:,} with {naive['connections']:,} connections), "
+        f"~{collectors / naive_rate:.0f} s for all; peak {naive['peak'] / 1e6:.1f} MB",
+        f"the SMTP sink's throughput, messages rendered beforehand, 500 per connection: "
+        f"{limit_rate:,.0f} messages/s (measured on {limit['sent']:,})",
+        times(ours_rate / naive_rate),
+        times(limit_rate / ours_rate),
+    )
+    write("notifications", [row], {"ours": ours, "naive": naive, "limit": limit})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--collectors", type=int, default=50_000)
@@ -63,65 +174,11 @@ def main() -> None:
         )
         os.environ.setdefault("COLLECTOR_PORTAL_SECRET", "bench")
         conn = db.connect(database)
-        with conn.cursor() as cur:
-            cur.execute(SEED, {"n": args.collectors})
-        conn.commit()
-
-        from collector.notify import emails
-        from collector_airflow.tasks.notify import send_outbox
-
-        queued = emails.enqueue_digests(conn, WEEK)
-        conn.commit()
-        print(f"set-up: {queued:,} digests queued for the week of {WEEK}", flush=True)
-
-        tracemalloc.start()
-        started = time.perf_counter()
-        result = send_outbox()
-        ours_s = time.perf_counter() - started
-        _, ours_peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        ours_sent = sum(result["sent"].values())
-        ours_connections = admin(url, "mail/messages?summary=true")["connections"]
-        assert ours_sent == queued, result
-
-        # Reference: the same messages, one SMTP connection (SmtpHook) per message.
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT outbox_id, kind, collector_id, recipient, payload FROM email_outbox "
-                "ORDER BY outbox_id LIMIT %s",
-                (args.naive,),
-            )
-            rows = cur.fetchall()
-        conn.commit()
-        before = admin(url, "mail/messages?summary=true")["connections"]
-        tracemalloc.start()
-        started = time.perf_counter()
-        for email in emails.render_batch(conn, rows, datetime.now(UTC)):
-            conn.commit()
-            with SmtpHook() as smtp:
-                smtp.send_email_smtp(
-                    to=email.recipient, subject=email.subject, html_content=email.html,
-                    custom_headers=email.headers,
-                )  # fmt: skip
-        naive_s = time.perf_counter() - started
-        _, naive_peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        naive_connections = admin(url, "mail/messages?summary=true")["connections"] - before
+        ours = send_ours(url, conn, args.collectors)
+        naive = send_naive(url, conn, args.naive)
+        limit = send_limit(smtp_port, conn, args.naive)
         conn.close()
-    ours_rate = ours_sent / ours_s
-    naive_rate = len(rows) / naive_s
-    print(
-        f"ours     : {ours_sent:,} digests in {ours_s:.1f} s = {ours_rate:,.0f} messages/s over "
-        f"{ours_connections} SMTP connections; peak {ours_peak / 1e6:.1f} MB"
-    )
-    print(
-        f"reference: one connection per message: {naive_rate:,.0f} messages/s (measured on "
-        f"{len(rows):,}, {naive_connections:,} connections), {args.collectors / naive_rate:.0f} s "
-        f"for all; peak {naive_peak / 1e6:.1f} MB"
-    )
-    print(f"ratio    : {ours_rate / naive_rate:.1f}x messages per second")
+    record(args.collectors, ours, naive, limit)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,7 @@ def ping(conn: psycopg2.extensions.connection) -> None:
         cur.execute("SELECT 1")
 
 
+@functools.cache
 def packaged_sql(package: str, name: str) -> str:
     """The text of ``<package>/sql/<name>.sql``: a stage's long set-based query, kept as SQL
     beside the module that runs it (``packaged_sql("collector.scoring", "score_videos")``).

@@ -27,11 +27,12 @@ target AS (
       -- Self-serve videos (FAQ 3) belong to their owner: never reviewed, never scored for pay.
       AND cv.kind <> 'self_serve'
 ),
-rating_labels AS (
-    SELECT r.video_id, r.activity_index, r.reviewer_email, label
-    FROM activity_ratings r
-    JOIN target t USING (video_id)
-    CROSS JOIN LATERAL unnest(r.labels) AS label
+-- semver_key() once per distinct version, not once per video: the function cannot be inlined
+-- (it reads a regexp_match) and costs ~50 us a call, most of a full re-score when called per row.
+version_keys AS (
+    SELECT version, semver_key(version) AS key
+    FROM (SELECT app_version FROM target UNION SELECT min_app_version FROM target) x(version)
+    WHERE version IS NOT NULL
 ),
 -- Subjects the video names who have no consent on file (FAQ 10): the video is held.
 consent_gaps AS (
@@ -41,27 +42,45 @@ consent_gaps AS (
     WHERE NOT EXISTS (SELECT 1 FROM consent_records c WHERE c.subject_email = s.subject)
     GROUP BY t.video_id
 ),
--- One reviewer's verdict on one activity: the product of the labels' factors.
--- A label the rule set does not know counts as pending: no money on an unknown rule.
-reviewer_scores AS (
-    SELECT rl.video_id, rl.activity_index, rl.reviewer_email,
+-- A reviewer's verdict on one activity depends on the labels of the rating alone, so each
+-- distinct set of labels is scored once (there are few), not each rating: the product of the
+-- labels' factors. A label the rule set does not know counts as pending: no money on an
+-- unknown rule.
+label_sets AS (
+    SELECT DISTINCT r.labels FROM activity_ratings r JOIN target t USING (video_id)
+),
+label_set_scores AS (
+    SELECT ls.labels,
            CASE WHEN bool_or(lr.effect = 'factor' AND lr.factor = 0) THEN 0
                 ELSE round(exp(sum(CASE WHEN lr.effect = 'factor' AND lr.factor > 0 THEN ln(lr.factor) ELSE 0 END)), 6)
            END AS score,
            bool_or(coalesce(lr.effect, 'pending') = 'pending') AS pending,
            bool_or(lr.effect = 'block') AS blocks,
            bool_or(lr.effect = 'hold') AS holds
-    FROM rating_labels rl
+    FROM label_sets ls
+    CROSS JOIN LATERAL unnest(ls.labels) AS label
     LEFT JOIN label_rules lr USING (label)
-    GROUP BY rl.video_id, rl.activity_index, rl.reviewer_email
+    GROUP BY ls.labels
+),
+reviewer_scores AS (
+    SELECT r.video_id, r.activity_index, r.reviewer_email, s.score, s.pending, s.blocks, s.holds
+    FROM activity_ratings r
+    JOIN target t USING (video_id)
+    JOIN label_set_scores s USING (labels)
 ),
 activity_labels AS (
-    SELECT video_id, activity_index, array_agg(DISTINCT label ORDER BY label) AS labels
-    FROM rating_labels GROUP BY video_id, activity_index
+    SELECT r.video_id, r.activity_index, array_agg(DISTINCT label ORDER BY label) AS labels
+    FROM activity_ratings r
+    JOIN target t USING (video_id)
+    CROSS JOIN LATERAL unnest(r.labels) AS label
+    GROUP BY r.video_id, r.activity_index
 ),
+-- a video's labels: those of its activities (already distinct per activity)
 video_labels AS (
-    SELECT video_id, array_agg(DISTINCT label ORDER BY label) AS labels
-    FROM rating_labels GROUP BY video_id
+    SELECT al.video_id, array_agg(DISTINCT label ORDER BY label) AS labels
+    FROM activity_labels al
+    CROSS JOIN LATERAL unnest(al.labels) AS label
+    GROUP BY al.video_id
 ),
 -- The next submission of the same collector for the same collection (rate limit). Only paid
 -- videos are rate limited, and only by paid videos: a practice or self-serve video (also one
@@ -116,11 +135,9 @@ checks AS MATERIALIZED (  -- evaluated once per video, not once per reference
            -- no version at all is outdated; one that cannot be read is reported, not
            -- outdated (docs/scoring.md)
            (t.min_app_version IS NOT NULL
-            AND (t.app_version IS NULL
-                 OR coalesce(semver_key(t.app_version) < semver_key(t.min_app_version), false)))
-               AS outdated,
-           (t.min_app_version IS NOT NULL AND t.app_version IS NOT NULL
-            AND semver_key(t.app_version) IS NULL) AS app_unreadable,
+            AND (t.app_version IS NULL OR coalesce(ak.key < mk.key, false))) AS outdated,
+           (t.min_app_version IS NOT NULL AND t.app_version IS NOT NULL AND ak.key IS NULL)
+               AS app_unreadable,
            coalesce(t.gps_accuracy_m > (SELECT gps_accuracy_max_m FROM rules), false) AS low_accuracy,
            (t.geofence_lat IS NOT NULL
             AND (t.latitude IS NULL
@@ -150,6 +167,8 @@ checks AS MATERIALIZED (  -- evaluated once per video, not once per reference
     JOIN video_level vl USING (video_id)
     JOIN next_submission ns USING (video_id)
     LEFT JOIN consent_gaps cg USING (video_id)
+    LEFT JOIN version_keys ak ON ak.version = t.app_version
+    LEFT JOIN version_keys mk ON mk.version = t.min_app_version
 ),
 flagged AS (
     SELECT c.*,
@@ -232,7 +251,11 @@ described AS (
 ),
 activity_upsert AS (
     INSERT INTO activity_scores (video_id, activity_index, score, reviewers, pending, labels)
-    SELECT video_id, activity_index, score, reviewers, pending, labels FROM activity_level
+    SELECT al.video_id, al.activity_index, al.score, al.reviewers, al.pending, al.labels
+    FROM activity_level al
+    LEFT JOIN activity_scores s USING (video_id, activity_index)
+    WHERE (s.score, s.reviewers, s.pending, s.labels)
+          IS DISTINCT FROM (al.score, al.reviewers, al.pending, al.labels)
     ON CONFLICT (video_id, activity_index) DO UPDATE SET
         score = EXCLUDED.score, reviewers = EXCLUDED.reviewers, pending = EXCLUDED.pending,
         labels = EXCLUDED.labels
@@ -253,9 +276,16 @@ video_upsert AS (
     INSERT INTO video_scores (video_id, collector_id, collection_id, collection_version,
                               rules_version, score, threshold, status, accepted, flags, reasons,
                               perfect, scored_at)
-    SELECT video_id, collector_id, collection_id, collection_version, %(rules_version)s, score,
-           score_threshold, status, status = 'accepted', flags, reasons, perfect, now()
-    FROM described
+    SELECT d.video_id, d.collector_id, d.collection_id, d.collection_version, %(rules_version)s,
+           d.score, d.score_threshold, d.status, d.status = 'accepted', d.flags, d.reasons,
+           d.perfect, now()
+    FROM described d
+    LEFT JOIN video_scores s USING (video_id)
+    WHERE (s.collector_id, s.collection_id, s.collection_version, s.rules_version, s.score,
+           s.threshold, s.status, s.flags, s.reasons, s.perfect)
+          IS DISTINCT FROM
+          (d.collector_id, d.collection_id, d.collection_version, %(rules_version)s, d.score,
+           d.score_threshold, d.status, d.flags, d.reasons, d.perfect)
     ON CONFLICT (video_id) DO UPDATE SET
         collector_id = EXCLUDED.collector_id, collection_id = EXCLUDED.collection_id,
         collection_version = EXCLUDED.collection_version, rules_version = EXCLUDED.rules_version,
