@@ -182,6 +182,7 @@ def test_static_html_dashboard_in_a_real_browser(boards, tmp_path, monkeypatch):
     assert (artifacts / "dashboard.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # ~60 s measured (the DAG, the share and the welcome mail through the sandbox)
 def test_a_collector_is_her_address_dashboard_and_mail_never_a_folded_one(
     seeded_warehouse, demo_area, landing, tmp_path, sheets_connection, smtp_connection, monkeypatch
 ):

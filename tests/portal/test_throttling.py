@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
 from portal_client import PASSWORD, http_client, invite, login, set_password
 
 from collector.accounts import logins, throttle
@@ -72,6 +73,7 @@ def test_a_trusted_proxys_forwarded_address_is_the_client(serve, warehouse):
     assert login(not_the_proxy, "ann@example.com").status_code == 303
 
 
+@pytest.mark.slow  # ~11 s: it waits out the growing delays (1, 2, 4 s)
 def test_an_attacker_hammering_an_email_is_slowed_and_cannot_keep_its_owner_out(serve, warehouse):
     """Finding 3. From one address: a few failures, then 429 with a Retry-After that grows
     (1, 2, 4 s); the owner at another address logs in all along (before: 5 failures locked the
