@@ -287,6 +287,23 @@ def _stack_processes(marker: str, sessions: set[int]) -> list[psutil.Process]:
     return found
 
 
+def _live(proc: psutil.Process) -> bool:
+    """Running and not a zombie: an executor's worker that has just exited stays a zombie until
+    its parent reaps it, and `is_running()` is true for it (seen in CI)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+
+
+def _describe(proc: psutil.Process) -> tuple:
+    """(pid, command line) for an assertion message, even if the process is gone meanwhile."""
+    try:
+        return proc.pid, proc.cmdline()
+    except psutil.Error:
+        return proc.pid, "(gone)"
+
+
 def _components(stack: Stack) -> set[int]:
     """The sessions the supervisor's components lead (each starts one)."""
     return {child.pid for child in psutil.Process(stack.process.pid).children()}
@@ -434,12 +451,12 @@ def test_sigterm_leaves_no_process_behind(stack):
     # what the session scan finds: it must hold every descendant still running.
     descendants = [p for c in sessions for p in psutil.Process(c).children(recursive=True)]
     alive = _stack_processes(stack.marker, sessions)
-    missed = [p for p in descendants if p.is_running() and p not in alive]
+    missed = [p for p in descendants if _live(p) and p not in alive]
     # ... the executor's workers, the API server's worker, the log server under them
-    assert len(alive) > 6 and not missed, [p.cmdline() for p in missed or alive]
+    assert len(alive) > 6 and not missed, [_describe(p) for p in missed or alive]
     os.kill(stack.process.pid, signal.SIGTERM)  # the supervisor (airflow.sh exec'd into it)
     stack.process.wait(90)
     out = (stack.home / "make-airflow.out").read_text()
     assert "no process of this stack is left" in out, out[-3000:]
-    left = [p for p in alive if p.is_running()] + _stack_processes(stack.marker, sessions)
-    assert not left, [(p.pid, p.cmdline()) for p in left]
+    left = [p for p in alive if _live(p)] + _stack_processes(stack.marker, sessions)
+    assert not left, [_describe(p) for p in left]
