@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from collector.core import settings
@@ -231,3 +231,21 @@ def test_a_neutral_cell_never_starts_a_formula(text):
     is_number = cell == text and text.lstrip("-").replace(".", "", 1).isdigit()
     assert not stripped or stripped[0] not in FORMULA_TRIGGERS or is_number
     assert cell in (text, "'" + text)
+
+
+@example(text="-3.50", locale="de_DE")
+@example(text="-", locale="en_US")
+@given(text=st.text(), locale=st.sampled_from(LOCALE_NAMES))
+def test_a_neutral_cell_typed_into_sheets_is_text_and_reads_as_given(text, locale):
+    """Invariant: outside text through :func:`neutral_cell`, written USER_ENTERED into a
+    spreadsheet of any emulated locale, is never stored as a formula; when it got a quote, it
+    reads back as the text given under every render option (Sheets keeps the apostrophe as a
+    flag, never in the value)."""
+    from sandbox.google.cells import is_formula
+
+    cell = neutral_cell(text)
+    stored, pattern = parse_user_entered(cell, locale)
+    assert not is_formula(stored, pattern), (cell, stored)
+    if cell != text:
+        for option in ("FORMULA", "UNFORMATTED_VALUE", "FORMATTED_VALUE"):
+            assert rendered(stored, option, pattern, locale) == text

@@ -1,12 +1,13 @@
 """Issue 21, formula injection: text from outside (a collection name ops typed, activity labels
 from the app) reaches each collector's sheet as text, never as a live formula, while our own
 Accepted? formula stays one. Through the DAG and the Google emulator, read back with
-``valueRenderOption=FORMULA``."""
+``valueRenderOption=FORMULA`` and ``FORMATTED_VALUE``."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from itertools import zip_longest
 from pathlib import Path
 
 import pytest
@@ -50,16 +51,19 @@ def test_collection_names_and_labels_are_text_and_accepted_stays_our_formula(
         [sheet_id] = cur.fetchone()
     warehouse.commit()
     book = GoogleSheetsHook().open(sheet_id)
-    cells = [
-        cell
-        for tab in ("Videos", "Payments", "Summary")
-        for row in book.values_get(f"'{tab}'", params={"valueRenderOption": "FORMULA"}).get(
-            "values", []
-        )
-        for cell in row
-    ]
-    live = [c for c in cells if isinstance(c, str) and c.startswith(("=", "+", "-", "@"))]
+    # A text cell reads the same as written (FORMULA) and as shown (FORMATTED_VALUE); a live
+    # formula shows what it computes. Sheets never returns the neutralizing apostrophe.
+    cells = []
+    for tab in ("Videos", "Payments", "Summary"):
+        written = book.values_get(f"'{tab}'", params={"valueRenderOption": "FORMULA"})
+        shown_tab = book.values_get(f"'{tab}'", params={"valueRenderOption": "FORMATTED_VALUE"})
+        rows = zip_longest(written.get("values", []), shown_tab.get("values", []), fillvalue=[])
+        for row, shown_row in rows:  # trailing empty cells are left out of either
+            cells += [(c, s) for c, s in zip_longest(row, shown_row, fillvalue="")]
+    cells = [(c, s) for c, s in cells if isinstance(c, str)]  # numbers are numbers
+    live = [c for c, s in cells if c != s]
     assert live and all(OUR_FORMULA.match(c) for c in live), live  # only Accepted?
-    assert any("HYPERLINK" in str(c) for c in cells)  # the name is there, as text
+    assert any(c.startswith("=HYPERLINK") for c, _ in cells)  # the name is there, as text
+    assert any(c.startswith("-2+3") for c, _ in cells)  # the label too
     shown = book.values_get("'Videos'!A2:I3").get("values", [])
     assert "#NAME?" not in str(shown) and {row[6] for row in shown} == {"YES", "NO"}

@@ -102,3 +102,24 @@ def test_typed_frame_names_every_bad_cell():
         typed_frame(rows, {"name": "str", "price": "decimal"})
     frame = typed_frame(rows[:2], {"count": "int", "name": "str"})
     assert list(frame.columns) == ["count", "name"] and frame.iloc[0]["count"] == 3
+
+
+def test_the_hook_writes_outside_text_as_text_and_only_declared_formulas_live(sheets_connection):
+    """Issue 21's guard at the hook: every write path (write_table, append_rows, write_ranges,
+    and so DataFrameToSheetOperator) writes a string that would start a formula as text; a
+    SheetFormula stays a formula. Read back as written (FORMULA) and as shown."""
+    from collector.core.cells import SheetFormula
+    from collector_airflow.hooks.sheets import GoogleSheetsHook
+
+    hook = GoogleSheetsHook()
+    book_id = hook.create_and_share("Test: formulas", worksheets=["T"])
+    ours = SheetFormula('=IF(1>=0,"YES","NO")')
+    evil = ['=HYPERLINK("https://evil.example","pay")', "+1+1", "-2+3", "@SUM(1)"]
+    hook.write_table(book_id, "T", ["a", "b", "c", "d", "e"], [[*evil, ours]], spare_rows=5)
+    hook.append_rows(book_id, "T", [[*evil, ours]])
+    hook.write_ranges(book_id, [{"range": "'T'!A4", "values": [[*evil, ours]]}])
+    book = hook.open(book_id)
+    written = book.values_get("'T'!A2:E4", params={"valueRenderOption": "FORMULA"})["values"]
+    shown = book.values_get("'T'!A2:E4")["values"]
+    assert written == [[*evil, str(ours)]] * 3
+    assert shown == [[*evil, "YES"]] * 3

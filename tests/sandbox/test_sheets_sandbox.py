@@ -192,3 +192,24 @@ def test_state_survives_a_restart(tmp_path):
     again = Store(tmp_path).get(book.spreadsheet_id)
     assert again.title == "Persistent" and again.sheets[0].get(0, 0) == "kept"
     assert [s.title for s in again.sheets] == ["Sheet1", "Second"]
+
+
+def test_raw_text_and_quoted_text_are_never_formulas(hook):
+    """ValueInputOption: RAW "=1+2" is the string "=1+2", not a formula; USER_ENTERED text
+    after an apostrophe is that text, never parsed, and the apostrophe is in no render option's
+    value (Sheets keeps it as a flag the editor shows). A USER_ENTERED formula is one."""
+    book = hook.get_conn().open_by_key(hook.create_and_share("Test: text", worksheets=["T"]))
+    sheet = book.worksheet("T")
+    sheet.update(
+        [['=IF(1>=0,"YES","NO")', '\'=IF(1>=0,"YES","NO")', "'007", "-2+3"]],
+        "A1:D1",
+        value_input_option="USER_ENTERED",
+    )
+    sheet.update([['=IF(1>=0,"YES","NO")', "=1+2"]], "A2:B2", value_input_option="RAW")
+    shown = sheet.get("A1:D2")
+    assert shown[0][:3] == ["YES", '=IF(1>=0,"YES","NO")', "007"]
+    assert shown[0][3] == "#NAME?"  # a leading minus starts a formula (the strict reading)
+    assert shown[1] == ['=IF(1>=0,"YES","NO")', "=1+2"]  # RAW: text as written
+    formulas = sheet.get("A1:D2", value_render_option="FORMULA")
+    assert formulas[0] == ['=IF(1>=0,"YES","NO")', '=IF(1>=0,"YES","NO")', "007", "=-2+3"]
+    assert sheet.get("C1", value_render_option="UNFORMATTED_VALUE") == [["007"]]  # text

@@ -264,14 +264,22 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 _NUMBER_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
 
 
+class SheetFormula(str):
+    """A formula we built (``=IF(...)``, ``=IMAGE(...)``): the only kind of text a sheet write
+    may leave live. Every other string is outside text to :func:`neutral_cell`, and the Sheets
+    hook passes every cell through it, so text cannot become a formula by being forgotten."""
+
+    __slots__ = ()
+
+
 def neutral_cell(value: Any) -> Any:
     """A cell that came from outside (names, receivers, notes, labels: anything a collector,
     reviewer or ops typed) as a spreadsheet may hold it: text whose first character (leading
     spaces aside) is one of :data:`FORMULA_TRIGGERS` gets a single quote in front, OWASP's rule,
     so Sheets and Excel show it as text instead of running it. Numbers, booleans, None and text
-    that is a plain number (``-3.50``: a negative amount is a number) are returned unchanged.
-    Our own formulas (``=IF(...)``, ``=IMAGE(...)``) must not be passed here."""
-    if not isinstance(value, str) or _NUMBER_TEXT.match(value):
+    that is a plain number (``-3.50``: a negative amount is a number) are returned unchanged,
+    and so is a :class:`SheetFormula`. Idempotent: a neutralized cell starts with the quote."""
+    if not isinstance(value, str) or isinstance(value, SheetFormula) or _NUMBER_TEXT.match(value):
         return value
     stripped = value.lstrip(" ")
     if stripped and stripped[0] in FORMULA_TRIGGERS:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import psycopg2.extensions
 
-from collector.core.cells import neutral_cell, neutral_row
+from collector.core.cells import SheetFormula, neutral_cell, neutral_row
 from collector.core.clock import BUSINESS_TZ, week_start
 from collector.core.db import packaged_sql
 from collector.core.money import sheet_money
@@ -104,8 +104,11 @@ class Dashboard:
 
 def sheet_cell(value: Any) -> Any:
     """A frame cell for the sheet: our own Accepted? formula (an :class:`Accepted` built from
-    two numbers) as is, anything else through :func:`collector.core.cells.neutral_cell`."""
-    return value if isinstance(value, Accepted) else neutral_cell(value)
+    two numbers) as a :class:`~collector.core.cells.SheetFormula`, its answer when it has no
+    formula, anything else through :func:`collector.core.cells.neutral_cell`."""
+    if isinstance(value, Accepted):
+        return SheetFormula(value.formula) if value.formula else value.answer
+    return neutral_cell(value)
 
 
 def accepted_cell(status: str | None, score: Decimal | None, threshold: Decimal) -> Accepted:

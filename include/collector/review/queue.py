@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg2.extensions
 
-from collector.core.cells import CellProblem, cell_ref, neutral_cell
+from collector.core.cells import CellProblem, SheetFormula, cell_ref, neutral_cell
 from collector.core.identity import normalize_email
 from collector.review.quicklook_jobs import NEWEST_CONSENTS
 from collector.review.ratings import REVIEWER_RATINGS, reviewer_rating_code
@@ -100,7 +100,7 @@ def quicklook_cell(
     local_image = image_uri.removeprefix("file://")
     if public_base and root and local_image.startswith(local_root):
         url = public_base.rstrip("/") + "/" + local_image[len(local_root) :]
-    return f'=IMAGE("{url}")'
+    return SheetFormula(f'=IMAGE("{url}")')
 
 
 def pending_rows(

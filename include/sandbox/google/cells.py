@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from sandbox.google.errors import ApiError
-from sandbox.google.locales import DEFAULT_LOCALE, parse_typed, show, show_date
+from sandbox.google.locales import DEFAULT_LOCALE, FORMULA, parse_typed, show, show_date
 
 _IF_FORMULA = re.compile(
     r'^=IF\(\s*(-?\d+(?:\.\d+)?)\s*(>=|<=|<>|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*,\s*"([^"]*)"\s*,'
@@ -51,16 +51,23 @@ def check_render_options(value: str, date_time: str) -> None:
 
 def parse_user_entered(value: Any, locale: str = DEFAULT_LOCALE) -> tuple[Any, str | None]:
     """What Sheets stores for USER_ENTERED input in ``locale`` and the pattern it implies
-    (:func:`sandbox.google.locales.parse_typed`): numbers, booleans, dates, formulas, text.
-    JSON numbers and booleans are kept as they are."""
+    (:func:`sandbox.google.locales.parse_typed`): numbers, booleans, dates, formulas (pattern
+    ``FORMULA``), text. JSON numbers and booleans are kept as they are."""
     if not isinstance(value, str):
         return value, None
     return parse_typed(value, locale)
 
 
-def evaluate(value: Any) -> Any:
-    """A cell's computed value: the ``=IF(a>=b,"YES","NO")`` form we use; =IMAGE shows no text."""
-    if isinstance(value, str) and value.startswith("="):
+def is_formula(value: Any, pattern: str | None) -> bool:
+    """Whether a stored cell holds a formula: only USER_ENTERED input parsed as one does; the
+    same characters written RAW, or typed after an apostrophe, are text."""
+    return pattern == FORMULA and isinstance(value, str)
+
+
+def evaluate(value: Any, pattern: str | None = None) -> Any:
+    """A cell's computed value: the ``=IF(a>=b,"YES","NO")`` form we use; =IMAGE shows no text.
+    Text (any cell whose ``pattern`` is not ``FORMULA``) is its own value."""
+    if is_formula(value, pattern):
         match = _IF_FORMULA.match(value.replace(" ", ""))
         if match:
             a, op, b, yes, no = match.groups()
@@ -77,7 +84,9 @@ def evaluate(value: Any) -> Any:
 
 def formatted(value: Any, pattern: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
     """A cell as people see it (FORMATTED_VALUE) in ``locale``."""
-    return show(evaluate(value), pattern, locale)
+    if is_formula(value, pattern):
+        return show(evaluate(value, pattern), None, locale)
+    return show(value, pattern, locale)
 
 
 def _number(value: Any) -> Any:
@@ -102,5 +111,5 @@ def rendered(
         return show_date(int(value), pattern, locale)
     if option == "FORMULA":
         return _number(value) if value is not None else ""
-    computed = evaluate(value)
+    computed = evaluate(value, pattern)
     return "" if computed is None else _number(computed)

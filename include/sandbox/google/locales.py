@@ -8,8 +8,14 @@ requesting user's locale"). Dates are serial numbers, whole days since 1899-12-3
 (``DateTimeRenderOption.SERIAL_NUMBER``).
 
 A parsed value keeps a *pattern* (what the input implied, as Sheets infers a number format):
-``None`` (plain number), ``"GROUPED"`` (typed with thousands separators), ``"CURRENCY"``,
-``"PERCENT"``, ``"DATE"`` (the locale's short date) or ``"ISO_DATE"``.
+``None`` (plain number, or text), ``"GROUPED"`` (typed with thousands separators),
+``"CURRENCY"``, ``"PERCENT"``, ``"DATE"`` (the locale's short date) or ``"ISO_DATE"``; and
+:data:`FORMULA` for a formula, the only way a stored string is one (``RAW`` input never is:
+"the input ``=1+2`` places the string ``=1+2`` in the cell, not a formula", ValueInputOption).
+
+Text typed with a leading apostrophe (``'=1+2``, ``'007``) is stored as the text after it and
+never parsed: the apostrophe is the Sheets UI's mark for "this is text", kept as a flag that the
+editor shows and the API's values never include (it reads ``=1+2`` under every render option).
 
 Assumptions (no public source found for the exact rules; our code must be safe either way):
 
@@ -32,6 +38,13 @@ Assumptions (no public source found for the exact rules; our code must be safe e
   few decimals as needed, an ISO-typed date in ISO, another date in the locale's short form.
 - A write replaces a cell's pattern with what its input implies (Google keeps a cell's number
   format across writes).
+- Formulas: input starting with ``=`` is one; so is input starting with ``+`` or ``-`` that is
+  not a number, amount, percent or date (``-2+3``, ``+A1``), stored as ``=`` and the input, as
+  spreadsheets inherited from Lotus 1-2-3 do. A sign alone or before digits and separators
+  only (``-``, ``-3.50`` in ``de_DE``) stays text, like any number in another locale's
+  notation. Whether Sheets reads ``+``/``-`` so is not documented; taken in the strict
+  direction, so that a test sees any such value we fail to neutralize (OWASP's CSV injection
+  rule lists both). ``@`` starts no formula in Sheets.
 """
 
 from __future__ import annotations
@@ -43,6 +56,8 @@ from decimal import Decimal
 from typing import Any
 
 EPOCH = date(1899, 12, 30)
+FORMULA = "FORMULA"  # the pattern of a cell that holds a formula
+_SIGNED_DIGITS = re.compile(r"^[+-][\d.,\s\u00a0\u202f']*$")
 
 
 @dataclass(frozen=True)
@@ -128,9 +143,12 @@ def _date(text: str, locale: str) -> tuple[int, str] | None:
 
 def parse_typed(text: str, locale: str) -> tuple[Any, str | None]:
     """What Sheets stores for a string written USER_ENTERED in ``locale``, and its pattern:
-    a formula as written, a number, a boolean, a date's serial number, or the text itself."""
+    a formula as written (pattern :data:`FORMULA`), a number, a boolean, a date's serial
+    number, the text after a leading apostrophe, or the text itself."""
+    if text.startswith("'"):
+        return text[1:], None
     if text.startswith("="):
-        return text, None
+        return text, FORMULA
     loc = LOCALES[locale]
     stripped = text.strip()
     if stripped.upper() in (loc.true, loc.false):
@@ -148,6 +166,8 @@ def parse_typed(text: str, locale: str) -> tuple[Any, str | None]:
     serial = _date(stripped, locale)
     if serial is not None:
         return serial
+    if text.startswith(("+", "-")) and not _SIGNED_DIGITS.match(stripped):
+        return "=" + text, FORMULA
     return text, None
 
 

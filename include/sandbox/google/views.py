@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from sandbox.a1 import column_letters
-from sandbox.google.cells import IMAGE_FORMULA, formatted
+from sandbox.google.cells import IMAGE_FORMULA, formatted, is_formula
 from sandbox.google.state import GoogleDep
 from sandbox.google.store import Sheet
 
@@ -64,16 +64,13 @@ def _sheet_html(sheet: Sheet, locale: str) -> str:
         cells = []
         for c in range(width):
             raw = sheet.get(r, c)
-            image = IMAGE_FORMULA.match(raw) if isinstance(raw, str) else None
+            formula = is_formula(raw, sheet.pattern(r, c))
+            image = IMAGE_FORMULA.match(raw) if formula else None
             if image:
                 cells.append(f'<td><img src="{html.escape(image.group(1))}" width="160"></td>')
             else:
                 text = html.escape(formatted(raw, sheet.pattern(r, c), locale))
-                title = (
-                    f' title="{html.escape(raw)}"'
-                    if isinstance(raw, str) and raw.startswith("=")
-                    else ""
-                )
+                title = f' title="{html.escape(raw)}"' if formula else ""
                 mark = " class=list" if c in lists and r >= sheet.frozen_rows else ""
                 cells.append(f"<td{title}{mark}>{text}</td>")
         style = " class=frozen" if r < sheet.frozen_rows else ""

@@ -18,6 +18,12 @@ Sharing tries a direct share first and, when Google answers ``invalidSharingRequ
 address has no Google account), sends Google's invitation email instead
 (:meth:`GoogleSheetsHook.share` says which one happened).
 
+Every value the hook writes (``write_table``, ``append_rows``, ``write_ranges``) goes through
+:func:`collector.core.cells.neutral_cell`: a string that would start a formula is written as
+text (OWASP's CSV injection rule), unless it is a :class:`collector.core.cells.SheetFormula`,
+the caller's statement that it built that formula. Writes are ``USER_ENTERED``, so numbers,
+dates and those formulas keep their types.
+
 When a call still fails after those attempts, or cannot reach Google at all, or Google refuses
 the service account (401/403, a token refused), the hook raises :class:`SheetsUnavailable`: one
 sentence naming the connection, the call, the answer and what to do (service_errors.py). It is
@@ -44,6 +50,7 @@ from gspread.exceptions import APIError, WorksheetNotFound
 from gspread.http_client import BackOffHTTPClient, HTTPClient
 from requests.adapters import HTTPAdapter
 
+from collector.core.cells import neutral_cell
 from collector_airflow.hooks.service_errors import (
     ExternalServiceError,
     connection_test_crash,
@@ -286,6 +293,10 @@ class _BoundedBackOffClient(BackOffHTTPClient):
         )
 
 
+def _neutral(rows: list[list[Any]]) -> list[list[Any]]:
+    return [[neutral_cell(value) for value in row] for row in rows]
+
+
 class GoogleSheetsHook(BaseHook):
     """Spreadsheets as tables: read typed rows, write whole tabs, create and share."""
 
@@ -494,7 +505,7 @@ class GoogleSheetsHook(BaseHook):
         book.values_update(
             f"'{worksheet}'!A1",
             params={"valueInputOption": "USER_ENTERED"},
-            body={"values": values},
+            body={"values": _neutral(values)},
         )
 
     def append_rows(self, spreadsheet_id: str, worksheet: str, rows: list[list[Any]]) -> dict:
@@ -503,8 +514,17 @@ class GoogleSheetsHook(BaseHook):
         return book.values_append(
             f"'{worksheet}'!A1",
             params={"valueInputOption": "USER_ENTERED", "insertDataOption": "INSERT_ROWS"},
-            body={"values": rows},
+            body={"values": _neutral(rows)},
         )
+
+    def write_ranges(self, spreadsheet_id: str, data: list[dict[str, Any]]) -> dict:
+        """Write several ranges in one ``values.batchUpdate`` (``data``: ``{"range": A1,
+        "values": rows}`` each); returns the API's answer."""
+        body = {
+            "valueInputOption": "USER_ENTERED",
+            "data": [{**item, "values": _neutral(item["values"])} for item in data],
+        }
+        return self.http.values_batch_update(spreadsheet_id, body)
 
     def create_spreadsheet(
         self, title: str, *, worksheets: list[str] | None = None

@@ -130,7 +130,7 @@ def _write_dashboard(
     for tab, (header, rows) in board.tabs().items():
         blank_rows = [[""] * len(header)] * (new_layout[tab] - len(rows) - 1)
         data.append({"range": f"'{tab}'!A1", "values": [header, *rows, *blank_rows]})
-    hook.http.values_batch_update(sheet_id, {"valueInputOption": "USER_ENTERED", "data": data})
+    hook.write_ranges(sheet_id, data)
     return new_layout
 
 
