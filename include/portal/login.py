@@ -71,9 +71,8 @@ def login(
     credentials, 429 with ``Retry-After`` while throttled (the login page again, each time)."""
     if not login_csrf_ok(request, csrf_token):
         return login_form(request, 403, error="The form expired. Please try again.")
-    result = logins.authenticate(
-        conn, email, password, client_address(request), now(), known_accounts(request)
-    )
+    known = known_accounts(request)
+    result = logins.authenticate(conn, email, password, client_address(request), now(), known)
     if result.account is None:
         commit(conn)  # the failed attempt counts, whatever happens next
         status = 429 if result.retry_after_s else 401
@@ -82,6 +81,8 @@ def login(
             response.headers["Retry-After"] = str(result.retry_after_s)
         return response
     raw, _ = logins.open_session(conn, result.account, now())
+    if result.account.account_id not in known:
+        logins.record_new_browser(conn, result.account, now())  # the owner is told by email
     commit(conn)  # the session exists before the browser is told to use it
     response = RedirectResponse(start_page(result.account.role), 303)
     response.set_cookie(

@@ -314,3 +314,44 @@ def test_reset_requests_are_rate_limited_and_a_new_password_retires_old_links(wa
     with pytest.raises(logins.AccountError, match="already used"):
         logins.use_link(warehouse, welcome, "someone else's password", now)
     warehouse.rollback()
+
+
+def test_a_changed_password_is_mailed_and_a_first_password_is_not(mail, warehouse):
+    """ASVS V2.2.3: a new password that replaces one gets an email saying when, with the way
+    back in (the reset page); setting the first password from the welcome link gets none."""
+    account = logins.create_account(warehouse, "ann@example.com")
+    now = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)
+    welcome = logins.issue_link(warehouse, account, "set_password", now)
+    logins.use_link(warehouse, welcome, "a first long password", now)
+    warehouse.commit()
+    assert "password_changed" not in _run()["sent"]
+    reset = logins.issue_link(warehouse, account, "reset_password", now)
+    logins.use_link(warehouse, reset, "a second long password", now)
+    warehouse.commit()
+    assert _run()["sent"] == {"password_changed": 1}
+    assert _run()["sent"] == {}  # once
+    [changed] = _by(mail(), "password was changed", "ann@example.com")
+    assert "2026-11-30 09:05 ET" in changed["text"]  # 14:05 UTC, in the business time zone
+    assert f"{PORTAL}/reset" in changed["text"] and f'href="{PORTAL}/reset"' in changed["html"]
+    assert "a second long password" not in changed["text"] + changed["html"]
+
+
+def test_a_sign_in_from_a_new_browser_is_mailed_once_per_browser(mail, warehouse, warehouse_url):
+    """ASVS V2.2.3: a sign-in from a browser the account had not used is mailed to the owner;
+    the browser that set the password, and a browser once it is known, are not."""
+    from portal_client import invite, login, set_password
+
+    from portal.app import create_app
+
+    app = create_app(warehouse_url, "notifications-test-secret")
+    first = TestClient(app, base_url="http://127.0.0.1")
+    assert set_password(first, invite(warehouse, "ann@example.com")).status_code == 200
+    assert login(first, "ann@example.com").status_code == 303  # the browser that set it
+    assert _run()["sent"] == {"welcome": 1}
+    other = TestClient(app, base_url="http://127.0.0.1")
+    assert login(other, "ann@example.com").status_code == 303
+    assert login(other, "ann@example.com").status_code == 303  # known from now on
+    assert _run()["sent"] == {"new_browser_sign_in": 1}
+    [signed_in] = _by(mail(), "New sign-in", "ann@example.com")
+    assert re.search(r"on \d{4}-\d\d-\d\d \d\d:\d\d ET, from a browser", signed_in["text"])
+    assert f'href="{PORTAL}/reset"' in signed_in["html"]

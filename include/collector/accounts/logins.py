@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from collector.accounts import passwords, throttle
-from collector.core.clock import previous_week
+from collector.core.clock import BUSINESS_TZ, previous_week
 from collector.core.identity import mask_receiver, normalize_email
 from collector.payouts.profiles import set_payment_profile
 
@@ -164,11 +164,13 @@ def use_link(
     conn: psycopg2.extensions.connection, raw: str, password: str, now: datetime
 ) -> Account:
     """Set the password with a link token, once: expired, used, superseded or unknown tokens
-    are refused (the link is checked before the password, so a dead link is said first)."""
+    are refused (the link is checked before the password, so a dead link is said first).
+    Replacing a collector's existing password records a ``password_changed`` event, which the
+    notifications pipeline mails to them (ASVS 4.0.3 V2.2.3); a first password records none."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT t.account_id, a.email FROM portal_tokens t JOIN portal_accounts a
-                   USING (account_id)
+            """SELECT t.account_id, a.email, a.password_hash IS NOT NULL
+               FROM portal_tokens t JOIN portal_accounts a USING (account_id)
                WHERE t.token_hash = %s AND t.used_at IS NULL AND t.superseded_at IS NULL
                  AND t.expires_at > %s
                FOR UPDATE OF t""",
@@ -177,6 +179,7 @@ def use_link(
         row = cur.fetchone()
         if row is None:
             raise AccountError(LINK_REFUSED)
+        had_password = row[2]
         new_hash = hash_password(password, row[1])  # refused: nothing written, link still good
         cur.execute(
             "UPDATE portal_tokens SET used_at = %s WHERE token_hash = %s", (now, _sha256(raw))
@@ -199,7 +202,30 @@ def use_link(
                WHERE account_id = %s AND revoked_at IS NULL""",
             (now, account.account_id),
         )
+        if had_password:
+            _record_event(cur, "password_changed", account, now, "changed_at")
     return account
+
+
+def _record_event(cur, kind: str, account: Account, now: datetime, moment_key: str) -> None:
+    """A ``collector_events`` row for the notifications pipeline, with the moment in words
+    (business time); ops accounts have no collector and get none."""
+    if account.collector_id:
+        when = f"{now.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M} ET"
+        cur.execute(
+            """INSERT INTO collector_events (kind, collector_id, created_at, payload)
+               VALUES (%s, %s, %s, %s)""",
+            (kind, account.collector_id, now, json.dumps({moment_key: when})),
+        )
+
+
+def record_new_browser(
+    conn: psycopg2.extensions.connection, account: Account, now: datetime
+) -> None:
+    """A sign-in from a browser the account had not used (no device cookie naming it): a
+    ``new_browser_sign_in`` event, mailed to the collector (ASVS 4.0.3 V2.2.3)."""
+    with conn.cursor() as cur:
+        _record_event(cur, "new_browser_sign_in", account, now, "signed_in_at")
 
 
 def request_reset(conn: psycopg2.extensions.connection, email: str, now: datetime) -> None:

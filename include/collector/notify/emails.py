@@ -96,7 +96,7 @@ def enqueue_welcomes(conn: psycopg2.extensions.connection) -> int:
 
 def enqueue_events(conn: psycopg2.extensions.connection) -> int:
     """Events to tell a collector about: payment details changed, password reset asked for,
-    Dropbox link broken."""
+    password changed, a sign-in from a new browser, Dropbox link broken."""
     queued = 0
     with conn.cursor() as cur:
         cur.execute(
@@ -105,6 +105,7 @@ def enqueue_events(conn: psycopg2.extensions.connection) -> int:
                FROM collector_events e JOIN collectors c USING (collector_id)
                WHERE e.processed_at IS NULL
                  AND e.kind IN ('payment_details_changed', 'password_reset_requested',
+                                'password_changed', 'new_browser_sign_in',
                                 'dropbox_link_broken')
                ORDER BY e.event_id FOR UPDATE OF e SKIP LOCKED"""
         )
@@ -338,6 +339,7 @@ def render(
         "portal": portal,
         "dashboard_url": f"{portal}/dashboard",
         "profile_url": f"{portal}/profile",
+        "reset_url": f"{portal}/reset",
         "sheet_url": sheet_url,
         "collector_id": collector_id,
         **payload,
