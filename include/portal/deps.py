@@ -143,7 +143,7 @@ def with_rollback(conn) -> None:
 def current(request: Request, conn=Depends(db)) -> Who | None:
     """The live session's (account, CSRF token) from the signed session cookie, or None when
     there is no cookie, its signature is wrong, or the session ended or expired."""
-    cookie = request.cookies.get(SESSION_COOKIE)
+    cookie = read_cookie(request, SESSION_COOKIE)
     if not cookie:
         return None
     try:
@@ -165,6 +165,44 @@ def secure(request: Request) -> bool:
     return request.url.scheme == "https" or request.url.hostname not in LOCAL_HOSTS
 
 
+def cookie_name(request: Request, name: str) -> str:
+    """``name`` with the ``__Host-`` prefix wherever cookies are ``Secure`` (ASVS 4.0.3
+    V3.4.4): the browser then takes the cookie only over HTTPS, for this exact host and
+    ``Path=/``, so no sibling subdomain or plain-HTTP page can plant or shadow it. A local
+    address over plain HTTP (the demo, tests) keeps the bare name: the prefix needs Secure."""
+    return f"__Host-{name}" if secure(request) else name
+
+
+def read_cookie(request: Request, name: str) -> str:
+    """The cookie ``name`` as this request's scheme names it (:func:`cookie_name`); ``""`` when
+    absent."""
+    return request.cookies.get(cookie_name(request, name), "")
+
+
+def set_portal_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None = None
+) -> None:
+    """Every portal cookie: HttpOnly, SameSite=Lax, Path=/, no Domain, Secure and ``__Host-``
+    off localhost; a browser-session cookie unless ``max_age`` (seconds)."""
+    response.set_cookie(
+        cookie_name(request, name),
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=secure(request),
+        samesite="lax",
+    )
+
+
+def drop_portal_cookie(request: Request, response: Response, name: str) -> None:
+    """Expire the cookie ``name`` (with the attributes it was set with: a ``__Host-`` cookie
+    is only replaced by a Secure one)."""
+    response.delete_cookie(
+        cookie_name(request, name), path="/", httponly=True, secure=secure(request), samesite="lax"
+    )
+
+
 def client_address(request: Request) -> str:
     """The client's address as throttling counts it: the TCP peer, or what a trusted proxy
     forwarded (``portal.security`` decides, before any route runs)."""
@@ -180,7 +218,11 @@ def known_accounts(request: Request) -> frozenset[int]:
     cookie (none when missing, forged or older than ``DEVICE_TTL``)."""
     try:
         ids = _device_signer(request).loads(
-            request.cookies.get(DEVICE_COOKIE, ""), max_age=int(DEVICE_TTL.total_seconds())
+            # The bare name too: browsers known before cookies took the __Host- prefix stay
+            # known (no "new sign-in" email for everyone on the day it is deployed). Signed,
+            # so it cannot be made up; it only eases throttling and that email.
+            read_cookie(request, DEVICE_COOKIE) or request.cookies.get(DEVICE_COOKIE, ""),
+            max_age=int(DEVICE_TTL.total_seconds()),
         )
     except BadSignature:
         return frozenset()
@@ -191,13 +233,12 @@ def remember_device(request: Request, response: Response, account_id: int) -> No
     """Mark this browser as known to ``account_id`` (it proved the password or the emailed
     link): login throttling for distributed guessing no longer holds it for that account."""
     ids = [account_id, *sorted(known_accounts(request) - {account_id})][:DEVICE_ACCOUNTS]
-    response.set_cookie(
+    set_portal_cookie(
+        request,
+        response,
         DEVICE_COOKIE,
         _device_signer(request).dumps(ids),
         max_age=int(DEVICE_TTL.total_seconds()),
-        httponly=True,
-        secure=secure(request),
-        samesite="lax",
     )
 
 
@@ -206,12 +247,8 @@ def sessionless_form(request: Request, name: str, status: int = 200, **context) 
     in the page and, signed, in a cookie; ``login_csrf_ok`` compares the two."""
     token = secrets.token_urlsafe(24)
     response = render(request, name, status, csrf=token, **context)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        portal_state(request).signer.dumps(token),
-        httponly=True,
-        secure=secure(request),
-        samesite="lax",
+    set_portal_cookie(
+        request, response, LOGIN_CSRF_COOKIE, portal_state(request).signer.dumps(token)
     )
     return response
 
@@ -225,7 +262,7 @@ def login_csrf_ok(request: Request, submitted: str) -> bool:
     """Whether a sessionless form's token matches its signed cookie (False for a missing or
     badly signed cookie, or an empty token)."""
     try:
-        expected = portal_state(request).signer.loads(request.cookies.get(LOGIN_CSRF_COOKIE, ""))
+        expected = portal_state(request).signer.loads(read_cookie(request, LOGIN_CSRF_COOKIE))
     except BadSignature:
         return False
     return bool(submitted) and hmac.compare_digest(str(expected), submitted)

@@ -23,6 +23,7 @@ from portal.deps import (
     commit,
     current,
     db,
+    drop_portal_cookie,
     form_field,
     known_accounts,
     login_csrf_ok,
@@ -30,12 +31,13 @@ from portal.deps import (
     now,
     portal_state,
     query_field,
+    read_cookie,
     refuse,
     remember_device,
     render,
-    secure,
     session_csrf_ok,
     sessionless_form,
+    set_portal_cookie,
 )
 
 log = logging.getLogger("portal")
@@ -85,15 +87,14 @@ def login(
         logins.record_new_browser(conn, result.account, now())  # the owner is told by email
     commit(conn)  # the session exists before the browser is told to use it
     response = RedirectResponse(start_page(result.account.role), 303)
-    response.set_cookie(
+    set_portal_cookie(
+        request,
+        response,
         SESSION_COOKIE,
         portal_state(request).signer.dumps(raw),
         max_age=int(logins.SESSION_TTL.total_seconds()),
-        httponly=True,
-        secure=secure(request),
-        samesite="lax",
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    drop_portal_cookie(request, response, LOGIN_CSRF_COOKIE)
     remember_device(request, response, result.account.account_id)
     log.info("login: account %s (%s)", result.account.account_id, result.account.role)
     return response
@@ -111,11 +112,11 @@ def logout(
         return RedirectResponse("/login", 303)
     if not session_csrf_ok(who, csrf_token):
         return refuse(request, 403, "The form expired. Please go back and try again.")
-    raw = portal_state(request).signer.loads(request.cookies[SESSION_COOKIE])
+    raw = portal_state(request).signer.loads(read_cookie(request, SESSION_COOKIE))
     logins.close_session(conn, raw, now())
     commit(conn)
     response = RedirectResponse("/login?bye=1", 303)
-    response.delete_cookie(SESSION_COOKIE)
+    drop_portal_cookie(request, response, SESSION_COOKIE)
     return response
 
 

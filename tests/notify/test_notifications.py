@@ -355,3 +355,22 @@ def test_a_sign_in_from_a_new_browser_is_mailed_once_per_browser(mail, warehouse
     [signed_in] = _by(mail(), "New sign-in", "ann@example.com")
     assert re.search(r"on \d{4}-\d\d-\d\d \d\d:\d\d ET, from a browser", signed_in["text"])
     assert f'href="{PORTAL}/reset"' in signed_in["html"]
+
+
+def test_a_browser_known_before_the_host_prefix_is_still_known(mail, warehouse, warehouse_url):
+    """A device cookie under its pre-``__Host-`` name still counts over HTTPS, so deploying
+    the prefix does not mail every collector a "new sign-in"; a browser without it is new."""
+    from portal_client import invite, login, set_password
+
+    from portal.app import create_app
+    from portal.deps import DEVICE_COOKIE
+
+    app = create_app(warehouse_url, "notifications-test-secret")
+    first = TestClient(app, base_url="https://portal.example.com")
+    assert set_password(first, invite(warehouse, "ann@example.com")).status_code == 200
+    device = first.cookies[f"__Host-{DEVICE_COOKIE}"]
+    before = TestClient(app, base_url="https://portal.example.com")
+    before.cookies.set(DEVICE_COOKIE, device)  # as set before the prefix
+    assert login(before, "ann@example.com").status_code == 303
+    assert login(TestClient(app, base_url="https://portal.example.com"), "ann@example.com")
+    assert _run()["sent"] == {"welcome": 1, "new_browser_sign_in": 1}

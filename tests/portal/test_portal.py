@@ -37,9 +37,24 @@ def test_login_sets_a_signed_httponly_lax_session_secure_off_localhost(portal, w
     assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    assert cookie.startswith("collector_session=")  # plain HTTP on localhost: no prefix
     remote = TestClient(portal, base_url="https://portal.example.com")
     answer = login(remote, "ann@example.com")
-    assert answer.status_code == 303 and "Secure" in answer.headers["set-cookie"]
+    assert answer.status_code == 303
+    # ASVS V3.4.4: over HTTPS every cookie is __Host- (Secure, Path=/, no Domain), and is read
+    # back under that name.
+    cookies = answer.headers.get_list("set-cookie")
+    assert cookies and all(c.startswith("__Host-collector_") for c in cookies), cookies
+    for set_cookie in cookies:
+        attributes = [a.strip().lower() for a in set_cookie.split(";")[1:]]
+        assert {"secure", "path=/", "httponly"} <= set(attributes), set_cookie
+        assert not any(a.startswith("domain") for a in attributes), set_cookie
+    assert remote.get("/dashboard").status_code == 200
+    csrf = csrf_token(remote.get("/profile").text)
+    bye = remote.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    dropped = bye.headers["set-cookie"]
+    assert dropped.startswith("__Host-collector_session=") and "Secure" in dropped
+    assert remote.get("/dashboard", follow_redirects=False).headers["location"] == "/login"
     # A tampered cookie is no session.
     forged = TestClient(portal, base_url="http://127.0.0.1")
     forged.cookies.set("collector_session", "x" + local.cookies["collector_session"])
