@@ -23,11 +23,11 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psutil
 import pytest
+from databases import fresh_databases
 from payout_checks import admin, assert_paid_exactly_once, rows
 from processes import call_json
 
@@ -98,65 +98,46 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(pg_server, sandbox_url, sandbox_home, sandbox_smtp_port, tmp_path_factory):
-    import psycopg2
-
-    from collector.core import db
-
-    tag = uuid.uuid4().hex[:10]
-    admin_conn = psycopg2.connect(pg_server)
-    admin_conn.autocommit = True
-    with admin_conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "cluster_{tag}"')
-        cur.execute(f'CREATE DATABASE "cluster_airflow_{tag}"')
-    base = pg_server.rsplit("/", 1)[0]
-    warehouse_url = f"{base}/cluster_{tag}"
-    conn = db.connect(warehouse_url)
-    db.migrate(conn)
-    admin(sandbox_url, "payments/reset", {})
-    admin(sandbox_url, "payments/faults/clear", {})
-    admin(sandbox_url, "payments/settings", {"processing_seconds": 0.2})
-    home = tmp_path_factory.mktemp("cluster")
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "COLLECTOR_STATE_DIR": str(sandbox_home),
-        "SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
-        "SANDBOX_SMTP_PORT": str(sandbox_smtp_port),
-        "COLLECTOR_DB_URL": warehouse_url,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://"
-        + f"{base}/cluster_airflow_{tag}".split("://", 1)[1],
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "COLLECTOR_CLUSTER_DIR": str(home),
-        "COLLECTOR_CLUSTER_PORT_BASE": str(_free_base()),
-        "COLLECTOR_CLUSTER_SCHEDULE": "off",  # runs only when triggered, as make demo
-        "COLLECTOR_CLUSTER_RESTART_WORKERS": "off",  # a killed worker is a lost machine
-    }
-    process = subprocess.Popen(
-        ["bash", str(ROOT / "scripts" / "cluster.sh"), "run"],
-        env=env,
-        stdout=(home / "cluster.out").open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while not (home / "ready.json").exists():
-            assert process.poll() is None, (home / "cluster.out").read_text()[-5000:]
-            assert time.monotonic() < deadline, (home / "cluster.out").read_text()[-5000:]
-            time.sleep(1)
-        yield Cluster(process, env, home, conn)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(120)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        conn.close()
-        with admin_conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "cluster_{tag}" WITH (FORCE)')
-            cur.execute(f'DROP DATABASE IF EXISTS "cluster_airflow_{tag}" WITH (FORCE)')
-        admin_conn.close()
+    with fresh_databases(pg_server, "cluster") as dbs:
+        admin(sandbox_url, "payments/reset", {})
+        admin(sandbox_url, "payments/faults/clear", {})
+        admin(sandbox_url, "payments/settings", {"processing_seconds": 0.2})
+        home = tmp_path_factory.mktemp("cluster")
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "COLLECTOR_STATE_DIR": str(sandbox_home),
+            "SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
+            "SANDBOX_SMTP_PORT": str(sandbox_smtp_port),
+            "COLLECTOR_DB_URL": dbs.warehouse_url,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": dbs.airflow_url,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "COLLECTOR_CLUSTER_DIR": str(home),
+            "COLLECTOR_CLUSTER_PORT_BASE": str(_free_base()),
+            "COLLECTOR_CLUSTER_SCHEDULE": "off",  # runs only when triggered, as make demo
+            "COLLECTOR_CLUSTER_RESTART_WORKERS": "off",  # a killed worker is a lost machine
+        }
+        process = subprocess.Popen(
+            ["bash", str(ROOT / "scripts" / "cluster.sh"), "run"],
+            env=env,
+            stdout=(home / "cluster.out").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while not (home / "ready.json").exists():
+                assert process.poll() is None, (home / "cluster.out").read_text()[-5000:]
+                assert time.monotonic() < deadline, (home / "cluster.out").read_text()[-5000:]
+                time.sleep(1)
+            yield Cluster(process, env, home, dbs.conn)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(120)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.mark.slow

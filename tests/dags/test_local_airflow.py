@@ -31,7 +31,9 @@ from zoneinfo import ZoneInfo
 
 import psutil
 import pytest
+from databases import fresh_databases
 from payout_checks import admin, assert_paid_exactly_once, rows
+from processes import call_json
 from scoring_world import World
 
 from collector.core.clock import previous_week
@@ -79,16 +81,10 @@ class Stack:
         return self._send(method, path, body)
 
     def _send(self, method: str, path: str, body: dict | None) -> dict:
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.api + path, data, headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return json.loads(answer.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            raise AssertionError(f"{method} {path}: {error.code} {error.read()[:500]!r}") from None
+        status, answer = call_json(self.api + path, method, body, self.token, timeout=30)
+        if status >= 400:
+            raise AssertionError(f"{method} {path}: {status} {str(answer)[:500]!r}")
+        return answer or {}
 
     def runs(self, dag_id: str) -> list[dict]:
         """Every run of the DAG (the API answers at most 100 a page)."""
@@ -161,20 +157,14 @@ def _seed(conn, week_start) -> dict:
 
 @pytest.fixture(scope="module")
 def stack(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
-    import psycopg2
+    with fresh_databases(pg_server, "stack") as dbs:
+        yield from _running_stack(dbs, sandbox_url, sandbox_home, tmp_path_factory)
 
-    from collector.core import db
 
-    tag = uuid.uuid4().hex[:10]
-    admin_conn = psycopg2.connect(pg_server)
-    admin_conn.autocommit = True
-    with admin_conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "stack_{tag}"')
-        cur.execute(f'CREATE DATABASE "airflow_{tag}"')
-    base = pg_server.rsplit("/", 1)[0]
-    warehouse_url = f"{base}/stack_{tag}"
-    conn = db.connect(warehouse_url)
-    db.migrate(conn)
+def _running_stack(dbs, sandbox_url, sandbox_home, tmp_path_factory):
+    """`make airflow` over ``dbs`` until the module's tests are done; stopped with every process
+    it started."""
+    conn, warehouse_url = dbs.conn, dbs.warehouse_url
 
     payout_at = latest_tuesday_noon(datetime.now(UTC))
     week = previous_week(payout_at)
@@ -193,8 +183,7 @@ def stack(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
         "SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
         "SANDBOX_SMTP_PORT": "0",
         "COLLECTOR_DB_URL": warehouse_url,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://"
-        + f"{base}/airflow_{tag}".split("://", 1)[1],
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": dbs.airflow_url,
         # Not 8080 / 8793 / 8794: every component must follow the settings.
         "AIRFLOW__API__PORT": str(_free_port()),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
@@ -246,11 +235,6 @@ def stack(pg_server, sandbox_url, sandbox_home, tmp_path_factory):
                 os.killpg(process.pid, signal.SIGKILL)
         for proc in _stack_processes(marker, getattr(running, "sessions", set())):
             proc.kill()
-        conn.close()
-        with admin_conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "stack_{tag}" WITH (FORCE)')
-            cur.execute(f'DROP DATABASE IF EXISTS "airflow_{tag}" WITH (FORCE)')
-        admin_conn.close()
 
 
 def _answers(url: str) -> bool:
