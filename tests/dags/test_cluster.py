@@ -29,7 +29,7 @@ import psutil
 import pytest
 from databases import fresh_databases
 from payout_checks import admin, assert_paid_exactly_once, rows
-from processes import call_json
+from processes import call_json, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = ("worker-1", "worker-2")
@@ -132,12 +132,7 @@ def cluster(pg_server, sandbox_url, sandbox_home, sandbox_smtp_port, tmp_path_fa
                 time.sleep(1)
             yield Cluster(process, env, home, dbs.conn)
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(120)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+            stop_group(process, timeout=120)
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ import psutil
 import pytest
 from databases import fresh_databases
 from payout_checks import admin, assert_paid_exactly_once, rows
-from processes import call_json
+from processes import call_json, stop_group
 from scoring_world import World
 
 from collector.core.clock import previous_week
@@ -227,12 +227,7 @@ def _running_stack(dbs, sandbox_url, sandbox_home, tmp_path_factory):
         running.sessions = _components(running)
         yield running
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process, timeout=60)
         for proc in _stack_processes(marker, getattr(running, "sessions", set())):
             proc.kill()
 
