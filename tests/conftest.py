@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from databases import airflow_metadata_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_STATE = ROOT / ".local" / "test"  # the embedded server, shared by every session
@@ -78,13 +79,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if "airflow.settings" in sys.modules:  # close Airflow's pool first, or its exit hook fails
         sys.modules["airflow.settings"].dispose_orm()  # on a server that is already gone
     embedded.stop(SERVER_STATE / "warehouse")
-
-
-def airflow_metadata_url(admin_url: str, database: str) -> str:
-    """SQLAlchemy URL of ``database`` on the test server (Airflow's metadata)."""
-    return (
-        "postgresql+psycopg2://" + admin_url.split("://", 1)[1].rsplit("/", 1)[0] + f"/{database}"
-    )
 
 
 @pytest.fixture(scope="session")

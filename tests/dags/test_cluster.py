@@ -29,7 +29,7 @@ import psutil
 import pytest
 from databases import fresh_databases
 from payout_checks import admin, assert_paid_exactly_once, rows
-from processes import call_json, stop_group
+from processes import admin_token, call_json, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = ("worker-1", "worker-2")
@@ -65,15 +65,7 @@ class Cluster:
         self.token = None
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        if self.token is None:
-            password = json.loads(
-                (self.home / "airflow" / "simple_auth_manager_passwords.json.generated").read_text()
-            )["admin"]
-            status, answer = call_json(
-                self.api + "/auth/token", "POST", {"username": "admin", "password": password}
-            )
-            assert status < 300, answer
-            self.token = answer["access_token"]
+        self.token = self.token or admin_token(self.api, self.home / "airflow")
         status, answer = call_json(self.api + path, method, body, token=self.token)
         assert status < 300, f"{method} {path}: {status} {answer}"
         return answer

@@ -15,7 +15,6 @@ execution API and both log servers. Then, in order:
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -33,7 +32,7 @@ import psutil
 import pytest
 from databases import fresh_databases
 from payout_checks import admin, assert_paid_exactly_once, rows
-from processes import call_json, stop_group
+from processes import admin_token, call_json, stop_group
 from scoring_world import World
 
 from collector.core.clock import previous_week
@@ -71,16 +70,7 @@ class Stack:
         self.token = None
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        if self.token is None:
-            password = json.loads(
-                (self.home / "simple_auth_manager_passwords.json.generated").read_text()
-            )["admin"]
-            self.token = self._send(
-                "POST", "/auth/token", {"username": "admin", "password": password}
-            )["access_token"]
-        return self._send(method, path, body)
-
-    def _send(self, method: str, path: str, body: dict | None) -> dict:
+        self.token = self.token or admin_token(self.api, self.home, timeout=30)
         status, answer = call_json(self.api + path, method, body, self.token, timeout=30)
         if status >= 400:
             raise AssertionError(f"{method} {path}: {status} {str(answer)[:500]!r}")

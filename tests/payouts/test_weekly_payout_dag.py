@@ -88,7 +88,7 @@ def _api(api: str, path: str) -> dict:
     spec = util.spec_from_file_location("approve_payout", ROOT / "scripts" / "approve_payout.py")
     module = util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module._call(api, "GET", path, module.login(api))
+    return module.api_call(api, "GET", path, module.login(api))
 
 
 @pytest.mark.slow  # about 30 s: the whole payout through the sandbox

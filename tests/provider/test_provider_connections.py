@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from processes import call_json, start_api_server, stop_group
+from processes import admin_token, call_json, start_api_server, stop_group
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 TYPES = {
@@ -49,12 +49,7 @@ def api(tmp_path_factory, sandbox_url):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     server, base = start_api_server(env, home / "api-server.log")
     try:
-        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
-        status, answer = _call(
-            f"{base}/auth/token", "POST", {"username": "admin", "password": password["admin"]}
-        )
-        assert status in (200, 201), answer
-        yield base, answer["access_token"], home
+        yield base, admin_token(base, home), home
     finally:
         stop_group(server)
 

@@ -8,14 +8,13 @@ are created by `POST /api/v2/dags/{id}/dagRuns`. No scheduler runs, so nothing e
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from processes import call_json, start_api_server, stop_group
+from processes import admin_token, call_json, start_api_server, stop_group
 from test_trigger_form import ui_is_required
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -43,14 +42,7 @@ def api(tmp_path_factory):
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     server, base = start_api_server(env, home / "api-server.log")
     try:
-        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
-        status, answer = _call(
-            f"{base}/auth/token",
-            "POST",
-            {"username": "admin", "password": password["admin"]},
-        )
-        assert status in (200, 201), answer
-        yield base, answer["access_token"]
+        yield base, admin_token(base, home)
     finally:
         stop_group(server)
 

@@ -13,6 +13,13 @@ import psycopg2
 import psycopg2.extensions
 
 
+def airflow_metadata_url(admin_url: str, database: str) -> str:
+    """SQLAlchemy URL of ``database`` on the server of ``admin_url`` (Airflow's metadata)."""
+    return (
+        "postgresql+psycopg2://" + admin_url.split("://", 1)[1].rsplit("/", 1)[0] + f"/{database}"
+    )
+
+
 @dataclass(frozen=True)
 class FreshDatabases:
     warehouse_url: str  # postgresql://... of the migrated warehouse
@@ -38,7 +45,7 @@ def fresh_databases(pg_server: str, prefix: str) -> Iterator[FreshDatabases]:
         conn = db.connect(f"{base}/{warehouse}")
         try:
             db.migrate(conn)
-            airflow_url = "postgresql+psycopg2://" + f"{base}/{airflow}".split("://", 1)[1]
+            airflow_url = airflow_metadata_url(pg_server, airflow)
             yield FreshDatabases(f"{base}/{warehouse}", airflow_url, conn)
         finally:
             conn.close()

@@ -89,3 +89,17 @@ def call_json(
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
+
+
+def admin_token(base: str, airflow_home, timeout: float = 60) -> str:
+    """A bearer token for the SimpleAuthManager's ``admin`` of the api-server at ``base``,
+    whose generated password is in ``airflow_home``; an AssertionError if it refuses."""
+    from pathlib import Path
+
+    passwords = Path(airflow_home) / "simple_auth_manager_passwords.json.generated"
+    password = json.loads(passwords.read_text())["admin"]
+    status, answer = call_json(
+        f"{base}/auth/token", "POST", {"username": "admin", "password": password}, timeout=timeout
+    )
+    assert status in (200, 201), f"POST /auth/token: {status} {answer}"
+    return answer["access_token"]
