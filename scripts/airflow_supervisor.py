@@ -99,6 +99,17 @@ class Stack:
         self.crashes: deque[float] = deque()
         self.down: set[str] = set()  # components that died and are not restarted
         self.stopping = False
+        self.signal: int | None = None  # the signal that asked the stack to stop, if one did
+
+    def trap_signals(self) -> None:
+        """SIGINT, SIGTERM and SIGHUP end :meth:`watch` (the one received in ``signal``)."""
+
+        def on_signal(signum, _frame):
+            self.signal = signum
+            self.stopping = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, on_signal)
 
     def command(self, name: str) -> list[str]:
         airflow = str(Path(sys.executable).parent / "airflow")
@@ -171,6 +182,16 @@ class Stack:
                 self.start(name)
         return 0
 
+    def shut_down(self, what: str) -> bool:
+        """:meth:`stop`, then say whether any process of the stack is left; True when none."""
+        self.stop()
+        left = stack_processes(self.marker, self.sessions)
+        if left:
+            print(f"could not stop: {[p.pid for p in left]}", flush=True)
+            return False
+        print(f"{what} stopped: no process of this stack is left", flush=True)
+        return True
+
     def stop(self) -> None:
         """SIGTERM every process of the stack, SIGKILL what is left after the grace period."""
         self.stopping = True
@@ -196,14 +217,7 @@ class Stack:
 
 def main() -> int:
     stack = Stack(dict(os.environ))
-    requested = {"signal": None}
-
-    def on_signal(signum, _frame):
-        requested["signal"] = signum
-        stack.stopping = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    stack.trap_signals()
     for name in stack.components:
         stack.start(name)
     port = stack.env["AIRFLOW__API__PORT"]
@@ -216,13 +230,9 @@ def main() -> int:
     elif not stack.stopping:
         print(f"the API server did not answer on port {port}:\n{stack.tail('api-server')}")
     code = stack.watch()
-    stack.stop()
-    left = stack_processes(stack.marker, stack.sessions)
-    if left:
-        print(f"could not stop: {[p.pid for p in left]}", flush=True)
+    if not stack.shut_down("Airflow"):
         return 1
-    print("Airflow stopped: no process of this stack is left", flush=True)
-    return code if requested["signal"] is None else 0
+    return code if stack.signal is None else 0
 
 
 if __name__ == "__main__":

@@ -18,26 +18,36 @@ import urllib.request
 from pathlib import Path
 
 
-def _call(api: str, method: str, path: str, token: str | None = None, body=None) -> dict:
+def api_call(
+    api: str, method: str, path: str, token: str | None = None, body=None, timeout: float = 30
+) -> dict:
+    """One JSON request to Airflow's REST API; its JSON answer. An HTTP error is raised as
+    ``HTTPError`` whose message carries the start of the answer's body (what Airflow said)."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(api + path, data=data, headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read() or b"{}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        said = error.read()[:500].decode(errors="replace")
+        raise urllib.error.HTTPError(
+            error.url, error.code, f"{method} {path}: {error.reason}: {said}", error.headers, None
+        ) from None
 
 
 def login(api: str, user: str = "admin") -> str:
     passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
     password = json.loads(passwords.read_text())[user]
-    return _call(api, "POST", "/auth/token", body={"username": user, "password": password})[
+    return api_call(api, "POST", "/auth/token", body={"username": user, "password": password})[
         "access_token"
     ]
 
 
 def pending(api: str, token: str, dag_id: str) -> list[dict]:
-    found = _call(api, "GET", f"/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails", token)
+    found = api_call(api, "GET", f"/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails", token)
     return [d for d in found.get("hitl_details", []) if not d.get("response_received")]
 
 
@@ -73,7 +83,7 @@ def main() -> int:
     # process ended gets the resumed try failed and the approval asked again (Airflow 3.3.2;
     # docs/airflow-facts.md). That process took 5 s to end on a loaded machine: wait 10 s.
     time.sleep(10)
-    _call(
+    api_call(
         args.api,
         "PATCH",
         f"/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/"

@@ -275,12 +275,7 @@ def run() -> int:
     env = cluster_environment(dict(os.environ))
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     stack = Stack(env, components(env))
-
-    def on_signal(signum, _frame):
-        stack.stopping = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    stack.trap_signals()
     prepare(stack)
     for name in stack.components:
         if name not in stack.procs:
@@ -299,10 +294,9 @@ def run() -> int:
     (Path(env["COLLECTOR_CLUSTER_DIR"]) / "ready.json").write_text(json.dumps(ready, indent=1))
     print(f"cluster ready: {json.dumps(ready)}", flush=True)
     code = stack.watch()
-    stack.stop()
+    stopped = stack.shut_down("cluster")
     (Path(env["COLLECTOR_CLUSTER_DIR"]) / "ready.json").unlink(missing_ok=True)
-    print("cluster stopped: no process of it is left", flush=True)
-    return code
+    return code if stopped else 1
 
 
 def start() -> int:

@@ -14,18 +14,16 @@ and run when this script triggers it. Environment: scripts/cluster.sh demo.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from approve_payout import api_call, login
 from cluster import cluster_environment  # the same ports, bucket and settings as the cluster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,24 +31,14 @@ OWNER = "owner@example.com"
 
 
 class Api:
-    def __init__(self, base: str, home: Path) -> None:
+    """The cluster's REST API as the SimpleAuthManager's admin ($AIRFLOW_HOME's password)."""
+
+    def __init__(self, base: str) -> None:
         self.base = base.replace("localhost", "127.0.0.1")
-        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
-        self.token = self.call(
-            "POST", "/auth/token", {"username": "admin", "password": password["admin"]}
-        )["access_token"]
+        self.token = login(self.base)
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        headers = {"Content-Type": "application/json"}
-        if getattr(self, "token", None):
-            headers["Authorization"] = f"Bearer {self.token}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data, headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                return json.loads(answer.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            raise RuntimeError(f"{method} {path}: {error.code} {error.read()[:500]!r}") from None
+        return api_call(self.base, method, path, self.token, body, timeout=60)
 
     def run(self, dag_id: str, conf: dict, label: str, timeout: float = 600) -> dict:
         """Trigger ``dag_id`` and wait for the run to end; fail loudly unless it succeeded."""
@@ -91,7 +79,7 @@ def upload(local: Path, url: str) -> None:
 
 def main() -> int:
     os.environ.update(cluster_environment(dict(os.environ)))
-    api = Api(os.environ["AIRFLOW__API__BASE_URL"], Path(os.environ["AIRFLOW_HOME"]))
+    api = Api(os.environ["AIRFLOW__API__BASE_URL"])
     landing = os.environ["COLLECTOR_LANDING_URL"]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cluster-demo-") as tmp:
